@@ -1,0 +1,53 @@
+# memrl: one command per job. `make test` and `make demo` install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.memrl-installed
+JOBS   ?= 2
+OUT    ?= build/demo
+# SLOW=1 also runs the tests marked slow.
+PYTEST_MARKS := $(if $(SLOW),,-m "not slow")
+
+.PHONY: install iverilog test demo lint bench clean distclean doctor
+
+install: $(STAMP) iverilog
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "memrl needs Python >= 3.11; $(PYTHON) is %d.%d (set PYTHON=python3.11)" % v[:2])'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[all]'
+	touch $@
+
+# Icarus Verilog comes from Debian: installed here when running as root.
+iverilog:
+	@if command -v iverilog >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Icarus Verilog (Debian package iverilog)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog; \
+	else \
+	  echo "Icarus Verilog is missing. Run: sudo apt-get install -y iverilog" >&2; exit 1; \
+	fi
+
+test: install
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_MARKS) $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/memrl devices characterise --out $(OUT)
+
+bench: install
+	$(VENV)/bin/memrl bench --out build/bench.json
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+doctor: install
+	$(VENV)/bin/memrl doctor
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

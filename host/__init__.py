@@ -1,0 +1,1 @@
+"""The host package: CLI, environments, agents (golden models and baselines), experiments, plots, benchmarks."""

@@ -1,0 +1,76 @@
+"""The ``memrl`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="memrl")
+def main() -> None:
+    """memrl: reinforcement learning on resistive-memory hardware."""
+
+
+@main.command()
+def doctor() -> None:
+    """Check the external tools (Icarus, Verilator, YoWASP)."""
+    from memrl.sim.tools import report
+
+    lines, ok = report()
+    click.echo("\n".join(lines))
+    sys.exit(0 if ok else 1)
+
+
+@main.group()
+def devices() -> None:
+    """RRAM device models."""
+
+
+@devices.command("characterise")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/demo"),
+              show_default=True, help="Folder for the PNG figures and characterisation.json.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def characterise_cmd(out: Path, seed: int) -> None:
+    """Characterise the 1T1R and SiOx models: G vs Vg, pair weights, LRS vs Ic, HRS vs V_STOP."""
+    from .characterise import FIGURES, CharacteriseConfig, characterise
+
+    with tqdm(total=len(FIGURES), desc="characterise", unit="fig") as bar:
+        summary = characterise(CharacteriseConfig(seed=seed), out, progress=lambda _: bar.update())
+    figs = summary["figures"]
+    click.echo(f"wrote {len(figs)} figures and characterisation.json to {out}/")
+    click.echo(f"  1T1R fitted SET slope: {figs['onet1r_g_vs_vg']['fitted_slope_us_per_v']} uS/V")
+    click.echo(f"  pair weights: error sigma {figs['onet1r_pair_weights']['error_sigma']}")
+    click.echo(
+        "  SiOx LRS vs table: max relative error "
+        f"{figs['siox_lrs_vs_ic']['max_rel_error_vs_table']:.1%}"
+    )
+
+
+@main.command("bench")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("build/bench.json"), show_default=True)
+@click.option("--only", multiple=True, help="Run only this benchmark (repeatable).")
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--min-time", type=click.FloatRange(min=0.0), default=0.2, show_default=True,
+              help="Seconds of work per repeat.")
+def bench_cmd(out: Path, only: tuple[str, ...], repeats: int, min_time: float) -> None:
+    """Run the benchmarks, merge the figures into a JSON file and print a table."""
+    from . import bench as b
+
+    b._load_groups()
+    names = list(only) or list(b.BENCHES)
+    try:
+        with tqdm(total=len(names), desc="bench", unit="bench") as bar:
+            results = b.run(out, names, repeats, min_time, progress=lambda _: bar.update())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--only") from exc
+    click.echo(b.table(results))
+    click.echo(f"figures merged into {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""SiOx RRAM after Bianchi et al., Nature Communications 14, 1565 (2023).
+
+A one-transistor-one-resistor SiOx cell programmed with a compliance current
+``ic_ua`` on SET and a stop voltage ``v_stop`` on RESET. The model draws a fresh
+state on every programming pulse:
+
+* SET: a low-resistance state whose mean follows the measured table of LRS
+  against compliance current (means of 26 runs, 50-170 uA), interpolated
+  linearly in Ic, with a standard deviation that shrinks from 1.37 kOhm at
+  50 uA to 0.06 kOhm at 170 uA (log-linear between the two measured ends).
+* RESET: a high-resistance state whose mean rises linearly from ~112 kOhm at
+  -1.0 V to ~374 kOhm at -1.6 V, with a standard deviation from ~40 to
+  ~110 kOhm over the same range.
+* Both are lognormal with the measured mean and standard deviation, so a
+  resistance is always positive.
+* Initial state as in the authors' behavioural model: LRS with probability 0.9,
+  log-uniform in [0.9, 1.1] x 10 kOhm, else log-uniform in [0.6, 1.3] x 300 kOhm.
+* Reads at ``v_read`` with multiplicative read noise.
+
+All in the project's reference facts, section B ("SiOx RRAM device"). Resistances
+in kilo-ohms (``_kohm``), conductances in microsiemens (``_us``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._check import check_int_range, check_range
+from .ledger import PulseLedger
+from .onet1r import as_generator
+
+__all__ = ["SiOxParams", "SiOxArray", "LRS_TABLE_IC_UA", "LRS_TABLE_KOHM", "lognormal"]
+
+# Bianchi et al. 2023 source data: LRS against compliance current, means of 26 runs.
+LRS_TABLE_IC_UA = (50.0, 62.0, 74.0, 86.0, 98.0, 110.0, 122.0, 134.0, 146.0, 158.0, 170.0)
+LRS_TABLE_KOHM = (12.1, 10.8, 9.8, 8.3, 7.6, 7.0, 6.8, 6.5, 6.15, 6.0, 5.74)
+
+
+@dataclass(frozen=True)
+class SiOxParams:
+    lrs_table_ic_ua: tuple[float, ...] = LRS_TABLE_IC_UA
+    lrs_table_kohm: tuple[float, ...] = LRS_TABLE_KOHM
+    lrs_sigma_at_min_ic_kohm: float = 1.37  # measured, at 50 uA
+    lrs_sigma_at_max_ic_kohm: float = 0.06  # measured, at 170 uA
+    v_stop_min: float = -1.6  # V, deepest reset (measured range)
+    v_stop_max: float = -1.0  # V, shallowest reset
+    hrs_mean_at_shallow_kohm: float = 112.0  # at -1.0 V (measured, approximate)
+    hrs_mean_at_deep_kohm: float = 374.0  # at -1.6 V
+    hrs_sigma_at_shallow_kohm: float = 40.0
+    hrs_sigma_at_deep_kohm: float = 110.0
+    p_init_lrs: float = 0.9  # behavioural model's initial state
+    init_lrs_kohm: float = 10.0
+    init_lrs_span: tuple[float, float] = (0.9, 1.1)
+    init_hrs_kohm: float = 300.0
+    init_hrs_span: tuple[float, float] = (0.6, 1.3)
+    v_read: float = 0.1  # V, inferred: a non-disturbing read below the set threshold
+    read_noise_frac: float = 0.01  # inferred
+
+    def __post_init__(self) -> None:
+        ic = np.asarray(self.lrs_table_ic_ua, dtype=np.float64)
+        r = np.asarray(self.lrs_table_kohm, dtype=np.float64)
+        if ic.ndim != 1 or ic.shape != r.shape or ic.size < 2:
+            raise ValueError(
+                "lrs_table_ic_ua and lrs_table_kohm must be 1-D of equal length >= 2 "
+                f"(got {ic.shape} and {r.shape})"
+            )
+        check_range("lrs_table_ic_ua", ic, 0.0, 1e4, lo_open=True, unit="uA")
+        if np.any(np.diff(ic) <= 0):
+            raise ValueError("lrs_table_ic_ua must be strictly increasing")
+        check_range("lrs_table_kohm", r, 0.0, lo_open=True, unit="kOhm")
+        for name in ("lrs_sigma_at_min_ic_kohm", "lrs_sigma_at_max_ic_kohm"):
+            check_range(name, getattr(self, name), 0.0, lo_open=True, unit="kOhm")
+        check_range("v_stop_min", self.v_stop_min, -5.0, 0.0, unit="V")
+        check_range("v_stop_max", self.v_stop_max, self.v_stop_min, 0.0, lo_open=True, unit="V")
+        for name in (
+            "hrs_mean_at_shallow_kohm",
+            "hrs_mean_at_deep_kohm",
+            "hrs_sigma_at_shallow_kohm",
+            "hrs_sigma_at_deep_kohm",
+            "init_lrs_kohm",
+            "init_hrs_kohm",
+        ):
+            check_range(name, getattr(self, name), 0.0, lo_open=True, unit="kOhm")
+        check_range("p_init_lrs", self.p_init_lrs, 0.0, 1.0)
+        for name in ("init_lrs_span", "init_hrs_span"):
+            lo, hi = getattr(self, name)
+            check_range(f"{name}[0]", lo, 0.0, lo_open=True)
+            check_range(f"{name}[1]", hi, lo)
+        check_range("v_read", self.v_read, 0.0, 0.5, lo_open=True, unit="V")
+        check_range("read_noise_frac", self.read_noise_frac, 0.0, 1.0)
+
+    @classmethod
+    def ideal(cls, **overrides: object) -> SiOxParams:
+        """Programming lands on the mean, reads are exact: for directed tests."""
+        base = cls(
+            lrs_sigma_at_min_ic_kohm=1e-12,
+            lrs_sigma_at_max_ic_kohm=1e-12,
+            hrs_sigma_at_shallow_kohm=1e-12,
+            hrs_sigma_at_deep_kohm=1e-12,
+            read_noise_frac=0.0,
+        )
+        return replace(base, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def ic_min_ua(self) -> float:
+        return float(self.lrs_table_ic_ua[0])
+
+    @property
+    def ic_max_ua(self) -> float:
+        return float(self.lrs_table_ic_ua[-1])
+
+    def lrs_mean_kohm(self, ic_ua: object) -> np.ndarray:
+        ic = check_range("ic_ua", ic_ua, self.ic_min_ua, self.ic_max_ua, unit="uA")
+        return np.interp(ic, self.lrs_table_ic_ua, self.lrs_table_kohm)
+
+    def lrs_sigma_kohm(self, ic_ua: object) -> np.ndarray:
+        ic = check_range("ic_ua", ic_ua, self.ic_min_ua, self.ic_max_ua, unit="uA")
+        frac = (ic - self.ic_min_ua) / (self.ic_max_ua - self.ic_min_ua)
+        lo, hi = np.log(self.lrs_sigma_at_min_ic_kohm), np.log(self.lrs_sigma_at_max_ic_kohm)
+        return np.exp(lo + frac * (hi - lo))
+
+    def _depth(self, v_stop: object) -> np.ndarray:
+        v = check_range("v_stop", v_stop, self.v_stop_min, self.v_stop_max, unit="V")
+        return (self.v_stop_max - v) / (self.v_stop_max - self.v_stop_min)
+
+    def hrs_mean_kohm(self, v_stop: object) -> np.ndarray:
+        d = self._depth(v_stop)
+        return self.hrs_mean_at_shallow_kohm + d * (
+            self.hrs_mean_at_deep_kohm - self.hrs_mean_at_shallow_kohm
+        )
+
+    def hrs_sigma_kohm(self, v_stop: object) -> np.ndarray:
+        d = self._depth(v_stop)
+        return self.hrs_sigma_at_shallow_kohm + d * (
+            self.hrs_sigma_at_deep_kohm - self.hrs_sigma_at_shallow_kohm
+        )
+
+
+def lognormal(
+    rng: np.random.Generator, mean: np.ndarray, sigma: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Lognormal samples with the given arithmetic mean and standard deviation."""
+    s2 = np.log1p((sigma / mean) ** 2)
+    mu = np.log(mean) - 0.5 * s2
+    return np.exp(mu + np.sqrt(s2) * rng.standard_normal(shape))
+
+
+@dataclass
+class SiOxArray:
+    """``n`` SiOx devices addressed by flat index. ``rng``: a Generator or a seed."""
+
+    n: int
+    params: SiOxParams = field(default_factory=SiOxParams)
+    rng: np.random.Generator | int = 0
+
+    def __post_init__(self) -> None:
+        check_int_range("n", self.n, 1, 1 << 30)
+        if not isinstance(self.params, SiOxParams):
+            raise ValueError(f"params must be SiOxParams (got {type(self.params).__name__})")
+        self.rng = as_generator(self.rng)
+        p, rng = self.params, self.rng
+        lrs = rng.random(self.n) < p.p_init_lrs
+        lo = np.where(lrs, p.init_lrs_span[0] * p.init_lrs_kohm, p.init_hrs_span[0] * p.init_hrs_kohm)
+        hi = np.where(lrs, p.init_lrs_span[1] * p.init_lrs_kohm, p.init_hrs_span[1] * p.init_hrs_kohm)
+        self.r_kohm = np.exp(rng.uniform(np.log(lo), np.log(hi)))
+        self.ledger = PulseLedger((self.n,))
+
+    def _flat(self, idx: object | None) -> np.ndarray:
+        if idx is None:
+            return np.arange(self.n)
+        return check_int_range("idx", np.asarray(idx).reshape(-1), 0, self.n - 1)
+
+    def set(self, idx: object | None, ic_ua: object) -> None:
+        """One SET per listed device with compliance ``ic_ua`` (scalar or per device)."""
+        flat = self._flat(idx)
+        p = self.params
+        mean = np.broadcast_to(p.lrs_mean_kohm(ic_ua), flat.shape)
+        sigma = np.broadcast_to(p.lrs_sigma_kohm(ic_ua), flat.shape)
+        self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
+        self.ledger.add_set(flat)
+
+    def reset(self, idx: object | None, v_stop: object) -> None:
+        """One RESET per listed device with stop voltage ``v_stop`` (scalar or per device)."""
+        flat = self._flat(idx)
+        p = self.params
+        mean = np.broadcast_to(p.hrs_mean_kohm(v_stop), flat.shape)
+        sigma = np.broadcast_to(p.hrs_sigma_kohm(v_stop), flat.shape)
+        self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
+        self.ledger.add_reset(flat)
+
+    def conductance_us(self) -> np.ndarray:
+        """True conductances (no read noise)."""
+        return 1e3 / self.r_kohm
+
+    def read_us(self, idx: object | None = None) -> np.ndarray:
+        """Conductances as read at ``v_read``, with read noise, in the order of ``idx``."""
+        flat = self._flat(idx)
+        g = 1e3 / self.r_kohm[flat]
+        if self.params.read_noise_frac:
+            g = g * (1.0 + self.params.read_noise_frac * self.rng.standard_normal(g.shape))
+        return np.maximum(g, 0.0)
