@@ -1,1 +1,1 @@
-"""What gets flashed: SoC tops that wire the rtl cores to the host link, board platforms, build and program."""
+"""What gets flashed: SoC tops wiring the rtl cores to the host link; board platforms; builds."""

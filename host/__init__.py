@@ -1,1 +1,1 @@
-"""The host package: CLI, environments, agents (golden models and baselines), experiments, plots, benchmarks."""
+"""The host package: CLI, environments, agents, experiments, plots and benchmarks."""

@@ -74,7 +74,9 @@ def g_vs_vg(cfg: CharacteriseConfig, out: Path) -> dict:
     for d in range(5):
         ax.plot(vgs, reads[:, d * 997 % arr.size], lw=0.7, alpha=0.7, color="grey")
     ax.plot(vgs, med, "o-", label=f"median ({arr.size} devices), {slope:.0f} uS/V")
-    ax.plot(vgs, p.g_set_nominal_us(vgs), "k--", lw=1, label="nominal: 100 uS + 98 uS/V (Vg - 0.7 V)")
+    ax.plot(
+        vgs, p.g_set_nominal_us(vgs), "k--", lw=1, label="nominal: 100 uS + 98 uS/V (Vg - 0.7 V)"
+    )
     ax.set_xlabel("SET gate voltage Vg (V)")
     ax.set_ylabel("conductance after RESET + SET (uS)")
     ax.set_title("1T1R SET characteristic (Wang et al. 2019 model)")
@@ -105,7 +107,9 @@ def pair_weights(cfg: CharacteriseConfig, out: Path) -> dict:
     vg_pos = np.where(w > 0, vg_sign, 1.05)
     vg_neg = np.where(w < 0, vg_sign, 1.05)
     arr.reset(None)
-    arr.set(np.concatenate([pos.ravel(), neg.ravel()]), np.concatenate([vg_pos.ravel(), vg_neg.ravel()]))
+    arr.set(
+        np.concatenate([pos.ravel(), neg.ravel()]), np.concatenate([vg_pos.ravel(), vg_neg.ravel()])
+    )
     w_read = pm.weights(arr.read_us())
     # Expected weight from the nominal line: 2 V per unit weight x 98 uS/V / 250 uS,
     # on the clipped gate voltages.
@@ -115,7 +119,9 @@ def pair_weights(cfg: CharacteriseConfig, out: Path) -> dict:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ax.plot(w.ravel(), w_read.ravel(), ".", ms=2, alpha=0.5, label="read back")
-    ax.plot([-0.25, 0.25], [-0.25 * gain, 0.25 * gain], "k--", lw=1, label=f"nominal gain {gain:.3f}")
+    ax.plot(
+        [-0.25, 0.25], [-0.25 * gain, 0.25 * gain], "k--", lw=1, label=f"nominal gain {gain:.3f}"
+    )
     ax.set_xlabel("target weight")
     ax.set_ylabel("(G+ - G-) / 250 uS")
     ax.set_title(f"differential pairs, {w.size} weights\nerror sigma {err.std():.4f}")
@@ -182,7 +188,9 @@ def hrs_vs_vstop(cfg: CharacteriseConfig, out: Path) -> dict:
     ax.fill_between(vs, mean - sd, mean + sd, alpha=0.25, label="model mean +- sigma")
     ax.plot(vs, mean, "-", label=f"model mean ({arr.n} devices)")
     ax.plot(vs, med, "--", lw=1, label="model median")
-    ax.errorbar([-1.0, -1.6], [112, 374], yerr=[40, 110], fmt="ks", capsize=4, label="measured (approx.)")
+    ax.errorbar(
+        [-1.0, -1.6], [112, 374], yerr=[40, 110], fmt="ks", capsize=4, label="measured (approx.)"
+    )
     ax.invert_xaxis()
     ax.set_xlabel("RESET stop voltage V_STOP (V)")
     ax.set_ylabel("HRS (kOhm)")

@@ -31,8 +31,13 @@ def devices() -> None:
 
 
 @devices.command("characterise")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/demo"),
-              show_default=True, help="Folder for the PNG figures and characterisation.json.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/demo"),
+    show_default=True,
+    help="Folder for the PNG figures and characterisation.json.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 def characterise_cmd(out: Path, seed: int) -> None:
     """Characterise the 1T1R and SiOx models: G vs Vg, pair weights, LRS vs Ic, HRS vs V_STOP."""
@@ -51,12 +56,21 @@ def characterise_cmd(out: Path, seed: int) -> None:
 
 
 @main.command("bench")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("build/bench.json"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("build/bench.json"),
+    show_default=True,
+)
 @click.option("--only", multiple=True, help="Run only this benchmark (repeatable).")
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--min-time", type=click.FloatRange(min=0.0), default=0.2, show_default=True,
-              help="Seconds of work per repeat.")
+@click.option(
+    "--min-time",
+    type=click.FloatRange(min=0.0),
+    default=0.2,
+    show_default=True,
+    help="Seconds of work per repeat.",
+)
 def bench_cmd(out: Path, only: tuple[str, ...], repeats: int, min_time: float) -> None:
     """Run the benchmarks, merge the figures into a JSON file and print a table."""
     from . import bench as b

@@ -103,7 +103,12 @@ def find_verilator() -> Tool:
     exe = Path(env["VERILATOR_ROOT"]) / "bin" / "verilator"
     try:
         out = subprocess.run(
-            [str(exe), "--version"], capture_output=True, text=True, env=env, timeout=60, check=False
+            [str(exe), "--version"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolMissing(f"Verilator at {exe} does not run: {exc}") from exc

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["check_finite", "check_range", "check_int_range", "check_shape"]
+__all__ = ["check_finite", "check_range", "check_int_range", "check_shape", "per_device"]
 
 
 def check_finite(name: str, value: object) -> np.ndarray:
@@ -62,6 +62,15 @@ def check_shape(name: str, value: np.ndarray, shape: tuple[int, ...]) -> None:
         raise ValueError(f"{name} must have shape {tuple(shape)} (got {tuple(value.shape)})")
 
 
+def per_device(name: str, values: np.ndarray, n: int) -> np.ndarray:
+    """A scalar broadcast to ``n`` devices, or exactly one value per device (flattened)."""
+    if values.ndim == 0:
+        return np.full(n, values.item())
+    if values.size != n:
+        raise ValueError(f"{name} must be a scalar or have shape ({n},) (got {values.shape})")
+    return values.reshape(-1)
+
+
 def _fmt(x: float) -> str:
     if x == math.inf:
         return "inf"
@@ -71,7 +80,7 @@ def _fmt(x: float) -> str:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, np.generic):
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         value = value.item()
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

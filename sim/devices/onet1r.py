@@ -35,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from ._check import check_int_range, check_range
+from ._check import check_int_range, check_range, per_device
 from .ledger import PulseLedger
 
 __all__ = ["OneT1RParams", "OneT1RArray", "Stuck", "PairMap", "as_generator"]
@@ -162,7 +162,9 @@ class OneT1RArray:
         self.rng = as_generator(self.rng)
         p, shape = self.params, (self.rows, self.cols)
         rng = self.rng
-        self.slope_us_per_v = p.slope_us_per_v * (1.0 + p.d2d_slope_frac * rng.standard_normal(shape))
+        self.slope_us_per_v = p.slope_us_per_v * (
+            1.0 + p.d2d_slope_frac * rng.standard_normal(shape)
+        )
         self.offset_us = p.d2d_offset_us * rng.standard_normal(shape)
         u = rng.random(shape)
         self.stuck = np.full(shape, Stuck.NONE, dtype=np.int8)
@@ -224,9 +226,7 @@ class OneT1RArray:
         flat = self._flat(idx)
         p = self.params
         vg = check_range("v_gate", v_gate, p.vg_min, p.vg_max, unit="V")
-        vg = np.broadcast_to(vg, flat.shape) if vg.ndim else np.full(flat.shape, float(vg))
-        if vg.shape != flat.shape:
-            raise ValueError(f"v_gate must be a scalar or have shape {flat.shape} (got {vg.shape})")
+        vg = per_device("v_gate", vg, flat.size)
         slope = self.slope_us_per_v.reshape(-1)[flat]
         offset = self.offset_us.reshape(-1)[flat]
         target = p.g_set_ref_us + offset + slope * (vg - p.vg_ref)
@@ -292,8 +292,7 @@ class OneT1RArray:
         v = check_range("v_rows", v_rows, -self.params.v_read, self.params.v_read, unit="V")
         if v.ndim not in (1, 2) or v.shape[-1] != g.shape[0]:
             raise ValueError(
-                f"v_rows must have shape ({g.shape[0]},) or (batch, {g.shape[0]}) "
-                f"(got {v.shape})"
+                f"v_rows must have shape ({g.shape[0]},) or (batch, {g.shape[0]}) (got {v.shape})"
             )
         i_a = (v @ g) * 1e-6
         sigma = self.params.read_noise_frac

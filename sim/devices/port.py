@@ -112,7 +112,9 @@ class DevicePort(ABC):
             raise ValueError(f"{name} must be a scalar or one per address {shape} (got {lv.shape})")
         return lv
 
-    def _note(self, op: Op, flat: np.ndarray, codes: np.ndarray, results: np.ndarray | None) -> None:
+    def _note(
+        self, op: Op, flat: np.ndarray, codes: np.ndarray, results: np.ndarray | None
+    ) -> None:
         self.counts[op] += int(flat.size)
         if self.log is None:
             return
@@ -169,7 +171,9 @@ class SiOxPort(DevicePort):
         self.config = config or SiOxPortConfig()
         p = array.params
         self._ic = check_range("ic_levels_ua", self.config.ic_levels_ua, p.ic_min_ua, p.ic_max_ua)
-        self._vs = check_range("v_stop_levels", self.config.v_stop_levels, p.v_stop_min, p.v_stop_max)
+        self._vs = check_range(
+            "v_stop_levels", self.config.v_stop_levels, p.v_stop_min, p.v_stop_max
+        )
         self.n_set_levels = self._ic.size
         self.n_reset_levels = self._vs.size
         self.read_adc = ADC(self.config.read_adc_bits, self.config.read_full_scale_a)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._check import check_int_range, check_range
+from ._check import check_int_range, check_range, per_device
 from .ledger import PulseLedger
 from .onet1r import as_generator
 
@@ -162,8 +162,12 @@ class SiOxArray:
         self.rng = as_generator(self.rng)
         p, rng = self.params, self.rng
         lrs = rng.random(self.n) < p.p_init_lrs
-        lo = np.where(lrs, p.init_lrs_span[0] * p.init_lrs_kohm, p.init_hrs_span[0] * p.init_hrs_kohm)
-        hi = np.where(lrs, p.init_lrs_span[1] * p.init_lrs_kohm, p.init_hrs_span[1] * p.init_hrs_kohm)
+        lo = np.where(
+            lrs, p.init_lrs_span[0] * p.init_lrs_kohm, p.init_hrs_span[0] * p.init_hrs_kohm
+        )
+        hi = np.where(
+            lrs, p.init_lrs_span[1] * p.init_lrs_kohm, p.init_hrs_span[1] * p.init_hrs_kohm
+        )
         self.r_kohm = np.exp(rng.uniform(np.log(lo), np.log(hi)))
         self.ledger = PulseLedger((self.n,))
 
@@ -176,8 +180,8 @@ class SiOxArray:
         """One SET per listed device with compliance ``ic_ua`` (scalar or per device)."""
         flat = self._flat(idx)
         p = self.params
-        mean = np.broadcast_to(p.lrs_mean_kohm(ic_ua), flat.shape)
-        sigma = np.broadcast_to(p.lrs_sigma_kohm(ic_ua), flat.shape)
+        ic = per_device("ic_ua", np.asarray(ic_ua, dtype=np.float64), flat.size)
+        mean, sigma = p.lrs_mean_kohm(ic), p.lrs_sigma_kohm(ic)
         self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
         self.ledger.add_set(flat)
 
@@ -185,8 +189,8 @@ class SiOxArray:
         """One RESET per listed device with stop voltage ``v_stop`` (scalar or per device)."""
         flat = self._flat(idx)
         p = self.params
-        mean = np.broadcast_to(p.hrs_mean_kohm(v_stop), flat.shape)
-        sigma = np.broadcast_to(p.hrs_sigma_kohm(v_stop), flat.shape)
+        vs = per_device("v_stop", np.asarray(v_stop, dtype=np.float64), flat.size)
+        mean, sigma = p.hrs_mean_kohm(vs), p.hrs_sigma_kohm(vs)
         self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
         self.ledger.add_reset(flat)
 

@@ -1,0 +1,110 @@
+"""SiOx model against the measured tables of Bianchi et al. 2023."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memrl.sim.devices import LRS_TABLE_IC_UA, LRS_TABLE_KOHM, SiOxArray, SiOxParams
+
+N = 20000
+
+
+@pytest.mark.parametrize(("ic", "r_mean"), list(zip(LRS_TABLE_IC_UA, LRS_TABLE_KOHM, strict=True)))
+def test_lrs_mean_matches_the_measured_table(ic: float, r_mean: float) -> None:
+    arr = SiOxArray(N, SiOxParams(), rng=int(ic))
+    arr.set(None, ic)
+    assert abs(arr.r_kohm.mean() / r_mean - 1) < 0.01
+
+
+def test_lrs_sigma_shrinks_from_1_37_to_0_06_kohm() -> None:
+    arr = SiOxArray(N, rng=1)
+    sd = []
+    for ic in LRS_TABLE_IC_UA:
+        arr.set(None, ic)
+        sd.append(arr.r_kohm.std())
+    assert abs(sd[0] / 1.37 - 1) < 0.05
+    assert abs(sd[-1] / 0.06 - 1) < 0.05
+    assert all(b < a for a, b in zip(sd, sd[1:], strict=False))
+
+
+def test_interpolated_lrs_between_table_points() -> None:
+    p = SiOxParams()
+    assert p.lrs_mean_kohm(56.0) == pytest.approx((12.1 + 10.8) / 2)
+
+
+@pytest.mark.parametrize(("v_stop", "mean", "sd"), [(-1.0, 112.0, 40.0), (-1.6, 374.0, 110.0)])
+def test_hrs_against_stop_voltage(v_stop: float, mean: float, sd: float) -> None:
+    arr = SiOxArray(N, rng=2)
+    arr.reset(None, v_stop)
+    assert abs(arr.r_kohm.mean() / mean - 1) < 0.02
+    assert abs(arr.r_kohm.std() / sd - 1) < 0.08
+
+
+def test_initial_state_distribution() -> None:
+    arr = SiOxArray(N, rng=3)
+    lrs = arr.r_kohm < 50
+    assert abs(lrs.mean() - 0.9) < 0.01
+    assert arr.r_kohm[lrs].min() >= 9.0 and arr.r_kohm[lrs].max() <= 11.0
+    assert arr.r_kohm[~lrs].min() >= 180.0 and arr.r_kohm[~lrs].max() <= 390.0
+
+
+def test_read_noise_and_ledger() -> None:
+    arr = SiOxArray(N, SiOxParams(read_noise_frac=0.03), rng=4)
+    g = arr.conductance_us()
+    assert abs((arr.read_us() / g - 1).std() - 0.03) < 0.002
+    arr.set(np.arange(10), 100.0)
+    arr.reset([3, 3], -1.2)
+    assert arr.ledger.n_set == 10 and arr.ledger.reset_count[3] == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.floats(50, 170), b=st.floats(50, 170))
+def test_property_lrs_mean_falls_with_compliance(a: float, b: float) -> None:
+    p = SiOxParams()
+    lo, hi = min(a, b), max(a, b)
+    assert p.lrs_mean_kohm(hi) <= p.lrs_mean_kohm(lo)
+    assert p.lrs_sigma_kohm(hi) <= p.lrs_sigma_kohm(lo)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.floats(-1.6, -1.0), b=st.floats(-1.6, -1.0), seed=st.integers(0, 2**32 - 1))
+def test_property_deeper_reset_higher_hrs_and_positive(a: float, b: float, seed: int) -> None:
+    p = SiOxParams()
+    deep, shallow = min(a, b), max(a, b)
+    assert p.hrs_mean_kohm(deep) >= p.hrs_mean_kohm(shallow)
+    arr = SiOxArray(64, p, rng=seed)
+    arr.reset(None, deep)
+    assert np.all(arr.r_kohm > 0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_property_deterministic_for_a_seed(seed: int) -> None:
+    def run() -> np.ndarray:
+        arr = SiOxArray(32, rng=seed)
+        arr.set(np.arange(16), 80.0)
+        arr.reset(np.arange(16, 32), -1.3)
+        return arr.read_us()
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_bad_inputs_name_the_parameter() -> None:
+    arr = SiOxArray(4, rng=0)
+    with pytest.raises(ValueError, match=r"ic_ua must be within \[50, 170\] uA \(got 20.0\)"):
+        arr.set(None, 20.0)
+    with pytest.raises(ValueError, match=r"v_stop must be within \[-1.6, -1\] V \(got -2.0\)"):
+        arr.reset(None, -2.0)
+    with pytest.raises(ValueError, match=r"ic_ua must be within .* \(got nan\)"):
+        arr.set(None, float("nan"))
+    with pytest.raises(ValueError, match=r"ic_ua must be a scalar or have shape \(4,\)"):
+        arr.set(None, [60.0, 70.0])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        SiOxParams(lrs_table_ic_ua=(50.0, 40.0), lrs_table_kohm=(10.0, 11.0))
+    with pytest.raises(ValueError, match="equal length"):
+        SiOxParams(lrs_table_ic_ua=(50.0, 60.0, 70.0), lrs_table_kohm=(10.0, 11.0))
+    with pytest.raises(ValueError, match=r"lrs_table_kohm must be within \(0, inf\] kOhm"):
+        SiOxParams(lrs_table_kohm=(-1.0,) + LRS_TABLE_KOHM[1:])
