@@ -56,6 +56,14 @@ def _plt():  # noqa: ANN202 - matplotlib's pyplot, headless
     return plt
 
 
+def _save(fig, ax_or_axes, path: Path) -> None:  # noqa: ANN001 - matplotlib objects
+    for ax in np.atleast_1d(ax_or_axes):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _plt().close(fig)
+
+
 def g_vs_vg(cfg: CharacteriseConfig, out: Path) -> dict:
     p = OneT1RParams()
     arr = OneT1RArray(cfg.rows, cfg.cols, p, rng=np.random.default_rng([cfg.seed, 1]))
@@ -80,10 +88,7 @@ def g_vs_vg(cfg: CharacteriseConfig, out: Path) -> dict:
     ax.set_xlabel("SET gate voltage Vg (V)")
     ax.set_ylabel("conductance after RESET + SET (uS)")
     ax.set_title("1T1R SET characteristic (Wang et al. 2019 model)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "onet1r_g_vs_vg.png", dpi=120)
-    plt.close(fig)
+    _save(fig, ax, out / "onet1r_g_vs_vg.png")
     return {
         "vg_v": vgs.round(4).tolist(),
         "median_g_us": med.round(3).tolist(),
@@ -125,10 +130,7 @@ def pair_weights(cfg: CharacteriseConfig, out: Path) -> dict:
     ax.set_xlabel("target weight")
     ax.set_ylabel("(G+ - G-) / 250 uS")
     ax.set_title(f"differential pairs, {w.size} weights\nerror sigma {err.std():.4f}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "onet1r_pair_weights.png", dpi=120)
-    plt.close(fig)
+    _save(fig, ax, out / "onet1r_pair_weights.png")
     return {
         "n_weights": int(w.size),
         "nominal_gain": round(gain, 4),
@@ -155,15 +157,11 @@ def lrs_vs_ic(cfg: CharacteriseConfig, out: Path) -> dict:
     a1.set_xlabel("compliance current Ic (uA)")
     a1.set_ylabel("LRS (kOhm)")
     a1.set_title("SiOx LRS vs compliance (Bianchi et al. 2023)")
-    a1.legend(fontsize=8)
     a2.semilogy(ics, sd, "-", label="model sigma as read (read noise included)")
     a2.semilogy([ics[0], ics[-1]], [1.37, 0.06], "ks", label="measured sigma, ends of the range")
     a2.set_xlabel("compliance current Ic (uA)")
     a2.set_ylabel("LRS sigma (kOhm)")
-    a2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "siox_lrs_vs_ic.png", dpi=120)
-    plt.close(fig)
+    _save(fig, [a1, a2], out / "siox_lrs_vs_ic.png")
     table_mean = np.interp(LRS_TABLE_IC_UA, ics, mean)
     rel = np.abs(table_mean - np.asarray(LRS_TABLE_KOHM)) / np.asarray(LRS_TABLE_KOHM)
     return {
@@ -195,10 +193,7 @@ def hrs_vs_vstop(cfg: CharacteriseConfig, out: Path) -> dict:
     ax.set_xlabel("RESET stop voltage V_STOP (V)")
     ax.set_ylabel("HRS (kOhm)")
     ax.set_title("SiOx HRS vs reset stop voltage (Bianchi et al. 2023)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "siox_hrs_vs_vstop.png", dpi=120)
-    plt.close(fig)
+    _save(fig, ax, out / "siox_hrs_vs_vstop.png")
     return {
         "v_stop_v": vs.round(3).tolist(),
         "mean_kohm": mean.round(2).tolist(),

@@ -179,20 +179,19 @@ class SiOxArray:
     def set(self, idx: object | None, ic_ua: object) -> None:
         """One SET per listed device with compliance ``ic_ua`` (scalar or per device)."""
         flat = self._flat(idx)
-        p = self.params
         ic = per_device("ic_ua", np.asarray(ic_ua, dtype=np.float64), flat.size)
-        mean, sigma = p.lrs_mean_kohm(ic), p.lrs_sigma_kohm(ic)
-        self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
+        self._redraw(flat, self.params.lrs_mean_kohm(ic), self.params.lrs_sigma_kohm(ic))
         self.ledger.add_set(flat)
 
     def reset(self, idx: object | None, v_stop: object) -> None:
         """One RESET per listed device with stop voltage ``v_stop`` (scalar or per device)."""
         flat = self._flat(idx)
-        p = self.params
         vs = per_device("v_stop", np.asarray(v_stop, dtype=np.float64), flat.size)
-        mean, sigma = p.hrs_mean_kohm(vs), p.hrs_sigma_kohm(vs)
-        self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
+        self._redraw(flat, self.params.hrs_mean_kohm(vs), self.params.hrs_sigma_kohm(vs))
         self.ledger.add_reset(flat)
+
+    def _redraw(self, flat: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> None:
+        self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
 
     def conductance_us(self) -> np.ndarray:
         """True conductances (no read noise)."""
