@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import streams
 from ._check import check_int_range, check_range, per_device
 from .ledger import PulseLedger
 from .onet1r import as_generator
@@ -138,18 +139,24 @@ class SiOxParams:
         )
 
 
-def lognormal(
-    rng: np.random.Generator, mean: np.ndarray, sigma: np.ndarray, shape: tuple[int, ...]
-) -> np.ndarray:
-    """Lognormal samples with the given arithmetic mean and standard deviation."""
+def lognormal(mean: np.ndarray, sigma: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Lognormal values with the given arithmetic mean and standard deviation, from
+    standard normal draws ``z``."""
     s2 = np.log1p((sigma / mean) ** 2)
     mu = np.log(mean) - 0.5 * s2
-    return np.exp(mu + np.sqrt(s2) * rng.standard_normal(shape))
+    return np.exp(mu + np.sqrt(s2) * z)
 
 
 @dataclass
 class SiOxArray:
-    """``n`` SiOx devices addressed by flat index. ``rng``: a Generator or a seed."""
+    """``n`` SiOx devices addressed by flat index.
+
+    ``rng`` (a Generator or a seed) draws every random value in call order. For
+    a batch of independent agents use :meth:`batch` instead: each agent's
+    devices then draw from counter-based streams keyed by its own seed, so an
+    agent's results do not depend on the batch it runs in, nor on how its
+    operations are grouped into calls.
+    """
 
     n: int
     params: SiOxParams = field(default_factory=SiOxParams)
@@ -160,16 +167,56 @@ class SiOxArray:
         if not isinstance(self.params, SiOxParams):
             raise ValueError(f"params must be SiOxParams (got {type(self.params).__name__})")
         self.rng = as_generator(self.rng)
-        p, rng = self.params, self.rng
-        lrs = rng.random(self.n) < p.p_init_lrs
-        lo = np.where(
-            lrs, p.init_lrs_span[0] * p.init_lrs_kohm, p.init_hrs_span[0] * p.init_hrs_kohm
-        )
-        hi = np.where(
-            lrs, p.init_lrs_span[1] * p.init_lrs_kohm, p.init_hrs_span[1] * p.init_hrs_kohm
-        )
-        self.r_kohm = np.exp(rng.uniform(np.log(lo), np.log(hi)))
+        self._keys: np.ndarray | None = None
+        self._init_state()
+
+    @classmethod
+    def batch(cls, seeds: object, n_per_agent: int, params: SiOxParams | None = None) -> SiOxArray:
+        """``len(seeds) * n_per_agent`` devices; agent k owns addresses
+        ``k * n_per_agent ...`` and draws from streams keyed by ``seeds[k]``."""
+        seeds = [int(s) for s in np.atleast_1d(np.asarray(seeds))]
+        check_int_range("n_per_agent", n_per_agent, 1, 1 << 30)
+        self = cls.__new__(cls)
+        self.n, self.params, self.rng = len(seeds) * n_per_agent, params or SiOxParams(), None
+        check_int_range("n", self.n, 1, 1 << 30)
+        keys = np.array([streams.agent_key(s) for s in seeds], dtype=np.uint64)
+        self._keys = np.repeat(keys, n_per_agent)
+        self._local = np.tile(np.arange(n_per_agent, dtype=np.uint64), len(seeds))
+        self._init_state()
+        return self
+
+    def _init_state(self) -> None:
+        p = self.params
         self.ledger = PulseLedger((self.n,))
+        self.read_count = np.zeros(self.n, dtype=np.int64)
+        everyone = np.arange(self.n)
+        lrs = self._uniform(everyone, lane=1) < p.p_init_lrs
+        span = np.where(lrs[:, None], p.init_lrs_span, p.init_hrs_span)
+        nominal = np.where(lrs, p.init_lrs_kohm, p.init_hrs_kohm)
+        lo, hi = span[:, 0] * nominal, span[:, 1] * nominal
+        u = self._uniform(everyone, lane=2)
+        self.r_kohm = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
+
+    # -- random draws: call order (Generator) or counter-based (batch) ------
+    def _uniform(self, flat: np.ndarray, lane: int) -> np.ndarray:
+        if self._keys is None:
+            return self.rng.random(flat.shape)
+        zero = np.zeros(flat.shape, dtype=np.int64)
+        return streams.uniform(self._keys[flat], self._local[flat], zero, lane)
+
+    def _program_normal(self, flat: np.ndarray) -> np.ndarray:
+        """One normal per programmed device, keyed by its pulse count so far."""
+        if self._keys is None:
+            return self.rng.standard_normal(flat.shape)
+        count = self.ledger.set_count[flat] + self.ledger.reset_count[flat]
+        return streams.normal(self._keys[flat], self._local[flat], count, lane=1)
+
+    def _read_normal(self, flat: np.ndarray) -> np.ndarray:
+        if self._keys is None:
+            return self.rng.standard_normal(flat.shape)
+        z = streams.normal(self._keys[flat], self._local[flat], self.read_count[flat], lane=2)
+        np.add.at(self.read_count, flat, 1)
+        return z
 
     def _flat(self, idx: object | None) -> np.ndarray:
         if idx is None:
@@ -191,7 +238,8 @@ class SiOxArray:
         self.ledger.add_reset(flat)
 
     def _redraw(self, flat: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> None:
-        self.r_kohm[flat] = lognormal(self.rng, mean, sigma, flat.shape)
+        # Draw before the ledger counts this pulse: the counter is the pulse's index.
+        self.r_kohm[flat] = lognormal(mean, sigma, self._program_normal(flat))
 
     def conductance_us(self) -> np.ndarray:
         """True conductances (no read noise)."""
@@ -202,5 +250,5 @@ class SiOxArray:
         flat = self._flat(idx)
         g = 1e3 / self.r_kohm[flat]
         if self.params.read_noise_frac:
-            g = g * (1.0 + self.params.read_noise_frac * self.rng.standard_normal(g.shape))
+            g = g * (1.0 + self.params.read_noise_frac * self._read_normal(flat))
         return np.maximum(g, 0.0)

@@ -108,3 +108,48 @@ def test_bad_inputs_name_the_parameter() -> None:
         SiOxParams(lrs_table_ic_ua=(50.0, 60.0, 70.0), lrs_table_kohm=(10.0, 11.0))
     with pytest.raises(ValueError, match=r"lrs_table_kohm must be within \(0, inf\] kOhm"):
         SiOxParams(lrs_table_kohm=(-1.0,) + LRS_TABLE_KOHM[1:])
+
+
+def test_batch_agent_is_independent_of_its_batch_and_of_call_grouping() -> None:
+    """Agent seed 5 alone, or second in a batch of three with its operations grouped
+    differently, ends in the same state with the same reads."""
+    alone = SiOxArray.batch([5], 10)
+    many = SiOxArray.batch([1, 5, 9], 10)
+    np.testing.assert_array_equal(alone.r_kohm, many.r_kohm[10:20])
+    reads_alone = []
+    for k in range(10):  # one operation at a time
+        alone.set([k], 50.0 + 12 * k)
+        reads_alone.append(alone.read_us([k])[0])
+    alone.reset([3], -1.4)
+    many.set(np.arange(10, 20), 50.0 + 12 * np.arange(10))  # all at once
+    many.set(np.arange(0, 10), 100.0)  # other agents in between
+    reads_many = many.read_us(np.arange(10, 20))
+    many.reset([13], -1.4)
+    np.testing.assert_array_equal(np.array(reads_alone), reads_many)
+    np.testing.assert_array_equal(alone.r_kohm, many.r_kohm[10:20])
+
+
+def test_batch_streams_keep_the_measured_statistics() -> None:
+    arr = SiOxArray.batch(np.arange(200), 100)
+    assert abs((arr.r_kohm < 50).mean() - 0.9) < 0.01
+    arr.set(None, 50.0)
+    assert abs(arr.r_kohm.mean() / 12.1 - 1) < 0.01
+    assert abs(arr.r_kohm.std() / 1.37 - 1) < 0.05
+    arr.reset(None, -1.6)
+    assert abs(arr.r_kohm.mean() / 374 - 1) < 0.02
+
+
+def test_counter_streams_are_uniform_and_normal() -> None:
+    from memrl.sim.devices import streams
+
+    key = np.full(200_000, streams.agent_key(3))
+    addr = np.arange(200_000) % 977
+    counter = np.arange(200_000) // 977
+    u = streams.uniform(key, addr, counter)
+    assert u.min() > 0 and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.003 and abs(u.var() - 1 / 12) < 0.001
+    z = streams.normal(key, addr, counter)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    assert abs(np.mean(z**4) - 3) < 0.06  # Gaussian kurtosis
+    np.testing.assert_array_equal(z, streams.normal(key, addr, counter))
+    assert not np.array_equal(z, streams.normal(key, addr, counter + 1))
