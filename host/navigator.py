@@ -1,0 +1,459 @@
+"""Golden model of the self-adaptive eight-neuron navigator (Bianchi et al. 2023).
+
+Integer-exact and vectorised over a batch of agents; the semantics are specified
+in docs/navigator.md, which this module follows step by step. Every device access
+goes through a :class:`~memrl.sim.devices.SiOxPort`; with ``record=True`` each
+agent keeps its own operation log in the order the RTL issues the operations.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from memrl.sim.devices import Op, SiOxArray, SiOxParams, SiOxPort
+from memrl.sim.devices._check import check_int_range
+
+from .maze import DIRECTIONS, Hit, Maze
+
+__all__ = [
+    "NavigatorParams",
+    "PRESETS",
+    "Cls",
+    "Navigator",
+    "TrialResult",
+    "grid_tables",
+]
+
+N_DIR = 8
+SLOTS = 9  # devices per place: 8 synapses + 1 threshold
+THR = 8  # slot of the threshold device
+
+
+class Cls:
+    """Threshold classes read from a threshold device."""
+
+    REWARD = 0
+    RECALL = 1
+    NOMINAL = 2
+    PENALTY = 3
+
+
+@dataclass(frozen=True)
+class NavigatorParams:
+    """Every constant of the learning rule; defaults are the ``paper`` preset.
+
+    Thresholds are in integrator units (sums of synapse READ codes): Th0 = 400,
+    so a fresh LRS synapse (code ~100) crosses Th0 in four ticks. The ratios
+    0.8, 3 and 10 Th0 are the published rule's.
+    """
+
+    th0: int = 400
+    recall_th: int = 320  # 0.8 Th0, residual memory after forgetting
+    homeo_th: int = 1200  # 3 Th0, a place left during this trial
+    penalty_th: int = 4000  # 10 Th0, a wall
+    max_ticks: int = 4095
+    code_reward_min: int = 160  # READ code ranges of the threshold classes
+    code_recall_min: int = 120
+    code_nominal_min: int = 40
+    lvl_reward: int = 10  # SET compliance levels (0-10: 50-170 uA)
+    lvl_recall: int = 5
+    lvl_nominal: int = 0
+    lvl_potentiate: int = 2
+    lvl_pointer: int = 10
+    rst_penalty: int = 12  # RESET stop-voltage levels (0-12: -1.0 to -1.6 V)
+    rst_depress: int = 12
+    pointer_min: int = 160  # a synapse reading at least this is a pointer
+    reward_k: int = 50  # paper: the last K visited places are rewarded
+    stuck_steps: int = 8
+    exploit_limit: int = 50
+    reward_path: Literal["recent", "bfs"] = "recent"
+    pointers: bool = False
+    forget_penalties: bool = False
+    init_synapses: bool = False  # SET every synapse to lvl_potentiate at the start of a run
+
+    def __post_init__(self) -> None:
+        for name in ("th0", "recall_th", "homeo_th", "penalty_th"):
+            check_int_range(name, getattr(self, name), 0, 1 << 20)
+        check_int_range("max_ticks", self.max_ticks, 1, 1 << 20)
+        for name in ("lvl_reward", "lvl_recall", "lvl_nominal", "lvl_potentiate", "lvl_pointer"):
+            check_int_range(name, getattr(self, name), 0, 10)
+        for name in ("rst_penalty", "rst_depress"):
+            check_int_range(name, getattr(self, name), 0, 12)
+        check_int_range("code_nominal_min", self.code_nominal_min, 1, 255)
+        check_int_range("code_recall_min", self.code_recall_min, self.code_nominal_min + 1, 255)
+        check_int_range("code_reward_min", self.code_reward_min, self.code_recall_min + 1, 255)
+        check_int_range("pointer_min", self.pointer_min, 1, 255)
+        check_int_range("reward_k", self.reward_k, 1, 1 << 16)
+        check_int_range("stuck_steps", self.stuck_steps, 1, 1 << 16)
+        check_int_range("exploit_limit", self.exploit_limit, 1, 1 << 16)
+        if self.reward_path not in ("recent", "bfs"):
+            raise ValueError(f"reward_path must be 'recent' or 'bfs' (got {self.reward_path!r})")
+
+    @property
+    def class_threshold(self) -> np.ndarray:
+        return np.array([0, self.recall_th, self.th0, self.penalty_th], dtype=np.int64)
+
+
+PRESETS: dict[str, NavigatorParams] = {
+    "paper": NavigatorParams(),
+    "default": NavigatorParams(
+        reward_path="bfs", pointers=True, forget_penalties=True, init_synapses=True
+    ),
+}
+
+
+def grid_tables(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbour of every cell in every direction (-1 off the grid), and for diagonal
+    moves the two orthogonal cells passed between (-1 for orthogonal moves)."""
+    h, w = shape
+    rr, cc = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    rr, cc = rr.reshape(-1), cc.reshape(-1)
+    nbr = np.full((h * w, N_DIR), -1, dtype=np.int64)
+    orth = np.full((h * w, N_DIR, 2), -1, dtype=np.int64)
+    for d, (dr, dc) in enumerate(DIRECTIONS):
+        tr, tc = rr + dr, cc + dc
+        inside = (tr >= 0) & (tr < h) & (tc >= 0) & (tc < w)
+        nbr[inside, d] = tr[inside] * w + tc[inside]
+        if dr and dc:
+            orth[inside, d, 0] = tr[inside] * w + cc[inside]
+            orth[inside, d, 1] = rr[inside] * w + tc[inside]
+    return nbr, orth
+
+
+@dataclass
+class TrialResult:
+    """Per-agent outcome of one trial (arrays of length batch)."""
+
+    steps: np.ndarray
+    reached: np.ndarray
+    ticks: np.ndarray
+    moves: np.ndarray
+    hits: np.ndarray
+    reads: np.ndarray
+    sets: np.ndarray
+    resets: np.ndarray
+
+
+@dataclass
+class Navigator:
+    """A batch of navigator agents on one grid shape, one agent per seed."""
+
+    shape: tuple[int, int]
+    seeds: Sequence[int]
+    params: NavigatorParams = field(default_factory=NavigatorParams)
+    device: SiOxParams = field(default_factory=SiOxParams)
+    record: bool = False
+
+    def __post_init__(self) -> None:
+        h, w = self.shape
+        check_int_range("maze rows", h, 2, 1024)
+        check_int_range("maze columns", w, 2, 1024)
+        self.seeds = [int(s) for s in self.seeds]
+        if not self.seeds:
+            raise ValueError("seeds must name at least one agent")
+        self.B, self.P = len(self.seeds), h * w
+        self.nbr, self.orth = grid_tables(self.shape)
+        self.port = SiOxPort(SiOxArray.batch(self.seeds, SLOTS * self.P, self.device))
+        self.logs: list[list[tuple[int, int, int, int]]] | None = (
+            [[] for _ in range(self.B)] if self.record else None
+        )
+        self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
+        self.explored = np.zeros((self.B, self.P), dtype=bool)
+        self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
+        self.trial = 0
+        # Run start, per agent and place in order: thresholds to NOMINAL, then
+        # (init_synapses) the eight synapses to a fresh LRS.
+        slots = [THR] + (list(range(N_DIR)) if self.params.init_synapses else [])
+        levels = [self.params.lvl_nominal] + [self.params.lvl_potentiate] * (len(slots) - 1)
+        local = (np.arange(self.P)[:, None] * SLOTS + np.array(slots)).reshape(-1)
+        self._set(
+            np.repeat(np.arange(self.B), local.size),
+            np.tile(local, self.B),
+            np.tile(np.tile(levels, self.P), self.B),
+        )
+
+    # -- device access, logged per agent ----------------------------------------
+    def _global(self, agents: np.ndarray, local: np.ndarray) -> np.ndarray:
+        return agents * (SLOTS * self.P) + local
+
+    def _log(self, op: Op, agents: np.ndarray, local: np.ndarray, level, result) -> None:  # noqa: ANN001
+        if self.logs is None:
+            return
+        lv = np.broadcast_to(level, agents.shape).tolist()
+        res = np.broadcast_to(result, agents.shape).tolist()
+        for a, x, v, r in zip(agents.tolist(), local.tolist(), lv, res, strict=True):
+            self.logs[a].append((int(op), x, v, r))
+
+    def _read(self, agents: np.ndarray, local: np.ndarray) -> np.ndarray:
+        codes = self.port.read(self._global(agents, local))
+        np.add.at(self.op_counts[:, 0], agents, 1)
+        self._log(Op.READ, agents, local, 0, codes)
+        return codes
+
+    def _set(self, agents: np.ndarray, local: np.ndarray, level) -> None:  # noqa: ANN001
+        if agents.size:
+            self.port.set(self._global(agents, local), level)
+            np.add.at(self.op_counts[:, 1], agents, 1)
+            self._log(Op.SET, agents, local, level, -1)
+
+    def _reset(self, agents: np.ndarray, local: np.ndarray, level) -> None:  # noqa: ANN001
+        if agents.size:
+            self.port.reset(self._global(agents, local), level)
+            np.add.at(self.op_counts[:, 2], agents, 1)
+            self._log(Op.RESET, agents, local, level, -1)
+
+    def classify(self, codes: np.ndarray) -> np.ndarray:
+        p = self.params
+        return np.where(
+            codes >= p.code_reward_min,
+            Cls.REWARD,
+            np.where(
+                codes >= p.code_recall_min,
+                Cls.RECALL,
+                np.where(codes >= p.code_nominal_min, Cls.NOMINAL, Cls.PENALTY),
+            ),
+        )
+
+    # -- one trial -----------------------------------------------------------
+    def run_trial(self, maze: Maze, max_steps: int) -> TrialResult:
+        """Run one trial of every agent on ``maze`` from its start, at most ``max_steps`` steps."""
+        if maze.shape != tuple(self.shape):
+            raise ValueError(f"maze {maze.name!r} is {maze.shape}, the navigator is {self.shape}")
+        check_int_range("max_steps", max_steps, 1, 1 << 24)
+        p, B = self.params, self.B
+        target_tab, hit_tab = maze.move_table()
+        goal = maze.goal.reshape(-1)
+        cls_th = p.class_threshold
+        start = maze.cell(*maze.start)
+        counts0 = self.op_counts.copy()
+        pos = np.full(B, start, dtype=np.int64)
+        steps = np.zeros(B, dtype=np.int64)
+        ticks = np.zeros(B, dtype=np.int64)
+        moves = np.zeros(B, dtype=np.int64)
+        hits = np.zeros(B, dtype=np.int64)
+        stay = np.zeros(B, dtype=np.int64)
+        exploit = np.zeros(B, dtype=np.int64)
+        reached = np.zeros(B, dtype=bool)
+        active = np.ones(B, dtype=bool)
+        visited = np.zeros((B, self.P), dtype=bool)
+        traj = np.zeros((B, max_steps + 1), dtype=np.int64)
+        traj[:, 0] = start
+        traj_len = np.ones(B, dtype=np.int64)
+        self.explored[:, start] = True
+        dirs = np.arange(N_DIR)
+
+        while active.any():
+            a = np.flatnonzero(active)
+            here = pos[a]
+            # 1. READ the eight synapses, then the thresholds of on-grid targets.
+            s = self._read(np.repeat(a, N_DIR), (here[:, None] * SLOTS + dirs).reshape(-1))
+            s = s.reshape(-1, N_DIR)
+            tgt = self.nbr[here]
+            valid = tgt >= 0
+            rows = np.repeat(np.arange(a.size), N_DIR).reshape(-1, N_DIR)[valid]
+            codes = np.zeros_like(s)
+            codes[valid] = self._read(a[rows], tgt[valid] * SLOTS + THR)
+            cls = np.where(valid, self.classify(codes), Cls.PENALTY)
+            # 2. thresholds, homeostasis overriding for places left in this trial.
+            th = cls_th[cls]
+            th = np.where(valid & visited[a[:, None], np.maximum(tgt, 0)], p.homeo_th, th)
+            # 3. integration and winner-take-all.
+            safe = np.maximum(s, 1)
+            fire_at = np.where(valid & (s > 0), np.maximum(1, (th + safe - 1) // safe), 1 << 40)
+            k = fire_at.min(axis=1)
+            fired = k <= p.max_ticks
+            key = np.where(fire_at == k[:, None], s * N_DIR + (N_DIR - 1 - dirs), -1)
+            win = key.argmax(axis=1)
+            ticks[a] += np.where(fired, k, p.max_ticks)
+            # 4. the maze applies the move.
+            idx = np.arange(a.size)
+            t_cell = tgt[idx, win]
+            hit = np.where(fired, hit_tab[here, win], Hit.NONE)
+            moved = fired & (hit == Hit.NONE)
+            is_hit = fired & (hit != Hit.NONE)
+            t_cls = cls[idx, win]
+            # 5. learning rule, in the documented order.
+            exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
+            forget = (is_hit & (t_cls == Cls.REWARD)) | (exploit[a] > p.exploit_limit)
+            exploit[a[forget]] = 0
+            if forget.any():
+                self._forget(a[forget])
+            wall = is_hit & (hit == Hit.WALL)
+            self._reset(a[wall], t_cell[wall] * SLOTS + THR, p.rst_penalty)
+            self.explored[a[wall], t_cell[wall]] = False
+            corner = is_hit & (hit == Hit.CORNER)
+            self.diag_taken[a[corner], here[corner], win[corner]] = False
+            self.diag_taken[a[corner], t_cell[corner], (win[corner] + 4) % N_DIR] = False
+            self._reset(a[corner], here[corner] * SLOTS + win[corner], p.rst_depress)
+            pot = moved & (s[idx, win] < p.pointer_min) if p.pointers else moved
+            self._set(a[pot], here[pot] * SLOTS + win[pot], p.lvl_potentiate)
+            stay[a] = np.where(moved, 0, stay[a] + 1)
+            stuck = stay[a] >= p.stuck_steps
+            if stuck.any():
+                self._stuck_fallback(a[stuck], here[stuck])
+                stay[a[stuck]] = 0
+            # bookkeeping of the move
+            visited[a[moved], here[moved]] = True
+            pos[a[moved]] = t_cell[moved]
+            self.explored[a[moved], t_cell[moved]] = True
+            dg = moved & (win % 2 == 1)
+            self.diag_taken[a[dg], here[dg], win[dg]] = True
+            self.diag_taken[a[dg], t_cell[dg], (win[dg] + 4) % N_DIR] = True
+            traj[a[moved], traj_len[a[moved]]] = t_cell[moved]
+            traj_len[a[moved]] += 1
+            moves[a] += moved
+            hits[a] += is_hit
+            steps[a] += 1
+            at_goal = moved & goal[np.where(moved, t_cell, 0)]
+            if at_goal.any():
+                for agent in a[at_goal]:
+                    self._reward(int(agent), traj[agent, : traj_len[agent]], maze)
+                reached[a[at_goal]] = True
+            active[a] = ~at_goal & (steps[a] < max_steps)
+
+        self.trial += 1
+        d = self.op_counts - counts0
+        return TrialResult(steps, reached, ticks, moves, hits, d[:, 0], d[:, 1], d[:, 2])
+
+    # -- learning-rule branches --------------------------------------------------
+    def _forget(self, agents: np.ndarray) -> None:
+        """Sweep every threshold device: REWARD -> RECALL (and PENALTY -> NOMINAL)."""
+        p = self.params
+        for agent in agents.tolist():  # one sweep per agent keeps the log order READ, SET per place
+            places = np.arange(self.P)
+            ag = np.full(self.P, agent)
+            cls = self.classify(self._read_quiet(ag, places * SLOTS + THR))
+            lv = np.full(self.P, -1)
+            lv[cls == Cls.REWARD] = p.lvl_recall
+            if p.forget_penalties:
+                lv[cls == Cls.PENALTY] = p.lvl_nominal
+            prog = lv >= 0
+            self.port.set(self._global(ag[prog], places[prog] * SLOTS + THR), lv[prog])
+            self.op_counts[agent, 1] += int(prog.sum())
+            if self.logs is not None:
+                log = self.logs[agent]
+                for q in range(self.P):
+                    log.append((int(Op.READ), q * SLOTS + THR, 0, int(self._last_codes[q])))
+                    if lv[q] >= 0:
+                        log.append((int(Op.SET), q * SLOTS + THR, int(lv[q]), -1))
+
+    def _read_quiet(self, agents: np.ndarray, local: np.ndarray) -> np.ndarray:
+        """A read counted but logged by the caller (interleaved with programming)."""
+        codes = self.port.read(self._global(agents, local))
+        np.add.at(self.op_counts[:, 0], agents, 1)
+        self._last_codes = codes
+        return codes
+
+    def _stuck_fallback(self, agents: np.ndarray, here: np.ndarray) -> None:
+        """SET the thresholds of the on-grid 3x3 neighbourhood to NOMINAL (row-major order)."""
+        h, w = self.shape
+        ag, loc = [], []
+        for agent, cell in zip(agents.tolist(), here.tolist(), strict=True):
+            r, c = divmod(cell, w)
+            for rr in range(max(0, r - 1), min(h, r + 2)):
+                for cc in range(max(0, c - 1), min(w, c + 2)):
+                    ag.append(agent)
+                    loc.append((rr * w + cc) * SLOTS + THR)
+        self._set(np.array(ag), np.array(loc), self.params.lvl_nominal)
+
+    def _reward(self, agent: int, traj: np.ndarray, maze: Maze) -> None:
+        p = self.params
+        if p.reward_path == "recent":
+            recent = traj[-p.reward_k :]
+            self._set(np.full(recent.size, agent), recent * SLOTS + THR, p.lvl_reward)
+            return
+        path = self.explored_path(agent, maze)
+        one = np.array([agent])
+        for i, cell in enumerate(path):
+            c = self.classify(self._read(one, np.array([cell * SLOTS + THR])))
+            if c[0] != Cls.REWARD:
+                self._set(one, np.array([cell * SLOTS + THR]), p.lvl_reward)
+            if i + 1 == len(path):
+                break
+            d_next = int(np.flatnonzero(self.nbr[cell] == path[i + 1])[0])
+            syn = self._read(np.full(N_DIR, agent), cell * SLOTS + np.arange(N_DIR))
+            promote = (np.arange(N_DIR) == d_next) & (syn < p.pointer_min)
+            demote = (np.arange(N_DIR) != d_next) & (syn >= p.pointer_min)
+            lv = np.where(promote, p.lvl_pointer, p.lvl_potentiate)
+            prog = promote | demote
+            self._set(
+                np.full(int(prog.sum()), agent), cell * SLOTS + np.flatnonzero(prog), lv[prog]
+            )
+
+    def explored_path(self, agent: int, maze: Maze) -> list[int]:
+        """Shortest path from the start to a goal through explored places (ties: lowest
+        direction index). A diagonal is used only if the agent has taken it before
+        (in either direction) or both orthogonal places it passes between are explored."""
+        ex, taken = self.explored[agent], self.diag_taken[agent]
+        nbr, orth = self.nbr, self.orth
+        dist = np.full(self.P, -1, dtype=np.int64)
+        goals = [g for g in np.flatnonzero(maze.goal.reshape(-1)).tolist() if ex[g]]
+        queue = deque(goals)
+        for g in goals:
+            dist[g] = 0
+
+        def ok(x: int, d: int) -> int:
+            y = int(nbr[x, d])
+            if y < 0 or not ex[y]:
+                return -1
+            o = orth[x, d]
+            if o[0] >= 0 and not (taken[x, d] or (ex[o[0]] and ex[o[1]])):
+                return -1
+            return y
+
+        while queue:
+            x = queue.popleft()
+            for d in range(N_DIR):
+                y = ok(x, d)
+                if y >= 0 and dist[y] < 0:
+                    dist[y] = dist[x] + 1
+                    queue.append(y)
+        x = maze.cell(*maze.start)
+        if dist[x] < 0:  # cannot happen after reaching the goal; kept as a guard
+            raise RuntimeError("no explored path from the start to the goal")
+        path = [x]
+        while dist[x] > 0:
+            for d in range(N_DIR):
+                y = ok(x, d)
+                if y >= 0 and dist[y] == dist[x] - 1:
+                    x = y
+                    break
+            path.append(x)
+        return path
+
+
+def run_schedule(
+    layouts: Sequence[Maze],
+    switch_at: Sequence[int],
+    trials: int,
+    max_steps: int,
+    seeds: Sequence[int],
+    params: NavigatorParams,
+    on_trial: Callable[[int, int, TrialResult], None] | None = None,
+    device: SiOxParams | None = None,
+) -> Navigator:
+    """Run ``trials`` trials; at each trial in ``switch_at`` the next layout
+    (cyclically) takes over."""
+    nav = Navigator(layouts[0].shape, seeds, params, device or SiOxParams())
+    k = 0
+    for t in range(trials):
+        if t in set(switch_at):
+            k += 1
+        idx = k % len(layouts)
+        res = nav.run_trial(layouts[idx], max_steps)
+        if on_trial:
+            on_trial(t, idx, res)
+    return nav
+
+
+def params_dict(params: NavigatorParams) -> dict:
+    return asdict(params)
+
+
+def with_overrides(params: NavigatorParams, **kw: object) -> NavigatorParams:
+    return replace(params, **kw)  # type: ignore[arg-type]
