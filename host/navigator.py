@@ -27,6 +27,7 @@ __all__ = [
     "Navigator",
     "TrialResult",
     "grid_tables",
+    "run_schedule",
 ]
 
 N_DIR = 8
@@ -165,6 +166,8 @@ class Navigator:
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
         self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
+        # Places hit as walls since the last forgetting: a shadow of the PENALTY class.
+        self.wall_known = np.zeros((self.B, self.P), dtype=bool)
         self.trial = 0
         # Run start, per agent and place in order: thresholds to NOMINAL, then
         # (init_synapses) the eight synapses to a fresh LRS.
@@ -285,7 +288,7 @@ class Navigator:
                 self._forget(a[forget])
             wall = is_hit & (hit == Hit.WALL)
             self._reset(a[wall], t_cell[wall] * SLOTS + THR, p.rst_penalty)
-            self.explored[a[wall], t_cell[wall]] = False
+            self.wall_known[a[wall], t_cell[wall]] = True
             corner = is_hit & (hit == Hit.CORNER)
             self.diag_taken[a[corner], here[corner], win[corner]] = False
             self.diag_taken[a[corner], t_cell[corner], (win[corner] + 4) % N_DIR] = False
@@ -301,6 +304,7 @@ class Navigator:
             visited[a[moved], here[moved]] = True
             pos[a[moved]] = t_cell[moved]
             self.explored[a[moved], t_cell[moved]] = True
+            self.wall_known[a[moved], t_cell[moved]] = False
             dg = moved & (win % 2 == 1)
             self.diag_taken[a[dg], here[dg], win[dg]] = True
             self.diag_taken[a[dg], t_cell[dg], (win[dg] + 4) % N_DIR] = True
@@ -324,6 +328,8 @@ class Navigator:
     def _forget(self, agents: np.ndarray) -> None:
         """Sweep every threshold device: REWARD -> RECALL (and PENALTY -> NOMINAL)."""
         p = self.params
+        if p.forget_penalties:
+            self.wall_known[agents] = False
         for agent in agents.tolist():  # one sweep per agent keeps the log order READ, SET per place
             places = np.arange(self.P)
             ag = np.full(self.P, agent)
@@ -389,7 +395,8 @@ class Navigator:
         """Shortest path from the start to a goal through explored places (ties: lowest
         direction index). A diagonal is used only if the agent has taken it before
         (in either direction) or both orthogonal places it passes between are explored."""
-        ex, taken = self.explored[agent], self.diag_taken[agent]
+        ex = self.explored[agent] & ~self.wall_known[agent]
+        taken = self.diag_taken[agent]
         nbr, orth = self.nbr, self.orth
         dist = np.full(self.P, -1, dtype=np.int64)
         goals = [g for g in np.flatnonzero(maze.goal.reshape(-1)).tolist() if ex[g]]
