@@ -55,6 +55,88 @@ def characterise_cmd(out: Path, seed: int) -> None:
     )
 
 
+@main.group()
+def maze() -> None:
+    """The self-adaptive navigator on grid mazes."""
+
+
+@maze.command("run")
+@click.option(
+    "--layout",
+    "layouts",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Maze file (repeatable); default: the shipped 30x30 pair, switching at 40,80.",
+)
+@click.option(
+    "--switch-at",
+    default=None,
+    metavar="T1,T2,...",
+    help="Trials at which the next layout takes over, cyclically.",
+)
+@click.option("--trials", type=click.IntRange(min=1), default=120, show_default=True)
+@click.option("--max-steps", type=click.IntRange(min=1), default=600, show_default=True)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Number of agents (seeds first-seed ... first-seed + seeds - 1).",
+)
+@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--preset", type=click.Choice(["paper", "default"]), default="default", show_default=True
+)
+@click.option("--backend", type=click.Choice(["golden"]), default="golden", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/maze"),
+    show_default=True,
+)
+def maze_run(
+    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, out
+) -> None:  # noqa: ANN001, E501
+    """Run the navigator on a maze schedule; writes config.json, trials.csv and figures."""
+    from .maze import MazeError
+    from .maze_plots import plot_run, summarise
+    from .maze_run import MazeRunConfig, run_maze
+
+    try:
+        switch = tuple(int(x) for x in switch_at.split(",") if x.strip()) if switch_at else None
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{switch_at!r} is not a comma-separated list of trials", param_hint="--switch-at"
+        ) from exc
+    cfg = MazeRunConfig(
+        tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend
+    )
+    try:
+        cfg.resolved()
+    except (MazeError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    interrupted = False
+    with tqdm(total=trials, desc=f"maze ({seeds} seeds)", unit="trial") as bar:
+        try:
+            run_maze(cfg, out, progress=lambda _: bar.update())
+        except KeyboardInterrupt:
+            interrupted = True
+    files = plot_run(out)
+    summary = summarise(out)
+    if interrupted:
+        click.echo(f"interrupted: {summary['trials_done']} trials kept in {out}/trials.csv")
+    for b in summary["blocks"]:
+        click.echo(
+            f"trials {b['trials'][0]:3d}-{b['trials'][1]:3d}: converged in "
+            f"{b['converge_median']:g} trials (median; {b['converged_seeds']}/{summary['seeds']} "
+            f"seeds), last-20 success {b['reach_rate_last20']:.1%}, final path "
+            f"{b['final_path_ratio_median']:.2f}x shortest"
+        )
+    click.echo(f"wrote {', '.join(f.name for f in files)}, summary.json to {out}/")
+    if interrupted:
+        sys.exit(130)
+
+
 @main.command("bench")
 @click.option(
     "--out",

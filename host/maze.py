@@ -70,7 +70,7 @@ class Maze:
     start: tuple[int, int]
     goal: np.ndarray
     name: str = "maze"
-    cost: np.ndarray | None = field(default=None)  # per-cell crossing cost (terrain), >= 1
+    cost: np.ndarray | None = field(default=None)  # per-cell cost of entering (terrain), >= 1
 
     def __post_init__(self) -> None:
         walls = np.array(self.walls, dtype=bool)
@@ -90,8 +90,8 @@ class Maze:
         object.__setattr__(self, "goal", goal)
         object.__setattr__(self, "start", (int(r), int(c)))
         if self.cost is not None:
-            cost = np.array(self.cost, dtype=np.int64)
-            if cost.shape != walls.shape or cost.min() < 1:
+            cost = np.array(self.cost, dtype=np.float64)
+            if cost.shape != walls.shape or not np.all(cost >= 1):
                 raise ValueError("cost must have the maze's shape with every value >= 1")
             cost.setflags(write=False)
             object.__setattr__(self, "cost", cost)

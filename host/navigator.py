@@ -76,6 +76,8 @@ class NavigatorParams:
     pointers: bool = False
     forget_penalties: bool = False
     init_synapses: bool = False  # SET every synapse to lvl_potentiate at the start of a run
+    optimistic: bool = False  # the reward path may cross places never stood on
+    doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
 
     def __post_init__(self) -> None:
         for name in ("th0", "recall_th", "homeo_th", "penalty_th"):
@@ -92,6 +94,7 @@ class NavigatorParams:
         check_int_range("reward_k", self.reward_k, 1, 1 << 16)
         check_int_range("stuck_steps", self.stuck_steps, 1, 1 << 16)
         check_int_range("exploit_limit", self.exploit_limit, 1, 1 << 16)
+        check_int_range("doubt_age", self.doubt_age, 0, 1 << 16)
         if self.reward_path not in ("recent", "bfs"):
             raise ValueError(f"reward_path must be 'recent' or 'bfs' (got {self.reward_path!r})")
 
@@ -103,7 +106,11 @@ class NavigatorParams:
 PRESETS: dict[str, NavigatorParams] = {
     "paper": NavigatorParams(),
     "default": NavigatorParams(
-        reward_path="bfs", pointers=True, forget_penalties=True, init_synapses=True
+        reward_path="bfs",
+        pointers=True,
+        forget_penalties=True,
+        init_synapses=True,
+        optimistic=True,
     ),
 }
 
@@ -166,8 +173,8 @@ class Navigator:
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
         self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
-        # Places hit as walls since the last forgetting: a shadow of the PENALTY class.
-        self.wall_known = np.zeros((self.B, self.P), dtype=bool)
+        # Trial in which each place was last hit as a wall (-1: not a known wall).
+        self.wall_stamp = np.full((self.B, self.P), -1, dtype=np.int64)
         self.trial = 0
         # Run start, per agent and place in order: thresholds to NOMINAL, then
         # (init_synapses) the eight synapses to a fresh LRS.
@@ -282,18 +289,25 @@ class Navigator:
             t_cls = cls[idx, win]
             # 5. learning rule, in the documented order.
             exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
-            forget = (is_hit & (t_cls == Cls.REWARD)) | (exploit[a] > p.exploit_limit)
+            blocked = is_hit & (t_cls == Cls.REWARD)
+            if p.optimistic:  # a never-visited place on the path is a guess, not a change
+                blocked &= self.explored[a, np.maximum(t_cell, 0)]
+            forget = blocked | (exploit[a] > p.exploit_limit)
             exploit[a[forget]] = 0
             if forget.any():
                 self._forget(a[forget])
             wall = is_hit & (hit == Hit.WALL)
             self._reset(a[wall], t_cell[wall] * SLOTS + THR, p.rst_penalty)
-            self.wall_known[a[wall], t_cell[wall]] = True
+            self.wall_stamp[a[wall], t_cell[wall]] = self.trial
             corner = is_hit & (hit == Hit.CORNER)
             self.diag_taken[a[corner], here[corner], win[corner]] = False
             self.diag_taken[a[corner], t_cell[corner], (win[corner] + 4) % N_DIR] = False
             self._reset(a[corner], here[corner] * SLOTS + win[corner], p.rst_depress)
-            pot = moved & (s[idx, win] < p.pointer_min) if p.pointers else moved
+            if p.pointers:  # a pointer leading back to a visited place is stale
+                revisit = visited[a, np.maximum(t_cell, 0)]
+                pot = moved & ((s[idx, win] < p.pointer_min) | revisit)
+            else:
+                pot = moved
             self._set(a[pot], here[pot] * SLOTS + win[pot], p.lvl_potentiate)
             stay[a] = np.where(moved, 0, stay[a] + 1)
             stuck = stay[a] >= p.stuck_steps
@@ -304,7 +318,7 @@ class Navigator:
             visited[a[moved], here[moved]] = True
             pos[a[moved]] = t_cell[moved]
             self.explored[a[moved], t_cell[moved]] = True
-            self.wall_known[a[moved], t_cell[moved]] = False
+            self.wall_stamp[a[moved], t_cell[moved]] = -1
             dg = moved & (win % 2 == 1)
             self.diag_taken[a[dg], here[dg], win[dg]] = True
             self.diag_taken[a[dg], t_cell[dg], (win[dg] + 4) % N_DIR] = True
@@ -328,8 +342,6 @@ class Navigator:
     def _forget(self, agents: np.ndarray) -> None:
         """Sweep every threshold device: REWARD -> RECALL (and PENALTY -> NOMINAL)."""
         p = self.params
-        if p.forget_penalties:
-            self.wall_known[agents] = False
         for agent in agents.tolist():  # one sweep per agent keeps the log order READ, SET per place
             places = np.arange(self.P)
             ag = np.full(self.P, agent)
@@ -337,7 +349,16 @@ class Navigator:
             lv = np.full(self.P, -1)
             lv[cls == Cls.REWARD] = p.lvl_recall
             if p.forget_penalties:
-                lv[cls == Cls.PENALTY] = p.lvl_nominal
+                stamp = self.wall_stamp[agent]
+                old = (stamp < 0) | (self.trial - stamp >= p.doubt_age)
+                doubt = (cls == Cls.PENALTY) & old
+                lv[doubt] = p.lvl_nominal
+                # The planner forgets a wall only where it could have changed: under
+                # optimism, at places once stood on (never-free walls stay known).
+                plan = (stamp >= 0) & old
+                if p.optimistic:
+                    plan &= self.explored[agent]
+                stamp[plan] = -1
             prog = lv >= 0
             self.port.set(self._global(ag[prog], places[prog] * SLOTS + THR), lv[prog])
             self.op_counts[agent, 1] += int(prog.sum())
@@ -395,7 +416,8 @@ class Navigator:
         """Shortest path from the start to a goal through explored places (ties: lowest
         direction index). A diagonal is used only if the agent has taken it before
         (in either direction) or both orthogonal places it passes between are explored."""
-        ex = self.explored[agent] & ~self.wall_known[agent]
+        known_free = self.explored[agent] | self.params.optimistic
+        ex = known_free & (self.wall_stamp[agent] < 0)
         taken = self.diag_taken[agent]
         nbr, orth = self.nbr, self.orth
         dist = np.full(self.P, -1, dtype=np.int64)
