@@ -108,8 +108,9 @@ class MazeEnv(gym.Env):
 
 class DynamicMazeEnv(MazeEnv):
     """A schedule of layouts: at each trial in ``switch_at`` the next layout
-    (cyclically) takes over. Every ``reset`` starts the next trial; pass
-    ``options={"trial": t}`` to jump to trial ``t``. Default: the shipped pair,
+    (cyclically) takes over. Every ``reset`` starts the next trial; a reset with a
+    ``seed`` starts the schedule over at trial 0; ``options={"trial": t}`` jumps to
+    trial ``t``. Default: the shipped pair,
     A for trials 0-39, B for 40-79, A again from 80."""
 
     def __init__(
@@ -134,7 +135,10 @@ class DynamicMazeEnv(MazeEnv):
         return sum(1 for t in self.switch_at if t <= trial) % len(self.layouts)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):  # noqa: ANN201
-        self.trial = int(options["trial"]) if options and "trial" in options else self.trial + 1
+        if options and "trial" in options:
+            self.trial = int(options["trial"])
+        else:
+            self.trial = 0 if seed is not None else self.trial + 1
         self._use(self.layouts[self.layout_index(self.trial)])
         return super().reset(seed=seed, options=options)
 

@@ -335,6 +335,7 @@ class Navigator:
             active[a] = ~at_goal & (steps[a] < max_steps)
 
         self.trial += 1
+        self.last_trajectories = [traj[b, : traj_len[b]].copy() for b in range(B)]
         d = self.op_counts - counts0
         return TrialResult(steps, reached, ticks, moves, hits, d[:, 0], d[:, 1], d[:, 2])
 
