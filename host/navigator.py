@@ -395,66 +395,88 @@ class Navigator:
             recent = traj[-p.reward_k :]
             self._set(np.full(recent.size, agent), recent * SLOTS + THR, p.lvl_reward)
             return
-        path = self.explored_path(agent, maze)
-        one = np.array([agent])
-        for i, cell in enumerate(path):
-            c = self.classify(self._read(one, np.array([cell * SLOTS + THR])))
-            if c[0] != Cls.REWARD:
-                self._set(one, np.array([cell * SLOTS + THR]), p.lvl_reward)
-            if i + 1 == len(path):
-                break
-            d_next = int(np.flatnonzero(self.nbr[cell] == path[i + 1])[0])
-            syn = self._read(np.full(N_DIR, agent), cell * SLOTS + np.arange(N_DIR))
-            promote = (np.arange(N_DIR) == d_next) & (syn < p.pointer_min)
-            demote = (np.arange(N_DIR) != d_next) & (syn >= p.pointer_min)
-            lv = np.where(promote, p.lvl_pointer, p.lvl_potentiate)
-            prog = promote | demote
-            self._set(
-                np.full(int(prog.sum()), agent), cell * SLOTS + np.flatnonzero(prog), lv[prog]
-            )
+        path = np.array(self.explored_path(agent, maze), dtype=np.int64)
+        n = path.size
+        # Executed vectorised; the log is written in the RTL's order (per path place:
+        # READ thr, [SET thr], READ its eight synapses, [SET synapses]). Device results
+        # do not depend on call grouping (per-device counters), so both agree.
+        t_codes = self._read_quiet(np.full(n, agent), path * SLOTS + THR)
+        t_set = self.classify(t_codes) != Cls.REWARD
+        self.port.set(self._global(np.full(int(t_set.sum()), agent), path[t_set] * SLOTS + THR),
+                      p.lvl_reward)  # fmt: skip
+        cells = path[:-1]
+        d_next = (self.nbr[cells] == path[1:, None]).argmax(axis=1)
+        local = cells[:, None] * SLOTS + np.arange(N_DIR)
+        s_codes = self._read_quiet(np.full(local.size, agent), local.reshape(-1)).reshape(-1, N_DIR)
+        is_next = np.arange(N_DIR) == d_next[:, None]
+        promote = is_next & (s_codes < p.pointer_min)
+        demote = ~is_next & (s_codes >= p.pointer_min)
+        prog = promote | demote
+        lv = np.where(promote, p.lvl_pointer, p.lvl_potentiate)
+        self.port.set(self._global(np.full(int(prog.sum()), agent), local[prog]), lv[prog])
+        self.op_counts[agent, 1] += int(t_set.sum()) + int(prog.sum())
+        if self.logs is not None:
+            log = self.logs[agent]
+            for i in range(n):
+                log.append((int(Op.READ), int(path[i]) * SLOTS + THR, 0, int(t_codes[i])))
+                if t_set[i]:
+                    log.append((int(Op.SET), int(path[i]) * SLOTS + THR, p.lvl_reward, -1))
+                if i == n - 1:
+                    break
+                for d in range(N_DIR):
+                    log.append((int(Op.READ), int(local[i, d]), 0, int(s_codes[i, d])))
+                for d in np.flatnonzero(prog[i]).tolist():
+                    log.append((int(Op.SET), int(local[i, d]), int(lv[i, d]), -1))
 
     def explored_path(self, agent: int, maze: Maze) -> list[int]:
-        """Shortest path from the start to a goal through explored places (ties: lowest
-        direction index). A diagonal is used only if the agent has taken it before
-        (in either direction) or both orthogonal places it passes between are explored."""
-        known_free = self.explored[agent] | self.params.optimistic
-        ex = known_free & (self.wall_stamp[agent] < 0)
-        taken = self.diag_taken[agent]
-        nbr, orth = self.nbr, self.orth
-        dist = np.full(self.P, -1, dtype=np.int64)
+        """Shortest path from the start to a goal through places the planner may use
+        (ties: lowest direction index). A place is usable if the agent has stood on
+        it (or, optimistic, at all) and it is not a known wall; a diagonal is used
+        only if the agent has taken it before (in either direction) or both
+        orthogonal places it passes between are usable."""
+        usable = (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
+        ex = usable.tolist()
+        taken = self.diag_taken[agent].tolist()
+        adj = self._adjacency()
+        dist = [-1] * self.P
         goals = [g for g in np.flatnonzero(maze.goal.reshape(-1)).tolist() if ex[g]]
-        queue = deque(goals)
         for g in goals:
             dist[g] = 0
+        queue = deque(goals)
 
-        def ok(x: int, d: int) -> int:
-            y = int(nbr[x, d])
-            if y < 0 or not ex[y]:
-                return -1
-            o = orth[x, d]
-            if o[0] >= 0 and not (taken[x, d] or (ex[o[0]] and ex[o[1]])):
-                return -1
-            return y
+        def step_ok(x: int, d: int, y: int, o1: int, o2: int) -> bool:
+            return ex[y] and (o1 < 0 or taken[x][d] or (ex[o1] and ex[o2]))
 
         while queue:
             x = queue.popleft()
-            for d in range(N_DIR):
-                y = ok(x, d)
-                if y >= 0 and dist[y] < 0:
-                    dist[y] = dist[x] + 1
+            nd = dist[x] + 1
+            for d, y, o1, o2 in adj[x]:
+                if dist[y] < 0 and step_ok(x, d, y, o1, o2):
+                    dist[y] = nd
                     queue.append(y)
         x = maze.cell(*maze.start)
         if dist[x] < 0:  # cannot happen after reaching the goal; kept as a guard
-            raise RuntimeError("no explored path from the start to the goal")
+            raise RuntimeError("no usable path from the start to the goal")
         path = [x]
         while dist[x] > 0:
-            for d in range(N_DIR):
-                y = ok(x, d)
-                if y >= 0 and dist[y] == dist[x] - 1:
+            for d, y, o1, o2 in adj[x]:
+                if dist[y] == dist[x] - 1 and step_ok(x, d, y, o1, o2):
                     x = y
                     break
             path.append(x)
         return path
+
+    def _adjacency(self) -> list[list[tuple[int, int, int, int]]]:
+        if not hasattr(self, "_adj"):
+            self._adj = [
+                [
+                    (d, int(self.nbr[x, d]), int(self.orth[x, d, 0]), int(self.orth[x, d, 1]))
+                    for d in range(N_DIR)
+                    if self.nbr[x, d] >= 0
+                ]
+                for x in range(self.P)
+            ]
+        return self._adj
 
 
 def run_schedule(

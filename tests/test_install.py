@@ -55,8 +55,13 @@ def test_regular_install_imports_every_subpackage(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    # -S: no site-packages, so the editable install cannot answer; only the target can.
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    # -S: the site module does not run, so no .pth file (the editable install's
+    # finder) is processed; site-packages is on the path only for the dependencies,
+    # after the target.
+    import sysconfig
+
+    site = sysconfig.get_paths()["purelib"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), site])}
     out = subprocess.run(
         [sys.executable, "-S", "-c", PROBE],
         cwd=tmp_path,

@@ -29,23 +29,26 @@ def agent_key(seed: int) -> np.uint64:
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> _S30)) * _M1
-        z = (z ^ (z >> _S27)) * _M2
+    # uint64 array arithmetic wraps modulo 2**64 silently, as SplitMix64 needs.
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
 def _hash(key: np.ndarray, addr: np.ndarray, counter: np.ndarray, lane: int) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = _mix(key + _GOLDEN * (addr.astype(np.uint64) + np.uint64(1)))
-        x = _mix(x ^ (counter.astype(np.uint64) * _GOLDEN + np.uint64(lane) * _LANE))
-    return x
+    key = np.asarray(key, dtype=np.uint64).reshape(-1)
+    addr = np.asarray(addr).astype(np.uint64).reshape(-1)
+    counter = np.asarray(counter).astype(np.uint64).reshape(-1)
+    x = _mix(key + _GOLDEN * (addr + np.uint64(1)))
+    lane_word = np.uint64((lane * int(_LANE)) % 2**64)
+    return _mix(x ^ (counter * _GOLDEN + lane_word))
 
 
 def uniform(key: np.ndarray, addr: np.ndarray, counter: np.ndarray, lane: int = 0) -> np.ndarray:
     """Uniform in (0, 1), 53 bits, one per element."""
-    h = _hash(key, addr, counter, lane)
-    return ((h >> _S11).astype(np.float64) + 0.5) * 2.0**-53
+    shape = np.broadcast_shapes(np.shape(key), np.shape(addr), np.shape(counter))
+    h = _hash(*np.broadcast_arrays(key, addr, counter), lane)
+    return (((h >> _S11).astype(np.float64) + 0.5) * 2.0**-53).reshape(shape)
 
 
 def normal(key: np.ndarray, addr: np.ndarray, counter: np.ndarray, lane: int = 0) -> np.ndarray:
