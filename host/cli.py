@@ -89,15 +89,22 @@ def maze() -> None:
 )
 @click.option("--backend", type=click.Choice(["golden"]), default="golden", show_default=True)
 @click.option(
+    "--agent",
+    type=click.Choice(["navigator", "tabular-q", "dqn"]),
+    default="navigator",
+    show_default=True,
+    help="The navigator, or a baseline on the same schedule.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("build/maze"),
     show_default=True,
 )
-def maze_run(
-    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, out
-) -> None:  # noqa: ANN001, E501
-    """Run the navigator on a maze schedule; writes config.json, trials.csv and figures."""
+def maze_run(  # noqa: PLR0913
+    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, agent, out
+) -> None:  # noqa: ANN001
+    """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
     from .maze import MazeError
     from .maze_plots import plot_run, summarise
     from .maze_run import MazeRunConfig, run_maze
@@ -109,7 +116,7 @@ def maze_run(
             f"{switch_at!r} is not a comma-separated list of trials", param_hint="--switch-at"
         ) from exc
     cfg = MazeRunConfig(
-        tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend
+        tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend, agent
     )
     try:
         cfg.resolved()

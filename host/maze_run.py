@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .baselines import DQN, TabularQ
 from .maze import Maze, load_maze, shipped
-from .navigator import PRESETS, Navigator, TrialResult
+from .navigator import PRESETS, Navigator, TrialResult, run_agent
 
 __all__ = ["MazeRunConfig", "run_maze", "load_trials", "convergence", "CSV_COLUMNS"]
 
@@ -24,6 +25,11 @@ CSV_COLUMNS = (
     "seed", "trial", "layout", "steps", "reached_goal", "ticks",
     "moves", "hits", "reads", "sets", "resets", "shortest",
 )  # fmt: skip
+AGENTS = {
+    "navigator": lambda shape, seeds, preset: Navigator(shape, seeds, PRESETS[preset]),
+    "tabular-q": lambda shape, seeds, preset: TabularQ(shape, seeds),
+    "dqn": lambda shape, seeds, preset: DQN(shape, seeds),
+}
 CONVERGE_RUN = 5  # consecutive trials that reach the goal ...
 CONVERGE_SLACK = 1.5  # ... within this factor of the shortest path
 
@@ -38,9 +44,12 @@ class MazeRunConfig:
     first_seed: int = 0
     preset: str = "default"
     backend: str = "golden"
+    agent: str = "navigator"  # navigator | tabular-q | dqn
     extra: dict = field(default_factory=dict)
 
     def resolved(self) -> tuple[list[Maze], list[int]]:
+        if self.agent not in AGENTS:
+            raise ValueError(f"agent must be one of {sorted(AGENTS)} (got {self.agent!r})")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {self.preset!r})")
         if self.layouts:
@@ -82,21 +91,20 @@ def run_maze(
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(config, indent=1))
     csv_path = out / "trials.csv"
-    nav = Navigator(mazes[0].shape, seeds, PRESETS[cfg.preset])
+    agent = AGENTS[cfg.agent](mazes[0].shape, seeds, cfg.preset)
     status = "interrupted"
     try:
         with csv_path.open("w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)
-            k = 0
-            for t in range(cfg.trials):
-                k += t in switch
-                idx = k % len(mazes)
-                res = nav.run_trial(mazes[idx], cfg.max_steps)
+
+            def record(t: int, idx: int, res: TrialResult) -> None:
                 _write(writer, seeds, t, idx, res, shortest[idx])
                 fh.flush()
                 if progress:
                     progress(t)
+
+            run_agent(agent, mazes, switch, cfg.trials, cfg.max_steps, record)
         status = "complete"
     finally:
         config["status"] = status

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "TrialResult",
     "grid_tables",
     "run_schedule",
+    "run_agent",
 ]
 
 N_DIR = 8
@@ -479,6 +480,30 @@ class Navigator:
         return self._adj
 
 
+class TrialAgent(Protocol):
+    def run_trial(self, maze: Maze, max_steps: int) -> TrialResult: ...
+
+
+def run_agent(
+    agent: TrialAgent,
+    layouts: Sequence[Maze],
+    switch_at: Sequence[int],
+    trials: int,
+    max_steps: int,
+    on_trial: Callable[[int, int, TrialResult], None] | None = None,
+) -> None:
+    """Run ``trials`` trials of any agent; at each trial in ``switch_at`` the next
+    layout (cyclically) takes over."""
+    switches = set(switch_at)
+    k = 0
+    for t in range(trials):
+        k += t in switches
+        idx = k % len(layouts)
+        res = agent.run_trial(layouts[idx], max_steps)
+        if on_trial:
+            on_trial(t, idx, res)
+
+
 def run_schedule(
     layouts: Sequence[Maze],
     switch_at: Sequence[int],
@@ -489,17 +514,9 @@ def run_schedule(
     on_trial: Callable[[int, int, TrialResult], None] | None = None,
     device: SiOxParams | None = None,
 ) -> Navigator:
-    """Run ``trials`` trials; at each trial in ``switch_at`` the next layout
-    (cyclically) takes over."""
+    """A navigator batch run through :func:`run_agent`."""
     nav = Navigator(layouts[0].shape, seeds, params, device or SiOxParams())
-    k = 0
-    for t in range(trials):
-        if t in set(switch_at):
-            k += 1
-        idx = k % len(layouts)
-        res = nav.run_trial(layouts[idx], max_steps)
-        if on_trial:
-            on_trial(t, idx, res)
+    run_agent(nav, layouts, switch_at, trials, max_steps, on_trial)
     return nav
 
 
