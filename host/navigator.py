@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 N_DIR = 8
+COST_UNIT = 20  # terrain costs are learned in units of 0.05 (1 -> 20, 10 -> 200)
 SLOTS = 9  # devices per place: 8 synapses + 1 threshold
 THR = 8  # slot of the threshold device
 
@@ -146,6 +147,7 @@ class TrialResult:
     reads: np.ndarray
     sets: np.ndarray
     resets: np.ndarray
+    cost: np.ndarray | None = None  # summed entry cost of the places entered (terrain maps)
 
 
 @dataclass
@@ -174,6 +176,9 @@ class Navigator:
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
         self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
+        # Learned entry cost per place in units of 1/COST_UNIT (terrain maps only);
+        # unknown places are assumed to cost 1 (optimism).
+        self.cost_known = np.full((self.B, self.P), COST_UNIT, dtype=np.int64)
         # Trial in which each place was last hit as a wall (-1: not a known wall).
         self.wall_stamp = np.full((self.B, self.P), -1, dtype=np.int64)
         self.trial = 0
@@ -241,7 +246,11 @@ class Navigator:
         goal = maze.goal.reshape(-1)
         cls_th = p.class_threshold
         start = maze.cell(*maze.start)
+        cost_int = None
+        if maze.cost is not None:
+            cost_int = np.rint(np.asarray(maze.cost).reshape(-1) * COST_UNIT).astype(np.int64)
         counts0 = self.op_counts.copy()
+        cost_sum = np.zeros(B, dtype=np.int64)
         pos = np.full(B, start, dtype=np.int64)
         steps = np.zeros(B, dtype=np.int64)
         ticks = np.zeros(B, dtype=np.int64)
@@ -320,6 +329,9 @@ class Navigator:
             pos[a[moved]] = t_cell[moved]
             self.explored[a[moved], t_cell[moved]] = True
             self.wall_stamp[a[moved], t_cell[moved]] = -1
+            if cost_int is not None:  # the maze reports the cost of the place entered
+                self.cost_known[a[moved], t_cell[moved]] = cost_int[t_cell[moved]]
+                cost_sum[a[moved]] += cost_int[t_cell[moved]]
             dg = moved & (win % 2 == 1)
             self.diag_taken[a[dg], here[dg], win[dg]] = True
             self.diag_taken[a[dg], t_cell[dg], (win[dg] + 4) % N_DIR] = True
@@ -338,7 +350,8 @@ class Navigator:
         self.trial += 1
         self.last_trajectories = [traj[b, : traj_len[b]].copy() for b in range(B)]
         d = self.op_counts - counts0
-        return TrialResult(steps, reached, ticks, moves, hits, d[:, 0], d[:, 1], d[:, 2])
+        cost = None if cost_int is None else cost_sum / COST_UNIT
+        return TrialResult(steps, reached, ticks, moves, hits, d[:, 0], d[:, 1], d[:, 2], cost)
 
     # -- learning-rule branches --------------------------------------------------
     def _forget(self, agents: np.ndarray) -> None:
@@ -396,7 +409,8 @@ class Navigator:
             recent = traj[-p.reward_k :]
             self._set(np.full(recent.size, agent), recent * SLOTS + THR, p.lvl_reward)
             return
-        path = np.array(self.explored_path(agent, maze), dtype=np.int64)
+        plan = self.explored_path if maze.cost is None else self.cheapest_path
+        path = np.array(plan(agent, maze), dtype=np.int64)
         n = path.size
         # Executed vectorised; the log is written in the RTL's order (per path place:
         # READ thr, [SET thr], READ its eight synapses, [SET synapses]). Device results
@@ -462,6 +476,52 @@ class Navigator:
         while dist[x] > 0:
             for d, y, o1, o2 in adj[x]:
                 if dist[y] == dist[x] - 1 and step_ok(x, d, y, o1, o2):
+                    x = y
+                    break
+            path.append(x)
+        return path
+
+    def cheapest_path(self, agent: int, maze: Maze) -> list[int]:
+        """Like :meth:`explored_path`, minimising the summed entry cost of the places on
+        the path (learned costs; unknown places cost 1), by Dijkstra from the goal.
+        Ties: the lowest direction index at each place from the start."""
+        import heapq
+
+        usable = (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
+        ex = usable.tolist()
+        cost = self.cost_known[agent].tolist()
+        taken = self.diag_taken[agent].tolist()
+        adj = self._adjacency()
+        inf = 1 << 62
+        dist = [inf] * self.P
+        heap = []
+        for g in np.flatnonzero(maze.goal.reshape(-1)).tolist():
+            if ex[g]:
+                dist[g] = 0
+                heap.append((0, g))
+        heapq.heapify(heap)
+
+        def step_ok(x: int, d: int, y: int, o1: int, o2: int) -> bool:
+            return ex[y] and (o1 < 0 or taken[x][d] or (ex[o1] and ex[o2]))
+
+        # dist[x]: cheapest cost of entering places from x to a goal. Moves are
+        # symmetric, so relaxing x's neighbours y with dist[y] = dist[x] + cost[x].
+        while heap:
+            dx, x = heapq.heappop(heap)
+            if dx > dist[x]:
+                continue
+            nd = dx + cost[x]
+            for d, y, o1, o2 in adj[x]:
+                if nd < dist[y] and step_ok(x, d, y, o1, o2):
+                    dist[y] = nd
+                    heapq.heappush(heap, (nd, y))
+        x = maze.cell(*maze.start)
+        if dist[x] >= inf:
+            raise RuntimeError("no usable path from the start to the goal")
+        path = [x]
+        while dist[x] > 0:
+            for d, y, o1, o2 in adj[x]:
+                if step_ok(x, d, y, o1, o2) and dist[y] + cost[y] == dist[x]:
                     x = y
                     break
             path.append(x)
