@@ -144,6 +144,79 @@ def maze_run(  # noqa: PLR0913
         sys.exit(130)
 
 
+def _int_list(text: str, name: str) -> list[int]:
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{text!r} is not a comma-separated list", param_hint=name
+        ) from exc
+    if not out or min(out) < 1:
+        raise click.BadParameter(f"{text!r}: positive integers expected", param_hint=name)
+    return out
+
+
+@maze.command("memory")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/maze-memory"),
+    show_default=True,
+)
+def maze_memory(out: Path) -> None:
+    """Memory elements against the number of places: navigator, tabular Q, DQN."""
+    from .maze_studies import memory_study
+
+    click.echo(f"wrote {memory_study(out)} and memory.csv")
+
+
+@maze.command("accuracy")
+@click.option(
+    "--layout",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Maze file; default: the shipped layout dynamic_a.",
+)
+@click.option("--trials", "trials_", default="35,50,70", show_default=True)
+@click.option("--max-steps", "limits", default="150,300,500", show_default=True)
+@click.option("--agents", default="navigator,dqn", show_default=True)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seeds per agent (default: 10 for the navigator, 3 for baselines).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/maze-accuracy"),
+    show_default=True,
+)
+def maze_accuracy(layout, trials_, limits, agents, seeds, out) -> None:  # noqa: ANN001
+    """Accuracy over trials x step limit, one fresh run per cell (Fig. 4f)."""
+    from .maze import MazeError, load_maze, shipped
+    from .maze_run import AGENTS
+    from .maze_studies import accuracy_study
+
+    names = [a.strip() for a in agents.split(",") if a.strip()]
+    bad = [a for a in names if a not in AGENTS]
+    if bad:
+        raise click.BadParameter(
+            f"unknown agent(s) {bad}; known: {sorted(AGENTS)}", param_hint="--agents"
+        )
+    try:
+        maze = load_maze(layout) if layout else shipped("dynamic_a")
+    except (MazeError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    t, lim = _int_list(trials_, "--trials"), _int_list(limits, "--max-steps")
+    per = {a: seeds for a in names} if seeds else None
+    with tqdm(total=len(names) * len(t) * len(lim), desc="accuracy", unit="run") as bar:
+        s = accuracy_study(maze, out, names, t, lim, per, progress=bar.update)
+    for a in names:
+        click.echo(f"{a}: accuracy {min(map(min, s[a])):.1%} to {max(map(max, s[a])):.1%}")
+    click.echo(f"wrote accuracy.csv, accuracy.json, accuracy.png to {out}/")
+
+
 @main.group()
 def rover() -> None:
     """The navigator on the Mars-rover terrain."""
