@@ -33,7 +33,8 @@ test: install
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_MARKS) $(PYTEST_ARGS)
 
 demo: install
-	$(VENV)/bin/memrl devices characterise --out $(OUT)
+	$(VENV)/bin/memrl devices characterise --out $(OUT)/devices
+	$(VENV)/bin/memrl maze run --seeds 20 --out $(OUT)/maze
 
 bench: install
 	$(VENV)/bin/memrl bench --out build/bench.json

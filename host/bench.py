@@ -35,6 +35,16 @@ class Bench:
 
 
 BENCHES: dict[str, Bench] = {}
+# Experiments run once and report figures (targets), not rates.
+EXPERIMENTS: dict[str, Callable[[], dict]] = {}
+
+
+def experiment(name: str) -> Callable:
+    def register(fn: Callable[[], dict]) -> Callable:
+        EXPERIMENTS[name] = fn
+        return fn
+
+    return register
 
 
 def bench(name: str, unit: str) -> Callable:
@@ -52,8 +62,9 @@ def _measure(b: Bench, repeats: int, min_time_s: float) -> dict:
     for _ in range(repeats):
         n, t0 = 0, time.perf_counter()
         while True:
-            work()
-            n += 1
+            got = work()
+            # A unit of work may report how many items it did (an int); else ``items``.
+            n += got / items if isinstance(got, int) and not isinstance(got, bool) else 1
             dt = time.perf_counter() - t0
             if dt >= min_time_s:
                 break
@@ -81,17 +92,21 @@ def run(
     min_time_s: float = 0.2,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Run benchmarks (all, or ``names``), merge into ``out``, return this run's figures."""
+    """Run benchmarks and experiments (all, or ``names``), merge into ``out``, return
+    this run's figures."""
     _load_groups()
-    chosen = names or list(BENCHES)
-    unknown = [n for n in chosen if n not in BENCHES]
+    chosen = names or [*BENCHES, *EXPERIMENTS]
+    unknown = [n for n in chosen if n not in BENCHES and n not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"unknown benchmark(s) {unknown}; known: {sorted(BENCHES)}")
     results = {}
     out.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(out.read_text()) if out.exists() else {}
     for name in chosen:
-        results[name] = _measure(BENCHES[name], repeats, min_time_s)
+        if name in EXPERIMENTS:
+            results[name] = {"experiment": EXPERIMENTS[name]()}
+        else:
+            results[name] = _measure(BENCHES[name], repeats, min_time_s)
         existing[name] = results[name]
         out.write_text(json.dumps(existing, indent=1, sort_keys=True))
         if progress:
@@ -101,7 +116,12 @@ def run(
 
 def table(results: dict) -> str:
     rows = [("benchmark", "median/s", "min/s", "max/s", "unit", "peak MiB")]
+    lines = []
     for name, r in results.items():
+        if "experiment" in r:
+            figures = ", ".join(f"{k} {v}" for k, v in _flat(r["experiment"]))
+            lines.append(f"{name}: {figures}")
+            continue
         rows.append(
             (
                 name,
@@ -113,14 +133,27 @@ def table(results: dict) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    text = (
+        []
+        if len(rows) == 1
+        else ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     )
+    return "\n".join(text + lines)
+
+
+def _flat(d: dict, prefix: str = "") -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out += _flat(v, f"{prefix}{k}.")
+        else:
+            out.append((f"{prefix}{k}", round(v, 3) if isinstance(v, float) else v))
+    return out
 
 
 def _load_groups() -> None:
     """Import the modules that register benchmarks."""
-    from memrl.host import bench_devices  # noqa: F401
+    from memrl.host import bench_devices, bench_navigator  # noqa: F401
 
 
 def seeded(seed: int) -> np.random.Generator:

@@ -79,6 +79,8 @@ class NavigatorParams:
     forget_penalties: bool = False
     init_synapses: bool = False  # SET every synapse to lvl_potentiate at the start of a run
     optimistic: bool = False  # the reward path may cross places never stood on
+    curiosity_th: int = 0  # threshold of an explored NOMINAL place (0: no curiosity)
+    boredom: int = 0  # moves without a new place before pointing to the frontier (0: off)
     doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
 
     def __post_init__(self) -> None:
@@ -97,6 +99,8 @@ class NavigatorParams:
         check_int_range("stuck_steps", self.stuck_steps, 1, 1 << 16)
         check_int_range("exploit_limit", self.exploit_limit, 1, 1 << 16)
         check_int_range("doubt_age", self.doubt_age, 0, 1 << 16)
+        check_int_range("curiosity_th", self.curiosity_th, 0, 1 << 20)
+        check_int_range("boredom", self.boredom, 0, 1 << 16)
         if self.reward_path not in ("recent", "bfs"):
             raise ValueError(f"reward_path must be 'recent' or 'bfs' (got {self.reward_path!r})")
 
@@ -113,6 +117,8 @@ PRESETS: dict[str, NavigatorParams] = {
         forget_penalties=True,
         init_synapses=True,
         optimistic=True,
+        curiosity_th=600,
+        boredom=20,
     ),
 }
 
@@ -258,6 +264,7 @@ class Navigator:
         hits = np.zeros(B, dtype=np.int64)
         stay = np.zeros(B, dtype=np.int64)
         exploit = np.zeros(B, dtype=np.int64)
+        bored = np.zeros(B, dtype=np.int64)
         reached = np.zeros(B, dtype=bool)
         active = np.ones(B, dtype=bool)
         visited = np.zeros((B, self.P), dtype=bool)
@@ -281,7 +288,11 @@ class Navigator:
             cls = np.where(valid, self.classify(codes), Cls.PENALTY)
             # 2. thresholds, homeostasis overriding for places left in this trial.
             th = cls_th[cls]
-            th = np.where(valid & visited[a[:, None], np.maximum(tgt, 0)], p.homeo_th, th)
+            safe_tgt = np.maximum(tgt, 0)
+            if p.curiosity_th:  # places explored in earlier trials are less attractive
+                seen = self.explored[a[:, None], safe_tgt] & (cls == Cls.NOMINAL)
+                th = np.where(valid & seen, p.curiosity_th, th)
+            th = np.where(valid & visited[a[:, None], safe_tgt], p.homeo_th, th)
             # 3. integration and winner-take-all.
             safe = np.maximum(s, 1)
             fire_at = np.where(valid & (s > 0), np.maximum(1, (th + safe - 1) // safe), 1 << 40)
@@ -325,6 +336,8 @@ class Navigator:
                 self._stuck_fallback(a[stuck], here[stuck])
                 stay[a[stuck]] = 0
             # bookkeeping of the move
+            new_place = moved & ~self.explored[a, np.maximum(t_cell, 0)]
+            bored[a] = np.where(new_place, 0, bored[a] + moved)
             visited[a[moved], here[moved]] = True
             pos[a[moved]] = t_cell[moved]
             self.explored[a[moved], t_cell[moved]] = True
@@ -345,6 +358,11 @@ class Navigator:
                 for agent in a[at_goal]:
                     self._reward(int(agent), traj[agent, : traj_len[agent]], maze)
                 reached[a[at_goal]] = True
+            if p.boredom:
+                frontier = ~at_goal & (bored[a] >= p.boredom)
+                for agent in a[frontier].tolist():
+                    self._point_to_frontier(agent, int(pos[agent]))
+                bored[a[frontier]] = 0
             active[a] = ~at_goal & (steps[a] < max_steps)
 
         self.trial += 1
@@ -419,6 +437,24 @@ class Navigator:
         t_set = self.classify(t_codes) != Cls.REWARD
         self.port.set(self._global(np.full(int(t_set.sum()), agent), path[t_set] * SLOTS + THR),
                       p.lvl_reward)  # fmt: skip
+        self.op_counts[agent, 1] += int(t_set.sum())
+        s_codes, local, prog, lv = self._write_pointers(agent, path, log=False)
+        if self.logs is not None:
+            log = self.logs[agent]
+            for i in range(n):
+                log.append((int(Op.READ), int(path[i]) * SLOTS + THR, 0, int(t_codes[i])))
+                if t_set[i]:
+                    log.append((int(Op.SET), int(path[i]) * SLOTS + THR, p.lvl_reward, -1))
+                if i < n - 1:
+                    self._log_pointer_row(log, i, s_codes, local, prog, lv)
+
+    def _write_pointers(
+        self, agent: int, path: np.ndarray, log: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each place of ``path`` but the last: READ its eight synapses, SET the one
+        towards the next place to a pointer unless it reads as one, SET other
+        pointers back to level 2. Logged per place in that order when ``log``."""
+        p = self.params
         cells = path[:-1]
         d_next = (self.nbr[cells] == path[1:, None]).argmax(axis=1)
         local = cells[:, None] * SLOTS + np.arange(N_DIR)
@@ -429,19 +465,21 @@ class Navigator:
         prog = promote | demote
         lv = np.where(promote, p.lvl_pointer, p.lvl_potentiate)
         self.port.set(self._global(np.full(int(prog.sum()), agent), local[prog]), lv[prog])
-        self.op_counts[agent, 1] += int(t_set.sum()) + int(prog.sum())
-        if self.logs is not None:
-            log = self.logs[agent]
-            for i in range(n):
-                log.append((int(Op.READ), int(path[i]) * SLOTS + THR, 0, int(t_codes[i])))
-                if t_set[i]:
-                    log.append((int(Op.SET), int(path[i]) * SLOTS + THR, p.lvl_reward, -1))
-                if i == n - 1:
-                    break
-                for d in range(N_DIR):
-                    log.append((int(Op.READ), int(local[i, d]), 0, int(s_codes[i, d])))
-                for d in np.flatnonzero(prog[i]).tolist():
-                    log.append((int(Op.SET), int(local[i, d]), int(lv[i, d]), -1))
+        self.op_counts[agent, 1] += int(prog.sum())
+        if log and self.logs is not None:
+            for i in range(len(cells)):
+                self._log_pointer_row(self.logs[agent], i, s_codes, local, prog, lv)
+        return s_codes, local, prog, lv
+
+    @staticmethod
+    def _log_pointer_row(log: list, i: int, s_codes, local, prog, lv) -> None:  # noqa: ANN001
+        for d in range(N_DIR):
+            log.append((int(Op.READ), int(local[i, d]), 0, int(s_codes[i, d])))
+        for d in np.flatnonzero(prog[i]).tolist():
+            log.append((int(Op.SET), int(local[i, d]), int(lv[i, d]), -1))
+
+    def _usable(self, agent: int) -> np.ndarray:
+        return (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
 
     def explored_path(self, agent: int, maze: Maze) -> list[int]:
         """Shortest path from the start to a goal through places the planner may use
@@ -449,15 +487,31 @@ class Navigator:
         it (or, optimistic, at all) and it is not a known wall; a diagonal is used
         only if the agent has taken it before (in either direction) or both
         orthogonal places it passes between are usable."""
-        usable = (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
+        usable = self._usable(agent)
+        goals = np.flatnonzero(maze.goal.reshape(-1) & usable)
+        path = self._bfs_path(agent, usable, maze.cell(*maze.start), goals)
+        if path is None:  # cannot happen after reaching the goal; kept as a guard
+            raise RuntimeError("no usable path from the start to the goal")
+        return path
+
+    def frontier_path(self, agent: int, here: int) -> list[int] | None:
+        """Shortest path from ``here`` to the nearest usable place never stood on."""
+        usable = self._usable(agent)
+        targets = np.flatnonzero(usable & ~self.explored[agent])
+        return self._bfs_path(agent, usable, here, targets) if targets.size else None
+
+    def _bfs_path(
+        self, agent: int, usable: np.ndarray, start: int, targets: np.ndarray
+    ) -> list[int] | None:
+        """BFS from ``targets`` over usable places, then the path from ``start``
+        choosing the lowest direction index among equally short moves."""
         ex = usable.tolist()
         taken = self.diag_taken[agent].tolist()
         adj = self._adjacency()
         dist = [-1] * self.P
-        goals = [g for g in np.flatnonzero(maze.goal.reshape(-1)).tolist() if ex[g]]
-        for g in goals:
+        for g in targets.tolist():
             dist[g] = 0
-        queue = deque(goals)
+        queue = deque(targets.tolist())
 
         def step_ok(x: int, d: int, y: int, o1: int, o2: int) -> bool:
             return ex[y] and (o1 < 0 or taken[x][d] or (ex[o1] and ex[o2]))
@@ -469,9 +523,9 @@ class Navigator:
                 if dist[y] < 0 and step_ok(x, d, y, o1, o2):
                     dist[y] = nd
                     queue.append(y)
-        x = maze.cell(*maze.start)
-        if dist[x] < 0:  # cannot happen after reaching the goal; kept as a guard
-            raise RuntimeError("no usable path from the start to the goal")
+        x = start
+        if dist[x] < 0:
+            return None
         path = [x]
         while dist[x] > 0:
             for d, y, o1, o2 in adj[x]:
@@ -481,14 +535,22 @@ class Navigator:
             path.append(x)
         return path
 
+    def _point_to_frontier(self, agent: int, here: int) -> None:
+        """Write pointers along the path to the nearest unexplored place (no threshold
+        programming): through explored places a pointer fires first, but a place
+        never visited still wins, so local exploration goes on."""
+        path = self.frontier_path(agent, here)
+        if path is None or len(path) < 2:
+            return
+        self._write_pointers(agent, np.array(path, dtype=np.int64))
+
     def cheapest_path(self, agent: int, maze: Maze) -> list[int]:
         """Like :meth:`explored_path`, minimising the summed entry cost of the places on
         the path (learned costs; unknown places cost 1), by Dijkstra from the goal.
         Ties: the lowest direction index at each place from the start."""
         import heapq
 
-        usable = (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
-        ex = usable.tolist()
+        ex = self._usable(agent).tolist()
         cost = self.cost_known[agent].tolist()
         taken = self.diag_taken[agent].tolist()
         adj = self._adjacency()

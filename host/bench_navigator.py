@@ -1,0 +1,85 @@
+"""Navigator benchmarks: golden-model throughput and the experiment targets.
+
+Targets (issue: the self-adaptive navigator): initial convergence <= 30 trials
+and recall <= 10 trials (median of 20 seeds), final path within 1.2x of the
+shortest, >= 99 % of the last 20 trials of each block reaching the goal, on the
+shipped pair and on generated pairs the rule was not tuned on; rover steps at
+trial 95 <= 170; >= 1e6 agent-steps/s for a batch of 256 on one core.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .bench import bench, experiment
+from .maze import shipped
+from .mazegen import generate_pair
+from .navigator import PRESETS, Navigator
+
+HELD_OUT = (101, 102)  # generated pairs never used while designing the default preset
+
+
+@bench("navigator_agent_steps_b256", "agent-steps")
+def _throughput():
+    """Successive trials (600 steps at most) of 256 default-preset agents on layout
+    dynamic_a: exploration first, then converged trials; counts agent-steps."""
+    maze = shipped("dynamic_a")
+    nav = Navigator(maze.shape, range(256), PRESETS["default"])
+    return (lambda: int(nav.run_trial(maze, 600).steps.sum())), 256
+
+
+def _dynamic(layouts: list, seeds: int = 20) -> dict:
+    from .maze_plots import summarise
+    from .maze_run import MazeRunConfig, run_maze
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for k, m in enumerate(layouts):
+            files.append(Path(tmp) / f"l{k}.txt")
+            files[-1].write_text(m.to_text())
+        cfg = MazeRunConfig(tuple(map(str, files)), (40, 80), 120, 600, seeds)
+        run_maze(cfg, Path(tmp) / "run")
+        s = summarise(Path(tmp) / "run")
+    out = {}
+    for name, b in zip(("initial", "adapt", "recall"), s["blocks"], strict=True):
+        out[name] = {
+            "converge_median": b["converge_median"],
+            "converged_seeds": b["converged_seeds"],
+            "last20_success": b["reach_rate_last20"],
+            "final_path_ratio": b["final_path_ratio_median"],
+        }
+    return out
+
+
+@experiment("navigator_dynamic_shipped")
+def _dyn_shipped() -> dict:
+    return _dynamic([shipped("dynamic_a"), shipped("dynamic_b")])
+
+
+@experiment("navigator_dynamic_heldout")
+def _dyn_heldout() -> dict:
+    out = {}
+    for seed in HELD_OUT:
+        out[f"gen{seed}"] = _dynamic(list(generate_pair(seed)))
+    out["shipped_heldout"] = _dynamic([shipped("heldout_a"), shipped("heldout_b")])
+    return out
+
+
+@experiment("navigator_rover")
+def _rover() -> dict:
+    from .rover import RoverConfig, run_rover, summarise_rover
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_rover(RoverConfig(seeds=10), Path(tmp))
+        s = summarise_rover(Path(tmp))
+    pick = {}
+    for cond, trials in (("transfer", (4, 49, 75, 94)), ("fresh", (75, 94))):
+        for t in trials:
+            v = s[cond][t]
+            pick[f"{cond}_trial{t + 1}"] = {
+                "steps_mean": round(v["steps_mean"], 1),
+                "steps_sd": round(v["steps_sd"], 1),
+                "cost_mean": round(v["cost_mean"], 1),
+            }
+    return pick
