@@ -203,3 +203,60 @@ def test_bad_arguments() -> None:
         n.run_trial(parse_maze("S.\n.G\n", "x"), 10)
     with pytest.raises(ValueError, match="seeds must name at least one agent"):
         Navigator(CORRIDOR.shape, [], DEFAULT)
+
+
+def test_frontier_pointers_after_boredom() -> None:
+    n = nav(CORRIDOR, boredom=1, curiosity_th=0)
+    n.explored[0, [CORRIDOR.cell(1, c) for c in (1, 2, 3)]] = True
+    start = len(n.logs[0])
+    n.run_trial(CORRIDOR, max_steps=3)
+    log = n.logs[0][start:]
+    at = CORRIDOR.cell(1, 2)
+    # Steps 1-2 hit N and NE; step 3 moves E onto the explored (1,2): bored. Usable
+    # places never stood on, nearest first, lowest direction: N is a known wall, NE
+    # passes it, E is explored, SE (2,3) is unknown: a pointer SE.
+    tail = log[-9:]
+    assert tail[:8] == [(READ, syn(at, d), 0, 104) for d in range(8)]
+    assert tail[8] == (SET, syn(at, 3), 10, -1)
+
+
+def test_curiosity_raises_places_explored_before() -> None:
+    n = nav(CORRIDOR)
+    n.explored[0, CORRIDOR.cell(1, 2)] = True
+    start = len(n.logs[0])
+    r = n.run_trial(CORRIDOR, max_steps=3)
+    # The first three steps as without curiosity, but E now waits for 600: ceil(600/104)
+    # = 6 ticks, while the unexplored SE wall (2,2) fires at 4 ticks and is hit.
+    assert n.logs[0][start + 16] == (RESET, thr(1), 12, -1)
+    assert n.logs[0][start + 33] == (RESET, thr(2), 12, -1)
+    assert n.logs[0][start + 50] == (RESET, thr(CORRIDOR.cell(2, 2)), 12, -1)
+    assert r.moves[0] == 0 and r.ticks[0] == 12
+
+
+def test_shipped_layouts() -> None:
+    from memrl.host.maze import MazeError, shipped
+
+    for name in ("dynamic", "heldout"):
+        a, b = shipped(f"{name}_a"), shipped(f"{name}_b")
+        assert a.shape == b.shape == (30, 30) and a.start == b.start
+        assert 270 <= a.n_walls <= 290 and a.goal.sum() == 4
+        diff = a.walls != b.walls
+        assert 2 <= diff.sum() <= 12
+        assert (a.walls & ~b.walls).any() and (~a.walls & b.walls).any()  # opened and closed
+        # Every shortest path of A is blocked in B: B's shortest path is not A's length
+        # through A's cells only; check A's route has a cell walled in B.
+        n = Navigator(a.shape, [0], with_overrides(DEFAULT, optimistic=False))
+        n.explored[0] = ~a.walls.reshape(-1)
+        route = n.explored_path(0, a)
+        assert len(route) - 1 == a.shortest_path_length()
+        assert b.walls.reshape(-1)[route].any()
+    assert (
+        shipped("dynamic_b").shortest_path_length()
+        > 1.2 * shipped("dynamic_a").shortest_path_length()
+    )
+    assert (
+        shipped("small_a_9x9").shortest_path_length()
+        < shipped("small_b_9x9").shortest_path_length()
+    )
+    with pytest.raises(MazeError, match="goal unreachable"):
+        shipped("unreachable_5x5")
