@@ -495,10 +495,28 @@ class Navigator:
         return path
 
     def frontier_path(self, agent: int, here: int) -> list[int] | None:
-        """Shortest path from ``here`` to the nearest usable place never stood on."""
+        """Path from ``here`` to the nearest usable place never stood on: a BFS from
+        ``here`` that expands neighbours in direction order and stops at the first
+        such place dequeued; the path follows the BFS tree (first discovery)."""
         usable = self._usable(agent)
-        targets = np.flatnonzero(usable & ~self.explored[agent])
-        return self._bfs_path(agent, usable, here, targets) if targets.size else None
+        ex = usable.tolist()
+        target = (usable & ~self.explored[agent]).tolist()
+        taken = self.diag_taken[agent]
+        adj = self._adjacency()
+        parent = {here: -1}
+        queue = deque([here])
+        while queue:
+            x = queue.popleft()
+            if target[x]:
+                path = [x]
+                while parent[path[-1]] >= 0:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            for d, y, o1, o2 in adj[x]:
+                if y not in parent and ex[y] and (o1 < 0 or (ex[o1] and ex[o2]) or taken[x, d]):
+                    parent[y] = x
+                    queue.append(y)
+        return None
 
     def _bfs_path(
         self, agent: int, usable: np.ndarray, start: int, targets: np.ndarray
