@@ -295,7 +295,7 @@ def bench_cmd(out: Path, only: tuple[str, ...], repeats: int, min_time: float) -
     from . import bench as b
 
     b._load_groups()
-    names = list(only) or list(b.BENCHES)
+    names = list(only) or [*b.BENCHES, *b.EXPERIMENTS]
     try:
         with tqdm(total=len(names), desc="bench", unit="bench") as bar:
             results = b.run(out, names, repeats, min_time, progress=lambda _: bar.update())

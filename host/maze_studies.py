@@ -110,7 +110,8 @@ def accuracy_study(
         ax.set_xticks(range(len(limits)), [str(x) for x in limits])
         ax.set_yticks(range(len(trials)), [str(x) for x in trials])
         ax.set_xlabel("step limit per trial")
-        ax.set_ylabel("trials")
+        if ax is axes[0][0]:
+            ax.set_ylabel("trials")
         ax.set_title(a)
     fig.colorbar(im, ax=axes[0].tolist(), label="accuracy")
     fig.savefig(out / "accuracy.png", dpi=120)

@@ -73,7 +73,7 @@ class NavigatorParams:
     pointer_min: int = 160  # a synapse reading at least this is a pointer
     reward_k: int = 50  # paper: the last K visited places are rewarded
     stuck_steps: int = 8
-    exploit_limit: int = 50
+    exploit_limit: int = 50  # 0: off
     reward_path: Literal["recent", "bfs"] = "recent"
     pointers: bool = False
     forget_penalties: bool = False
@@ -81,6 +81,7 @@ class NavigatorParams:
     optimistic: bool = False  # the reward path may cross places never stood on
     curiosity_th: int = 0  # threshold of an explored NOMINAL place (0: no curiosity)
     boredom: int = 0  # moves without a new place before pointing to the frontier (0: off)
+    doubt_unexplored: bool = False  # forgetting also un-learns walls never stood on
     doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
 
     def __post_init__(self) -> None:
@@ -97,7 +98,7 @@ class NavigatorParams:
         check_int_range("pointer_min", self.pointer_min, 1, 255)
         check_int_range("reward_k", self.reward_k, 1, 1 << 16)
         check_int_range("stuck_steps", self.stuck_steps, 1, 1 << 16)
-        check_int_range("exploit_limit", self.exploit_limit, 1, 1 << 16)
+        check_int_range("exploit_limit", self.exploit_limit, 0, 1 << 16)
         check_int_range("doubt_age", self.doubt_age, 0, 1 << 16)
         check_int_range("curiosity_th", self.curiosity_th, 0, 1 << 20)
         check_int_range("boredom", self.boredom, 0, 1 << 16)
@@ -119,6 +120,8 @@ PRESETS: dict[str, NavigatorParams] = {
         optimistic=True,
         curiosity_th=600,
         boredom=20,
+        exploit_limit=0,
+        doubt_unexplored=True,
     ),
 }
 
@@ -313,7 +316,8 @@ class Navigator:
             blocked = is_hit & (t_cls == Cls.REWARD)
             if p.optimistic:  # a never-visited place on the path is a guess, not a change
                 blocked &= self.explored[a, np.maximum(t_cell, 0)]
-            forget = blocked | (exploit[a] > p.exploit_limit)
+            stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
+            forget = blocked | stuck_on_path
             exploit[a[forget]] = 0
             if forget.any():
                 self._forget(a[forget])
@@ -386,10 +390,10 @@ class Navigator:
                 old = (stamp < 0) | (self.trial - stamp >= p.doubt_age)
                 doubt = (cls == Cls.PENALTY) & old
                 lv[doubt] = p.lvl_nominal
-                # The planner forgets a wall only where it could have changed: under
-                # optimism, at places once stood on (never-free walls stay known).
+                # The planner forgets old walls too (optionally only where it has
+                # stood, i.e. where a wall is known to have appeared).
                 plan = (stamp >= 0) & old
-                if p.optimistic:
+                if p.optimistic and not p.doubt_unexplored:
                     plan &= self.explored[agent]
                 stamp[plan] = -1
             prog = lv >= 0
