@@ -233,6 +233,32 @@ def test_curiosity_raises_places_explored_before() -> None:
     assert r.moves[0] == 0 and r.ticks[0] == 12
 
 
+def _every_shortest_route_blocked(frm, to) -> bool:  # noqa: ANN001
+    """No shortest start-goal route of ``frm`` is possible in ``to``: BFS in ``to`` (its
+    walls and corner rule) over places on some shortest route of ``frm``, one level at a time."""
+    from collections import deque
+
+    from memrl.host.maze import Maze
+
+    to_goal = frm.distances()
+    s0 = frm.cell(*frm.start)
+    one = np.zeros(frm.n_cells, dtype=bool)
+    one[s0] = True
+    from_start = Maze(frm.walls, frm.start, one.reshape(frm.shape)).distances()
+    length = to_goal[s0]
+    on = (to_goal >= 0) & (from_start >= 0) & (to_goal + from_start == length)
+    target, hit = to.move_table()
+    seen, queue = {s0}, deque([s0])
+    while queue:
+        x = queue.popleft()
+        for d in range(8):
+            y = int(target[x, d])
+            if hit[x, d] == 0 and on[y] and y not in seen and from_start[y] == from_start[x] + 1:
+                seen.add(y)
+                queue.append(y)
+    return not any(frm.goal.reshape(-1)[y] for y in seen)
+
+
 def test_shipped_layouts() -> None:
     from memrl.host.maze import MazeError, shipped
 
