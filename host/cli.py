@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from tqdm import tqdm
+
+
+def out_option(default: str, help: str = "Output folder.") -> Callable:  # noqa: A002
+    """The ``--out DIR`` option of every command that writes a folder."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help=help,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,13 +43,7 @@ def devices() -> None:
 
 
 @devices.command("characterise")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/demo"),
-    show_default=True,
-    help="Folder for the PNG figures and characterisation.json.",
-)
+@out_option("build/demo", help="Folder for the PNG figures and characterisation.json.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 def characterise_cmd(out: Path, seed: int) -> None:
     """Characterise the 1T1R and SiOx models: G vs Vg, pair weights, LRS vs Ic, HRS vs V_STOP."""
@@ -95,12 +101,7 @@ def maze() -> None:
     show_default=True,
     help="The navigator, or a baseline on the same schedule.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/maze"),
-    show_default=True,
-)
+@out_option("build/maze")
 def maze_run(  # noqa: PLR0913
     layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, agent, out
 ) -> None:  # noqa: ANN001
@@ -157,12 +158,7 @@ def _int_list(text: str, name: str) -> list[int]:
 
 
 @maze.command("memory")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/maze-memory"),
-    show_default=True,
-)
+@out_option("build/maze-memory")
 def maze_memory(out: Path) -> None:
     """Memory elements against the number of places: navigator, tabular Q, DQN."""
     from .maze_studies import memory_study
@@ -186,12 +182,7 @@ def maze_memory(out: Path) -> None:
     default=None,
     help="Seeds per agent (default: 10 for the navigator, 3 for baselines).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/maze-accuracy"),
-    show_default=True,
-)
+@out_option("build/maze-accuracy")
 def maze_accuracy(layout, trials_, limits, agents, seeds, out) -> None:  # noqa: ANN001
     """Accuracy over trials x step limit, one fresh run per cell (Fig. 4f)."""
     from .maze import MazeError, load_maze, shipped
@@ -237,12 +228,7 @@ def rover() -> None:
 @click.option(
     "--preset", type=click.Choice(["paper", "default"]), default="default", show_default=True
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/rover"),
-    show_default=True,
-)
+@out_option("build/rover")
 def rover_run(trials, transfer_at, max_steps, seeds, terrain_seed, cost_file, preset, out) -> None:  # noqa: ANN001, E501
     """Steps per trial on the rover map, with and without transfer at --transfer-at."""
     from .rover import RoverConfig, plot_rover, run_rover, summarise_rover

@@ -83,3 +83,37 @@ def test_doctor_reports_tools() -> None:
     res = CliRunner().invoke(main, ["doctor"])
     assert "icarus" in res.output or "Icarus" in res.output
     assert "verilator" in res.output.lower()
+
+
+def test_maze_run_contract(tmp_path: Path) -> None:
+    from memrl.host.maze import SHIPPED_DIR
+
+    a, b = SHIPPED_DIR / "small_a_9x9.txt", SHIPPED_DIR / "small_b_9x9.txt"
+    out = tmp_path / "run"
+    res = CliRunner().invoke(
+        main,
+        ["maze", "run", "--layout", str(a), "--layout", str(b), "--switch-at", "4,8",
+         "--trials", "12", "--max-steps", "100", "--seeds", "3", "--backend", "golden",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = (out / "trials.csv").read_text().splitlines()
+    assert lines[0].startswith("seed,trial,layout,steps,reached_goal,ticks")
+    assert len(lines) == 1 + 12 * 3
+    layouts = [int(line.split(",")[2]) for line in lines[1:]]
+    assert layouts[: 4 * 3] == [0] * 12 and layouts[4 * 3 : 8 * 3] == [1] * 12
+    assert layouts[8 * 3 :] == [0] * 12  # cyclic: A, B, A
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["status"] == "complete" and cfg["switch_at"] == [4, 8]
+    assert (out / "steps_per_trial.png").exists() and (out / "summary.json").exists()
+    assert "converged in" in res.output
+
+
+def test_maze_run_bad_input_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("#####\n#S.G#\n#..#\n")
+    res = CliRunner().invoke(main, ["maze", "run", "--layout", str(bad), "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert f"{bad}, line 3, column 5: ragged row" in res.output
+    res = CliRunner().invoke(main, ["maze", "run", "--switch-at", "4,x", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "not a comma-separated list" in res.output
