@@ -4,7 +4,7 @@ Each benchmark is a function registered with :func:`bench`; it returns a
 callable that does one unit of work and the number of items that unit counts
 (device updates, VMMs, agent steps, ...). The runner times the callable for a
 minimum wall time per repeat, takes the median rate over repeats, measures the
-peak traced memory of one extra call, merges the figures into a JSON file
+peak traced memory of one extra setup and call, merges the figures into a JSON file
 (``build/bench.json`` by default; each benchmark owns its own key so later
 groups add to the same file) and prints a table.
 """
@@ -69,8 +69,8 @@ def _measure(b: Bench, repeats: int, min_time_s: float) -> dict:
             if dt >= min_time_s:
                 break
         rates.append(n * items / dt)
+    tracemalloc.start()  # setup included: the model's own arrays count
     work, _ = b.setup()
-    tracemalloc.start()
     work()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
