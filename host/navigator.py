@@ -81,6 +81,7 @@ class NavigatorParams:
     optimistic: bool = False  # the reward path may cross places never stood on
     curiosity_th: int = 0  # threshold of an explored NOMINAL place (0: no curiosity)
     boredom: int = 0  # moves without a new place before pointing to the frontier (0: off)
+    forget_on_path_end: bool = False  # forget when the remembered path ends off the goal
     doubt_unexplored: bool = False  # forgetting also un-learns walls never stood on
     doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
 
@@ -122,6 +123,7 @@ PRESETS: dict[str, NavigatorParams] = {
         boredom=20,
         exploit_limit=0,
         doubt_unexplored=True,
+        forget_on_path_end=True,
     ),
 }
 
@@ -185,6 +187,9 @@ class Navigator:
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
         self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
+        # Places stood on since the last forgetting: what curiosity and the frontier
+        # treat as known (a detected change makes everything worth seeing again).
+        self.seen = np.zeros((self.B, self.P), dtype=bool)
         # Learned entry cost per place in units of 1/COST_UNIT (terrain maps only);
         # unknown places are assumed to cost 1 (optimism).
         self.cost_known = np.full((self.B, self.P), COST_UNIT, dtype=np.int64)
@@ -268,6 +273,7 @@ class Navigator:
         stay = np.zeros(B, dtype=np.int64)
         exploit = np.zeros(B, dtype=np.int64)
         bored = np.zeros(B, dtype=np.int64)
+        on_path = np.zeros(B, dtype=bool)  # the last move went onto a REWARD place
         reached = np.zeros(B, dtype=bool)
         active = np.ones(B, dtype=bool)
         visited = np.zeros((B, self.P), dtype=bool)
@@ -275,6 +281,7 @@ class Navigator:
         traj[:, 0] = start
         traj_len = np.ones(B, dtype=np.int64)
         self.explored[:, start] = True
+        self.seen[:, start] = True
         dirs = np.arange(N_DIR)
 
         while active.any():
@@ -293,8 +300,8 @@ class Navigator:
             th = cls_th[cls]
             safe_tgt = np.maximum(tgt, 0)
             if p.curiosity_th:  # places explored in earlier trials are less attractive
-                seen = self.explored[a[:, None], safe_tgt] & (cls == Cls.NOMINAL)
-                th = np.where(valid & seen, p.curiosity_th, th)
+                known = self.seen[a[:, None], safe_tgt] & (cls == Cls.NOMINAL)
+                th = np.where(valid & known, p.curiosity_th, th)
             th = np.where(valid & visited[a[:, None], safe_tgt], p.homeo_th, th)
             # 3. integration and winner-take-all.
             safe = np.maximum(s, 1)
@@ -312,12 +319,17 @@ class Navigator:
             is_hit = fired & (hit != Hit.NONE)
             t_cls = cls[idx, win]
             # 5. learning rule, in the documented order.
+            was_on_path = on_path[a].copy()
+            on_path[a] = np.where(moved, t_cls == Cls.REWARD, on_path[a])  # hits keep it
             exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
             blocked = is_hit & (t_cls == Cls.REWARD)
             if p.optimistic:  # a never-visited place on the path is a guess, not a change
                 blocked &= self.explored[a, np.maximum(t_cell, 0)]
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
+            if p.forget_on_path_end:  # stepped off the remembered path, not at a goal
+                off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[np.maximum(t_cell, 0)]
+                forget |= off
             exploit[a[forget]] = 0
             if forget.any():
                 self._forget(a[forget])
@@ -340,11 +352,13 @@ class Navigator:
                 self._stuck_fallback(a[stuck], here[stuck])
                 stay[a[stuck]] = 0
             # bookkeeping of the move
-            new_place = moved & ~self.explored[a, np.maximum(t_cell, 0)]
-            bored[a] = np.where(new_place, 0, bored[a] + moved)
+            # Boredom: moves onto places explored before, off the remembered path.
+            fresh = moved & (~self.seen[a, np.maximum(t_cell, 0)] | (t_cls == Cls.REWARD))
+            bored[a] = np.where(fresh, 0, bored[a] + moved)
             visited[a[moved], here[moved]] = True
             pos[a[moved]] = t_cell[moved]
             self.explored[a[moved], t_cell[moved]] = True
+            self.seen[a[moved], t_cell[moved]] = True
             self.wall_stamp[a[moved], t_cell[moved]] = -1
             if cost_int is not None:  # the maze reports the cost of the place entered
                 self.cost_known[a[moved], t_cell[moved]] = cost_int[t_cell[moved]]
@@ -379,6 +393,8 @@ class Navigator:
     def _forget(self, agents: np.ndarray) -> None:
         """Sweep every threshold device: REWARD -> RECALL (and PENALTY -> NOMINAL)."""
         p = self.params
+        if p.curiosity_th or p.boredom:
+            self.seen[agents] = False
         for agent in agents.tolist():  # one sweep per agent keeps the log order READ, SET per place
             places = np.arange(self.P)
             ag = np.full(self.P, agent)
@@ -499,12 +515,13 @@ class Navigator:
         return path
 
     def frontier_path(self, agent: int, here: int) -> list[int] | None:
-        """Path from ``here`` to the nearest usable place never stood on: a BFS from
+        """Path from ``here`` to the nearest usable place not stood on since the last
+        forgetting: a BFS from
         ``here`` that expands neighbours in direction order and stops at the first
         such place dequeued; the path follows the BFS tree (first discovery)."""
         usable = self._usable(agent)
         ex = usable.tolist()
-        target = (usable & ~self.explored[agent]).tolist()
+        target = (usable & ~self.seen[agent]).tolist()
         taken = self.diag_taken[agent]
         adj = self._adjacency()
         parent = {here: -1}

@@ -207,7 +207,8 @@ def test_bad_arguments() -> None:
 
 def test_frontier_pointers_after_boredom() -> None:
     n = nav(CORRIDOR, boredom=1, curiosity_th=0)
-    n.explored[0, [CORRIDOR.cell(1, c) for c in (1, 2, 3)]] = True
+    known = [CORRIDOR.cell(1, c) for c in (1, 2, 3)]
+    n.explored[0, known] = n.seen[0, known] = True
     start = len(n.logs[0])
     n.run_trial(CORRIDOR, max_steps=3)
     log = n.logs[0][start:]
@@ -222,7 +223,7 @@ def test_frontier_pointers_after_boredom() -> None:
 
 def test_curiosity_raises_places_explored_before() -> None:
     n = nav(CORRIDOR)
-    n.explored[0, CORRIDOR.cell(1, 2)] = True
+    n.explored[0, CORRIDOR.cell(1, 2)] = n.seen[0, CORRIDOR.cell(1, 2)] = True
     start = len(n.logs[0])
     r = n.run_trial(CORRIDOR, max_steps=3)
     # The first three steps as without curiosity, but E now waits for 600: ceil(600/104)
@@ -286,3 +287,27 @@ def test_shipped_layouts() -> None:
     )
     with pytest.raises(MazeError, match="goal unreachable"):
         shipped("unreachable_5x5")
+
+
+def test_stepping_off_the_remembered_path_forgets() -> None:
+    a = parse_maze("#######\n#S...G#\n#.....#\n#.....#\n#######\n", "a")
+    b = parse_maze("#######\n#S....#\n#.....#\n#....G#\n#######\n", "b")  # the goal moved
+    n = nav(a)
+    n.run_trial(a, 100)
+    n.run_trial(a, 100)
+    start = len(n.logs[0])
+    r = n.run_trial(b, 200)
+    log = n.logs[0][start:]
+    sweep = [thr(q) for q in range(35)]
+    reads = [e[1] for e in log if e[0] == READ]
+    starts = [i for i in range(len(reads) - 34) if reads[i : i + 35] == sweep]
+    assert len(starts) == 1  # one forgetting: the path ended at (1,5), not a goal
+    assert r.reached[0]
+    off = with_overrides(DEFAULT, forget_on_path_end=False)
+    n2 = Navigator(a.shape, [0], off, IDEAL, record=True)
+    n2.run_trial(a, 100)
+    n2.run_trial(a, 100)
+    s2 = len(n2.logs[0])
+    n2.run_trial(b, 200)
+    reads2 = [e[1] for e in n2.logs[0][s2:] if e[0] == READ]
+    assert not any(reads2[i : i + 35] == sweep for i in range(len(reads2) - 34))
