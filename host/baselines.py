@@ -216,8 +216,8 @@ def memory_elements(places: np.ndarray, hidden: int = 64) -> dict[str, np.ndarra
 
     navigator: RRAM devices, 9 per place (8 synapses + 1 threshold; the paper counts
     16 per place, two devices per differential synapse); navigator_sram_bits: the
-    digital per-place state of the default preset (visited, explored, 8 diagonal
-    bits, an 8-bit wall stamp: 18 bits); tabular_q: 8 values per place; dqn: the
+    digital per-place state of the default preset (visited, explored, seen, 8
+    diagonal bits, an 8-bit wall stamp: 19 bits); tabular_q: 8 values per place; dqn: the
     parameters of this module's DQN (one-hot input, two hidden layers of ``hidden``).
     """
     places = np.asarray(places, dtype=np.float64)
@@ -225,7 +225,7 @@ def memory_elements(places: np.ndarray, hidden: int = 64) -> dict[str, np.ndarra
     return {
         "navigator": 9 * places,
         "navigator_paper_count": 16 * places,
-        "navigator_sram_bits": 18 * places,
+        "navigator_sram_bits": 19 * places,
         "tabular_q": 8 * places,
         "dqn": dqn,
     }

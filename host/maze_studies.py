@@ -43,7 +43,7 @@ def memory_study(out: Path, places: Sequence[int] | None = None) -> Path:
     labels = {
         "navigator": "navigator: RRAM devices (9 per place)",
         "navigator_paper_count": "navigator, paper's count (16 per place)",
-        "navigator_sram_bits": "navigator: digital state bits (18 per place)",
+        "navigator_sram_bits": "navigator: digital state bits (19 per place)",
         "tabular_q": "tabular Q: values (8 per place)",
         "dqn": "DQN here: parameters (one-hot in, 2 x 64 hidden)",
     }
