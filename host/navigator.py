@@ -82,6 +82,7 @@ class NavigatorParams:
     curiosity_th: int = 0  # threshold of an explored NOMINAL place (0: no curiosity)
     boredom: int = 0  # moves without a new place before pointing to the frontier (0: off)
     forget_on_path_end: bool = False  # forget when the remembered path ends off the goal
+    renew_on_forget: bool = True  # a path ending off the goal makes every place new again
     doubt_unexplored: bool = False  # forgetting also un-learns walls never stood on
     doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
 
@@ -123,7 +124,6 @@ PRESETS: dict[str, NavigatorParams] = {
         boredom=20,
         exploit_limit=0,
         doubt_unexplored=True,
-        forget_on_path_end=True,
     ),
 }
 
@@ -187,8 +187,8 @@ class Navigator:
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
         self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
-        # Places stood on since the last forgetting: what curiosity and the frontier
-        # treat as known (a detected change makes everything worth seeing again).
+        # Places stood on, as curiosity and the frontier see it; renewed (cleared) when
+        # a remembered path runs out off the goal (forget_on_path_end).
         self.seen = np.zeros((self.B, self.P), dtype=bool)
         # Learned entry cost per place in units of 1/COST_UNIT (terrain maps only);
         # unknown places are assumed to cost 1 (optimism).
@@ -273,7 +273,7 @@ class Navigator:
         stay = np.zeros(B, dtype=np.int64)
         exploit = np.zeros(B, dtype=np.int64)
         bored = np.zeros(B, dtype=np.int64)
-        on_path = np.zeros(B, dtype=bool)  # the last move went onto a REWARD place
+        on_path = np.zeros(B, dtype=bool)  # the last step was a move onto a REWARD place
         reached = np.zeros(B, dtype=bool)
         active = np.ones(B, dtype=bool)
         visited = np.zeros((B, self.P), dtype=bool)
@@ -320,7 +320,8 @@ class Navigator:
             t_cls = cls[idx, win]
             # 5. learning rule, in the documented order.
             was_on_path = on_path[a].copy()
-            on_path[a] = np.where(moved, t_cls == Cls.REWARD, on_path[a])  # hits keep it
+            # A hit ends it: a path that runs into a wall is blocked or was a guess.
+            on_path[a] = moved & (t_cls == Cls.REWARD)
             exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
             blocked = is_hit & (t_cls == Cls.REWARD)
             if p.optimistic:  # a never-visited place on the path is a guess, not a change
@@ -329,7 +330,11 @@ class Navigator:
             forget = blocked | stuck_on_path
             if p.forget_on_path_end:  # stepped off the remembered path, not at a goal
                 off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[np.maximum(t_cell, 0)]
+                off &= ~forget
+                if p.renew_on_forget:  # the goal is elsewhere: every place is worth a look
+                    self.seen[a[off]] = False
                 forget |= off
+            on_path[a[forget]] = False  # the sweep leaves no remembered path to end
             exploit[a[forget]] = 0
             if forget.any():
                 self._forget(a[forget])
@@ -393,8 +398,6 @@ class Navigator:
     def _forget(self, agents: np.ndarray) -> None:
         """Sweep every threshold device: REWARD -> RECALL (and PENALTY -> NOMINAL)."""
         p = self.params
-        if p.curiosity_th or p.boredom:
-            self.seen[agents] = False
         for agent in agents.tolist():  # one sweep per agent keeps the log order READ, SET per place
             places = np.arange(self.P)
             ag = np.full(self.P, agent)
