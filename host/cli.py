@@ -110,12 +110,7 @@ def maze_run(  # noqa: PLR0913
     from .maze_plots import plot_run, summarise
     from .maze_run import MazeRunConfig, run_maze
 
-    try:
-        switch = tuple(int(x) for x in switch_at.split(",") if x.strip()) if switch_at else None
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{switch_at!r} is not a comma-separated list of trials", param_hint="--switch-at"
-        ) from exc
+    switch = tuple(_int_list(switch_at, "--switch-at")) if switch_at else None
     cfg = MazeRunConfig(
         tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend, agent
     )

@@ -10,7 +10,7 @@ import csv
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,6 @@ class MazeRunConfig:
     preset: str = "default"
     backend: str = "golden"
     agent: str = "navigator"  # navigator | tabular-q | dqn
-    extra: dict = field(default_factory=dict)
 
     def resolved(self) -> tuple[list[Maze], list[int]]:
         if self.agent not in AGENTS:

@@ -8,9 +8,10 @@ agent keeps its own operation log in the order the RTL issues the operations.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 import numpy as np
@@ -126,6 +127,13 @@ PRESETS: dict[str, NavigatorParams] = {
         doubt_unexplored=True,
     ),
 }
+
+
+def cost_units(maze: Maze) -> np.ndarray | None:
+    """A terrain map's entry costs in integer units of 1/COST_UNIT (None for a maze)."""
+    if maze.cost is None:
+        return None
+    return np.rint(np.asarray(maze.cost).reshape(-1) * COST_UNIT).astype(np.int64)
 
 
 def grid_tables(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -260,9 +268,7 @@ class Navigator:
         goal = maze.goal.reshape(-1)
         cls_th = p.class_threshold
         start = maze.cell(*maze.start)
-        cost_int = None
-        if maze.cost is not None:
-            cost_int = np.rint(np.asarray(maze.cost).reshape(-1) * COST_UNIT).astype(np.int64)
+        cost_int = cost_units(maze)
         counts0 = self.op_counts.copy()
         cost_sum = np.zeros(B, dtype=np.int64)
         pos = np.full(B, start, dtype=np.int64)
@@ -299,7 +305,7 @@ class Navigator:
             # 2. thresholds, homeostasis overriding for places left in this trial.
             th = cls_th[cls]
             safe_tgt = np.maximum(tgt, 0)
-            if p.curiosity_th:  # places explored in earlier trials are less attractive
+            if p.curiosity_th:  # places already seen are less attractive
                 known = self.seen[a[:, None], safe_tgt] & (cls == Cls.NOMINAL)
                 th = np.where(valid & known, p.curiosity_th, th)
             th = np.where(valid & visited[a[:, None], safe_tgt], p.homeo_th, th)
@@ -314,6 +320,7 @@ class Navigator:
             # 4. the maze applies the move.
             idx = np.arange(a.size)
             t_cell = tgt[idx, win]
+            t_safe = np.maximum(t_cell, 0)  # for indexing; off-grid targets never fire
             hit = np.where(fired, hit_tab[here, win], Hit.NONE)
             moved = fired & (hit == Hit.NONE)
             is_hit = fired & (hit != Hit.NONE)
@@ -325,11 +332,11 @@ class Navigator:
             exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
             blocked = is_hit & (t_cls == Cls.REWARD)
             if p.optimistic:  # a never-visited place on the path is a guess, not a change
-                blocked &= self.explored[a, np.maximum(t_cell, 0)]
+                blocked &= self.explored[a, t_safe]
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
             if p.forget_on_path_end:  # stepped off the remembered path, not at a goal
-                off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[np.maximum(t_cell, 0)]
+                off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[t_safe]
                 off &= ~forget
                 if p.renew_on_forget:  # the goal is elsewhere: every place is worth a look
                     self.seen[a[off]] = False
@@ -346,7 +353,7 @@ class Navigator:
             self.diag_taken[a[corner], t_cell[corner], (win[corner] + 4) % N_DIR] = False
             self._reset(a[corner], here[corner] * SLOTS + win[corner], p.rst_depress)
             if p.pointers:  # a pointer leading back to a visited place is stale
-                revisit = visited[a, np.maximum(t_cell, 0)]
+                revisit = visited[a, t_safe]
                 pot = moved & ((s[idx, win] < p.pointer_min) | revisit)
             else:
                 pot = moved
@@ -356,9 +363,9 @@ class Navigator:
             if stuck.any():
                 self._stuck_fallback(a[stuck], here[stuck])
                 stay[a[stuck]] = 0
-            # bookkeeping of the move
-            # Boredom: moves onto places explored before, off the remembered path.
-            fresh = moved & (~self.seen[a, np.maximum(t_cell, 0)] | (t_cls == Cls.REWARD))
+            # Bookkeeping of the move. Boredom: moves onto places already seen, off
+            # the remembered path.
+            fresh = moved & (~self.seen[a, t_safe] | (t_cls == Cls.REWARD))
             bored[a] = np.where(fresh, 0, bored[a] + moved)
             visited[a[moved], here[moved]] = True
             pos[a[moved]] = t_cell[moved]
@@ -376,7 +383,7 @@ class Navigator:
             moves[a] += moved
             hits[a] += is_hit
             steps[a] += 1
-            at_goal = moved & goal[np.where(moved, t_cell, 0)]
+            at_goal = moved & goal[t_safe]
             if at_goal.any():
                 for agent in a[at_goal]:
                     self._reward(int(agent), traj[agent, : traj_len[agent]], maze)
@@ -401,7 +408,8 @@ class Navigator:
         for agent in agents.tolist():  # one sweep per agent keeps the log order READ, SET per place
             places = np.arange(self.P)
             ag = np.full(self.P, agent)
-            cls = self.classify(self._read_quiet(ag, places * SLOTS + THR))
+            codes = self._read_quiet(ag, places * SLOTS + THR)
+            cls = self.classify(codes)
             lv = np.full(self.P, -1)
             lv[cls == Cls.REWARD] = p.lvl_recall
             if p.forget_penalties:
@@ -421,7 +429,7 @@ class Navigator:
             if self.logs is not None:
                 log = self.logs[agent]
                 for q in range(self.P):
-                    log.append((int(Op.READ), q * SLOTS + THR, 0, int(self._last_codes[q])))
+                    log.append((int(Op.READ), q * SLOTS + THR, 0, int(codes[q])))
                     if lv[q] >= 0:
                         log.append((int(Op.SET), q * SLOTS + THR, int(lv[q]), -1))
 
@@ -429,7 +437,6 @@ class Navigator:
         """A read counted but logged by the caller (interleaved with programming)."""
         codes = self.port.read(self._global(agents, local))
         np.add.at(self.op_counts[:, 0], agents, 1)
-        self._last_codes = codes
         return codes
 
     def _stuck_fallback(self, agents: np.ndarray, here: np.ndarray) -> None:
@@ -504,6 +511,19 @@ class Navigator:
     def _usable(self, agent: int) -> np.ndarray:
         return (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
 
+    def _move_rule(
+        self, agent: int, usable: np.ndarray
+    ) -> Callable[[int, int, int, int, int], bool]:
+        """The planners' move x -(d)-> y: y usable, and a diagonal (passing o1, o2) only
+        if the agent has taken it before or both orthogonal places are usable."""
+        ex = usable.tolist()
+        taken = self.diag_taken[agent].tolist()
+
+        def ok(x: int, d: int, y: int, o1: int, o2: int) -> bool:
+            return ex[y] and (o1 < 0 or taken[x][d] or (ex[o1] and ex[o2]))
+
+        return ok
+
     def explored_path(self, agent: int, maze: Maze) -> list[int]:
         """Shortest path from the start to a goal through places the planner may use
         (ties: lowest direction index). A place is usable if the agent has stood on
@@ -518,14 +538,12 @@ class Navigator:
         return path
 
     def frontier_path(self, agent: int, here: int) -> list[int] | None:
-        """Path from ``here`` to the nearest usable place not stood on since the last
-        forgetting: a BFS from
+        """Path from ``here`` to the nearest usable place not yet seen: a BFS from
         ``here`` that expands neighbours in direction order and stops at the first
         such place dequeued; the path follows the BFS tree (first discovery)."""
         usable = self._usable(agent)
-        ex = usable.tolist()
+        step_ok = self._move_rule(agent, usable)
         target = (usable & ~self.seen[agent]).tolist()
-        taken = self.diag_taken[agent]
         adj = self._adjacency()
         parent = {here: -1}
         queue = deque([here])
@@ -537,7 +555,7 @@ class Navigator:
                     path.append(parent[path[-1]])
                 return path[::-1]
             for d, y, o1, o2 in adj[x]:
-                if y not in parent and ex[y] and (o1 < 0 or (ex[o1] and ex[o2]) or taken[x, d]):
+                if y not in parent and step_ok(x, d, y, o1, o2):
                     parent[y] = x
                     queue.append(y)
         return None
@@ -547,16 +565,12 @@ class Navigator:
     ) -> list[int] | None:
         """BFS from ``targets`` over usable places, then the path from ``start``
         choosing the lowest direction index among equally short moves."""
-        ex = usable.tolist()
-        taken = self.diag_taken[agent].tolist()
+        step_ok = self._move_rule(agent, usable)
         adj = self._adjacency()
         dist = [-1] * self.P
         for g in targets.tolist():
             dist[g] = 0
         queue = deque(targets.tolist())
-
-        def step_ok(x: int, d: int, y: int, o1: int, o2: int) -> bool:
-            return ex[y] and (o1 < 0 or taken[x][d] or (ex[o1] and ex[o2]))
 
         while queue:
             x = queue.popleft()
@@ -590,23 +604,17 @@ class Navigator:
         """Like :meth:`explored_path`, minimising the summed entry cost of the places on
         the path (learned costs; unknown places cost 1), by Dijkstra from the goal.
         Ties: the lowest direction index at each place from the start."""
-        import heapq
-
-        ex = self._usable(agent).tolist()
+        usable = self._usable(agent)
+        step_ok = self._move_rule(agent, usable)
         cost = self.cost_known[agent].tolist()
-        taken = self.diag_taken[agent].tolist()
         adj = self._adjacency()
         inf = 1 << 62
         dist = [inf] * self.P
         heap = []
-        for g in np.flatnonzero(maze.goal.reshape(-1)).tolist():
-            if ex[g]:
-                dist[g] = 0
-                heap.append((0, g))
+        for g in np.flatnonzero(maze.goal.reshape(-1) & usable).tolist():
+            dist[g] = 0
+            heap.append((0, g))
         heapq.heapify(heap)
-
-        def step_ok(x: int, d: int, y: int, o1: int, o2: int) -> bool:
-            return ex[y] and (o1 < 0 or taken[x][d] or (ex[o1] and ex[o2]))
 
         # dist[x]: cheapest cost of entering places from x to a goal. Moves are
         # symmetric, so relaxing x's neighbours y with dist[y] = dist[x] + cost[x].
@@ -682,10 +690,6 @@ def run_schedule(
     nav = Navigator(layouts[0].shape, seeds, params, device or SiOxParams())
     run_agent(nav, layouts, switch_at, trials, max_steps, on_trial)
     return nav
-
-
-def params_dict(params: NavigatorParams) -> dict:
-    return asdict(params)
 
 
 def with_overrides(params: NavigatorParams, **kw: object) -> NavigatorParams:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .envs import ROVER_GOAL, ROVER_START, load_rover, rover_terrain
 from .maze import Maze
-from .navigator import PRESETS, Navigator
+from .navigator import PRESETS, Navigator, cost_units
 
 __all__ = ["RoverConfig", "rover_maze", "cheapest_cost", "run_rover", "ROVER_COLUMNS"]
 
@@ -52,7 +52,7 @@ def rover_maze(cost: np.ndarray, goal: tuple[int, int], start=ROVER_START) -> Ma
 def cheapest_cost(maze: Maze) -> float:
     """The cheapest summed entry cost from start to goal on the true terrain."""
     nav = Navigator(maze.shape, [0], PRESETS["default"])
-    nav.cost_known[0] = np.rint(np.asarray(maze.cost).reshape(-1) * 20).astype(np.int64)
+    nav.cost_known[0] = cost_units(maze)
     path = nav.cheapest_path(0, maze)
     return float(np.asarray(maze.cost).reshape(-1)[path[1:]].sum())
 

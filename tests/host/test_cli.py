@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from memrl.host import bench
@@ -79,10 +80,13 @@ def test_every_registered_bench_runs_once() -> None:
         assert items > 0
 
 
-def test_doctor_reports_tools() -> None:
+@pytest.mark.icarus
+@pytest.mark.verilator
+def test_doctor_finds_the_simulators_make_install_provides() -> None:
     res = CliRunner().invoke(main, ["doctor"])
-    assert "icarus" in res.output or "Icarus" in res.output
-    assert "verilator" in res.output.lower()
+    assert res.exit_code == 0, res.output
+    assert "ok       icarus" in res.output and "ok       verilator" in res.output
+    assert "MISSING" not in res.output
 
 
 def test_maze_run_contract(tmp_path: Path) -> None:
