@@ -23,16 +23,26 @@ in kilo-ohms (``_kohm``), conductances in microsiemens (``_us``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numba import njit
 
 from . import streams
 from ._check import check_int_range, check_range, per_device
 from .ledger import PulseLedger
 from .onet1r import as_generator
 
-__all__ = ["SiOxParams", "SiOxArray", "LRS_TABLE_IC_UA", "LRS_TABLE_KOHM", "lognormal"]
+__all__ = [
+    "SiOxParams",
+    "SiOxArray",
+    "LRS_TABLE_IC_UA",
+    "LRS_TABLE_KOHM",
+    "lognormal",
+    "lognormal1",
+    "occurrence",
+]
 
 # Bianchi et al. 2023 source data: LRS against compliance current, means of 26 runs.
 LRS_TABLE_IC_UA = (50.0, 62.0, 74.0, 86.0, 98.0, 110.0, 122.0, 134.0, 146.0, 158.0, 170.0)
@@ -139,12 +149,55 @@ class SiOxParams:
         )
 
 
-def lognormal(mean: np.ndarray, sigma: np.ndarray, z: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def lognormal1(mean, sigma, z):  # noqa: ANN001, ANN201
+    """One lognormal value with arithmetic mean ``mean`` and standard deviation
+    ``sigma`` from the standard normal draw ``z`` (compiled: the one definition
+    that array code and compiled kernels share)."""
+    q = sigma / mean
+    s2 = math.log1p(q * q)
+    mu = math.log(mean) - 0.5 * s2
+    return math.exp(mu + math.sqrt(s2) * z)
+
+
+@njit(cache=True)
+def _lognormal_many(mean, sigma, z, out):  # noqa: ANN001, ANN202
+    for i in range(out.size):
+        out[i] = lognormal1(mean[i], sigma[i], z[i])
+
+
+def lognormal(mean: object, sigma: object, z: object) -> np.ndarray:
     """Lognormal values with the given arithmetic mean and standard deviation, from
     standard normal draws ``z``."""
-    s2 = np.log1p((sigma / mean) ** 2)
-    mu = np.log(mean) - 0.5 * s2
-    return np.exp(mu + np.sqrt(s2) * z)
+    shape = np.broadcast_shapes(np.shape(mean), np.shape(sigma), np.shape(z))
+    m, s, zz = (
+        np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape).reshape(-1))
+        for x in (mean, sigma, z)
+    )
+    out = np.empty(m.size, dtype=np.float64)
+    _lognormal_many(m, s, zz, out)
+    return out.reshape(shape)
+
+
+def occurrence(flat: np.ndarray) -> np.ndarray | None:
+    """For each element, how many earlier elements of ``flat`` name the same device
+    (None when every element is distinct). A device named twice in one call is
+    operated twice, in order: its second draw uses the next counter value."""
+    n = flat.size
+    if n < 2:
+        return None
+    order = np.argsort(flat, kind="stable")
+    s = flat[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    if new.all():
+        return None
+    pos = np.arange(n)
+    rank_sorted = pos - np.maximum.accumulate(np.where(new, pos, 0))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = rank_sorted
+    return rank
 
 
 @dataclass
@@ -204,17 +257,23 @@ class SiOxArray:
         zero = np.zeros(flat.shape, dtype=np.int64)
         return streams.uniform(self._keys[flat], self._local[flat], zero, lane)
 
-    def _program_normal(self, flat: np.ndarray) -> np.ndarray:
+    def _program_normal(self, flat: np.ndarray, rank: np.ndarray | None) -> np.ndarray:
         """One normal per programmed device, keyed by its pulse count so far."""
         if self._keys is None:
             return self.rng.standard_normal(flat.shape)
         count = self.ledger.set_count[flat] + self.ledger.reset_count[flat]
+        if rank is not None:
+            count = count + rank
         return streams.normal(self._keys[flat], self._local[flat], count, lane=1)
 
     def _read_normal(self, flat: np.ndarray) -> np.ndarray:
         if self._keys is None:
             return self.rng.standard_normal(flat.shape)
-        z = streams.normal(self._keys[flat], self._local[flat], self.read_count[flat], lane=2)
+        count = self.read_count[flat]
+        rank = occurrence(flat)
+        if rank is not None:
+            count = count + rank
+        z = streams.normal(self._keys[flat], self._local[flat], count, lane=2)
         np.add.at(self.read_count, flat, 1)
         return z
 
@@ -239,7 +298,16 @@ class SiOxArray:
 
     def _redraw(self, flat: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> None:
         # Draw before the ledger counts this pulse: the counter is the pulse's index.
-        self.r_kohm[flat] = lognormal(mean, sigma, self._program_normal(flat))
+        # A device pulsed twice in one call ends in the state of its last pulse.
+        rank = occurrence(flat) if self._keys is not None else None
+        r = lognormal(mean, sigma, self._program_normal(flat, rank))
+        if rank is None:
+            self.r_kohm[flat] = r
+        else:
+            last = np.ones(flat.size, dtype=bool)
+            order = np.argsort(flat, kind="stable")
+            last[order[:-1]] = flat[order[:-1]] != flat[order[1:]]
+            self.r_kohm[flat[last]] = r[last]
 
     def conductance_us(self) -> np.ndarray:
         """True conductances (no read noise)."""

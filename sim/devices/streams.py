@@ -8,19 +8,30 @@ Here every draw is a pure function of the device's key (derived from its
 agent's seed), its address and a per-device counter (how many pulses or reads
 it has had), mixed with SplitMix64. The keys themselves are drawn from a numpy
 Generator seeded with the agent's seed, so seeding stays explicit.
+
+The scalar draws (:func:`uniform1`, :func:`normal1`) are compiled with numba and
+are the only definition: the array functions loop over them, and compiled
+golden-model kernels call them directly, so every execution computes each draw
+with the same instructions (no numpy-versus-libm last-bit differences in the
+logarithm or cosine).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-__all__ = ["agent_key", "uniform", "normal"]
+import numpy as np
+from numba import njit
+
+__all__ = ["agent_key", "uniform", "normal", "lane_word", "uniform1", "normal1"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_LANE = np.uint64(0xD6E8FEB86659FD93)
+_LANE = 0xD6E8FEB86659FD93
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_ONE = np.uint64(1)
+_ATTEMPT = np.uint64(0x632BE59BD9B4E019)  # lane step between polar-method attempts
 
 
 def agent_key(seed: int) -> np.uint64:
@@ -28,31 +39,81 @@ def agent_key(seed: int) -> np.uint64:
     return np.uint64(np.random.default_rng(seed).integers(0, 2**63, dtype=np.int64))
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    # uint64 array arithmetic wraps modulo 2**64 silently, as SplitMix64 needs.
+def lane_word(lane: int) -> np.uint64:
+    """The word that separates stream ``lane`` from the others."""
+    return np.uint64((lane * _LANE) % 2**64)
+
+
+def normal_lanes(lane: int) -> tuple[np.uint64, np.uint64]:
+    """The two uniform lane words behind normal stream ``lane``."""
+    return lane_word(2 * lane + 100), lane_word(2 * lane + 101)
+
+
+@njit(cache=True)
+def _mix(z):  # noqa: ANN001, ANN202
+    # uint64 arithmetic wraps modulo 2**64, as SplitMix64 needs.
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
-def _hash(key: np.ndarray, addr: np.ndarray, counter: np.ndarray, lane: int) -> np.ndarray:
-    key = np.asarray(key, dtype=np.uint64).reshape(-1)
-    addr = np.asarray(addr).astype(np.uint64).reshape(-1)
-    counter = np.asarray(counter).astype(np.uint64).reshape(-1)
-    x = _mix(key + _GOLDEN * (addr + np.uint64(1)))
-    lane_word = np.uint64((lane * int(_LANE)) % 2**64)
-    return _mix(x ^ (counter * _GOLDEN + lane_word))
+@njit(cache=True)
+def uniform1(key, addr, counter, lw):  # noqa: ANN001, ANN201
+    """Uniform in (0, 1), 53 bits: ``key``, ``addr``, ``counter`` and the lane word
+    ``lw`` are uint64."""
+    x = _mix(key + _GOLDEN * (addr + _ONE))
+    h = _mix(x ^ (counter * _GOLDEN + lw))
+    return (float(h >> _S11) + 0.5) * 2.0**-53
 
 
-def uniform(key: np.ndarray, addr: np.ndarray, counter: np.ndarray, lane: int = 0) -> np.ndarray:
-    """Uniform in (0, 1), 53 bits, one per element."""
+@njit(cache=True)
+def normal1(key, addr, counter, lw1, lw2):  # noqa: ANN001, ANN201
+    """Standard normal by Marsaglia's polar method on the two lane words of
+    :func:`normal_lanes`: attempt j draws (u, v) uniform in the square from lanes
+    ``lw1 + j * STEP`` and ``lw2 + j * STEP`` and is taken if 0 < u^2 + v^2 < 1
+    (probability pi/4). Exact in distribution, one logarithm and no cosine."""
+    j = np.uint64(0)
+    while True:
+        u = 2.0 * uniform1(key, addr, counter, lw1 + j * _ATTEMPT) - 1.0
+        v = 2.0 * uniform1(key, addr, counter, lw2 + j * _ATTEMPT) - 1.0
+        s = u * u + v * v
+        if 0.0 < s < 1.0:
+            return u * math.sqrt(-2.0 * math.log(s) / s)
+        j += _ONE
+
+
+@njit(cache=True)
+def _uniform_many(key, addr, counter, lw, out):  # noqa: ANN001, ANN202
+    for i in range(out.size):
+        out[i] = uniform1(key[i], addr[i], counter[i], lw)
+
+
+@njit(cache=True)
+def _normal_many(key, addr, counter, lw1, lw2, out):  # noqa: ANN001, ANN202
+    for i in range(out.size):
+        out[i] = normal1(key[i], addr[i], counter[i], lw1, lw2)
+
+
+def _words(key: object, addr: object, counter: object) -> tuple[tuple[int, ...], list]:
     shape = np.broadcast_shapes(np.shape(key), np.shape(addr), np.shape(counter))
-    h = _hash(*np.broadcast_arrays(key, addr, counter), lane)
-    return (((h >> _S11).astype(np.float64) + 0.5) * 2.0**-53).reshape(shape)
+    arrays = [
+        np.ascontiguousarray(np.broadcast_to(np.asarray(x), shape).astype(np.uint64).reshape(-1))
+        for x in (key, addr, counter)
+    ]
+    return shape, arrays
 
 
-def normal(key: np.ndarray, addr: np.ndarray, counter: np.ndarray, lane: int = 0) -> np.ndarray:
-    """Standard normal (Box-Muller on two lanes), one per element."""
-    u1 = uniform(key, addr, counter, 2 * lane + 100)
-    u2 = uniform(key, addr, counter, 2 * lane + 101)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+def uniform(key: object, addr: object, counter: object, lane: int = 0) -> np.ndarray:
+    """Uniform in (0, 1), 53 bits, one per element of the broadcast arguments."""
+    shape, (k, a, c) = _words(key, addr, counter)
+    out = np.empty(k.size, dtype=np.float64)
+    _uniform_many(k, a, c, lane_word(lane), out)
+    return out.reshape(shape)
+
+
+def normal(key: object, addr: object, counter: object, lane: int = 0) -> np.ndarray:
+    """Standard normal (polar method on two lanes), one per element."""
+    shape, (k, a, c) = _words(key, addr, counter)
+    out = np.empty(k.size, dtype=np.float64)
+    _normal_many(k, a, c, *normal_lanes(lane), out)
+    return out.reshape(shape)
