@@ -178,8 +178,15 @@ class Navigator:
     params: NavigatorParams = field(default_factory=NavigatorParams)
     device: SiOxParams = field(default_factory=SiOxParams)
     record: bool = False
+    # "numpy": the reference below; "compiled": the numba kernel of
+    # memrl.host.navigator_kernel, equal bit for bit; "auto": compiled unless recording.
+    engine: Literal["auto", "numpy", "compiled"] = "auto"
 
     def __post_init__(self) -> None:
+        if self.engine not in ("auto", "numpy", "compiled"):
+            raise ValueError(f"engine must be 'auto', 'numpy' or 'compiled' (got {self.engine!r})")
+        if self.engine == "compiled" and self.record:
+            raise ValueError("the compiled engine keeps no operation log: use engine='numpy'")
         h, w = self.shape
         check_int_range("maze rows", h, 2, 1024)
         check_int_range("maze columns", w, 2, 1024)
@@ -263,6 +270,8 @@ class Navigator:
         if maze.shape != tuple(self.shape):
             raise ValueError(f"maze {maze.name!r} is {maze.shape}, the navigator is {self.shape}")
         check_int_range("max_steps", max_steps, 1, 1 << 24)
+        if self.engine == "compiled" or (self.engine == "auto" and not self.record):
+            return self._run_trial_compiled(maze, max_steps)
         p, B = self.params, self.B
         target_tab, hit_tab = maze.move_table()
         goal = maze.goal.reshape(-1)
@@ -400,6 +409,67 @@ class Navigator:
         d = self.op_counts - counts0
         cost = None if cost_int is None else cost_sum / COST_UNIT
         return TrialResult(steps, reached, ticks, moves, hits, d[:, 0], d[:, 1], d[:, 2], cost)
+
+    def _run_trial_compiled(self, maze: Maze, max_steps: int) -> TrialResult:
+        from . import navigator_kernel as nk
+
+        _, hit_tab = maze.move_table()
+        cost_int = cost_units(maze)
+        arr, port = self.port.array, self.port
+        if not hasattr(self, "_dev"):
+            p = arr.params
+            fc = np.array(
+                [p.read_noise_frac, p.v_read, port.read_adc.lsb, port.read_adc.max_code],
+                dtype=np.float64,
+            )
+            vs = np.asarray(port._vs, dtype=np.float64)
+            self._dev = (
+                arr.r_kohm,
+                arr.read_count,
+                arr.ledger.set_count,
+                arr.ledger.reset_count,
+                np.ascontiguousarray(arr._keys[:: SLOTS * self.P]),
+                SLOTS * self.P,
+                fc,
+                np.asarray(p.lrs_mean_kohm(port._ic), dtype=np.float64),
+                np.asarray(p.lrs_sigma_kohm(port._ic), dtype=np.float64),
+                np.asarray(p.hrs_mean_kohm(vs), dtype=np.float64),
+                np.asarray(p.hrs_sigma_kohm(vs), dtype=np.float64),
+            )
+            self._ip = nk.pack_params(self.params)
+            P = self.P
+            self._scratch = (
+                np.zeros((2, P), dtype=bool),
+                np.zeros((4, P + 1), dtype=np.int64),
+                np.zeros(9 * P + 1, dtype=np.int64),
+                np.zeros((5, N_DIR), dtype=np.int64),
+            )
+        B = self.B
+        counts0 = self.op_counts.copy()
+        out = np.zeros((B, 5), dtype=np.int64)
+        cost_sum = np.zeros(B, dtype=np.int64)
+        traj = np.zeros((B, max_steps + 1), dtype=np.int64)
+        traj_len = np.zeros(B, dtype=np.int64)
+        err = nk.run_trials(
+            self._dev, self._ip, self.nbr, self.orth, hit_tab,
+            np.ascontiguousarray(maze.goal.reshape(-1)), maze.cell(*maze.start),
+            cost_int if cost_int is not None else np.zeros(1, dtype=np.int64),
+            cost_int is not None, self.explored, self.diag_taken, self.seen,
+            self.cost_known, self.wall_stamp, self.op_counts, self.trial, max_steps,
+            out, cost_sum, traj, traj_len, *self._scratch,
+        )  # fmt: skip
+        if err == nk.ERR_NO_PATH:
+            raise RuntimeError("no usable path from the start to the goal")
+        self.trial += 1
+        self.last_trajectories = [traj[b, : traj_len[b]].copy() for b in range(B)]
+        d = self.op_counts - counts0
+        for op, col in ((Op.READ, 0), (Op.SET, 1), (Op.RESET, 2)):
+            port.counts[op] += int(d[:, col].sum())
+        cost = None if cost_int is None else cost_sum / COST_UNIT
+        return TrialResult(
+            out[:, 0], out[:, 1].astype(bool), out[:, 2], out[:, 3], out[:, 4],
+            d[:, 0], d[:, 1], d[:, 2], cost,
+        )  # fmt: skip
 
     # -- learning-rule branches --------------------------------------------------
     def _forget(self, agents: np.ndarray) -> None:
