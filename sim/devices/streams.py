@@ -31,7 +31,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _LANE = 0xD6E8FEB86659FD93
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _ONE = np.uint64(1)
-_ATTEMPT = np.uint64(0x632BE59BD9B4E019)  # lane step between polar-method attempts
+_ATTEMPT = np.uint64(0x632BE59BD9B4E019)  # lane step between the uniforms of one draw
 
 
 def agent_key(seed: int) -> np.uint64:
@@ -58,28 +58,72 @@ def _mix(z):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def uniform1(key, addr, counter, lw):  # noqa: ANN001, ANN201
-    """Uniform in (0, 1), 53 bits: ``key``, ``addr``, ``counter`` and the lane word
-    ``lw`` are uint64."""
-    x = _mix(key + _GOLDEN * (addr + _ONE))
-    h = _mix(x ^ (counter * _GOLDEN + lw))
+def _site(key, addr):  # noqa: ANN001, ANN202
+    # The part of the hash shared by every draw of one device.
+    return _mix(key + _GOLDEN * (addr + _ONE))
+
+
+@njit(cache=True)
+def _unit(site, counter, lw):  # noqa: ANN001, ANN202
+    h = _mix(site ^ (counter * _GOLDEN + lw))
     return (float(h >> _S11) + 0.5) * 2.0**-53
 
 
 @njit(cache=True)
+def uniform1(key, addr, counter, lw):  # noqa: ANN001, ANN201
+    """Uniform in (0, 1), 53 bits: ``key``, ``addr``, ``counter`` and the lane word
+    ``lw`` are uint64."""
+    return _unit(_site(key, addr), counter, lw)
+
+
+def _ziggurat(n: int = 128, r: float = 3.442619855899, v: float = 9.91256303526217e-3):  # noqa: ANN202
+    """Layer edges x[0..n] and inner-box ratios x[i+1]/x[i] of the normal ziggurat
+    (Marsaglia and Tsang 2000, in Doornik's 2005 formulation): n layers of area v,
+    the bottom one including the tail beyond r."""
+    x = [0.0] * (n + 1)
+    f = math.exp(-0.5 * r * r)
+    x[0], x[1] = v / f, r
+    for i in range(2, n):
+        x[i] = math.sqrt(-2.0 * math.log(v / x[i - 1] + f))
+        f = math.exp(-0.5 * x[i] * x[i])
+    ratio = [x[i + 1] / x[i] for i in range(n)]
+    return np.array(x), np.array(ratio), r
+
+
+_ZIG_X, _ZIG_RATIO, _ZIG_R = _ziggurat()
+_LAYER_MASK = np.uint64(127)
+
+
+@njit(cache=True)
 def normal1(key, addr, counter, lw1, lw2):  # noqa: ANN001, ANN201
-    """Standard normal by Marsaglia's polar method on the two lane words of
-    :func:`normal_lanes`: attempt j draws (u, v) uniform in the square from lanes
-    ``lw1 + j * STEP`` and ``lw2 + j * STEP`` and is taken if 0 < u^2 + v^2 < 1
-    (probability pi/4). Exact in distribution, one logarithm and no cosine."""
-    j = np.uint64(0)
+    """Standard normal by the ziggurat method (exact in distribution; a logarithm
+    or exponential only in the 2 % of draws outside the inner boxes). The m-th
+    uniform of a draw comes from lane ``lw1 + m * STEP``; the first also gives the
+    layer (its low bits). ``lw2`` keeps the two normal lanes of
+    :func:`normal_lanes` in the signature."""
+    site = _site(key, addr)
+    lane = lw1
     while True:
-        u = 2.0 * uniform1(key, addr, counter, lw1 + j * _ATTEMPT) - 1.0
-        v = 2.0 * uniform1(key, addr, counter, lw2 + j * _ATTEMPT) - 1.0
-        s = u * u + v * v
-        if 0.0 < s < 1.0:
-            return u * math.sqrt(-2.0 * math.log(s) / s)
-        j += _ONE
+        h = _mix(site ^ (counter * _GOLDEN + lane))
+        lane += _ATTEMPT
+        u = 2.0 * ((float(h >> _S11) + 0.5) * 2.0**-53) - 1.0
+        i = h & _LAYER_MASK
+        if abs(u) < _ZIG_RATIO[i]:  # inside a layer's inner box: under the curve
+            return u * _ZIG_X[i]
+        if i == 0:  # bottom layer: the tail beyond R
+            while True:
+                a = math.log(_unit(site, counter, lane)) / _ZIG_R
+                b = math.log(_unit(site, counter, lane + _ATTEMPT))
+                lane += _ATTEMPT + _ATTEMPT
+                if -2.0 * b >= a * a:
+                    return a - _ZIG_R if u < 0.0 else _ZIG_R - a
+        x = u * _ZIG_X[i]  # a wedge: accept under the curve
+        f0 = math.exp(-0.5 * (_ZIG_X[i] * _ZIG_X[i] - x * x))
+        f1 = math.exp(-0.5 * (_ZIG_X[i + 1] * _ZIG_X[i + 1] - x * x))
+        w = _unit(site, counter, lane)
+        lane += _ATTEMPT
+        if f1 + w * (f0 - f1) < 1.0:
+            return x
 
 
 @njit(cache=True)
@@ -112,7 +156,7 @@ def uniform(key: object, addr: object, counter: object, lane: int = 0) -> np.nda
 
 
 def normal(key: object, addr: object, counter: object, lane: int = 0) -> np.ndarray:
-    """Standard normal (polar method on two lanes), one per element."""
+    """Standard normal (ziggurat), one per element."""
     shape, (k, a, c) = _words(key, addr, counter)
     out = np.empty(k.size, dtype=np.float64)
     _normal_many(k, a, c, *normal_lanes(lane), out)
