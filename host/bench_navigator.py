@@ -4,7 +4,8 @@ Targets (issue: the self-adaptive navigator): initial convergence <= 30 trials
 and recall <= 10 trials (median of 20 seeds), final path within 1.2x of the
 shortest, >= 99 % of the last 20 trials of each block reaching the goal, on the
 shipped pair and on generated pairs the rule was not tuned on; rover steps at
-trial 95 <= 170; >= 1e6 agent-steps/s for a batch of 256 on one core.
+trial 95 <= 170; >= 1e6 agent-steps/s for a batch of 256 on one core (the compiled
+engine; the numpy reference engine is measured on the same workload for the ratio).
 """
 
 from __future__ import annotations
@@ -20,13 +21,39 @@ from .navigator import PRESETS, Navigator
 HELD_OUT = (101, 102)  # generated pairs never used while designing the default preset
 
 
+def _successive(engine: str):  # noqa: ANN202
+    maze = shipped("dynamic_a")
+    nav = Navigator(maze.shape, range(256), PRESETS["default"], engine=engine)
+    return (lambda: int(nav.run_trial(maze, 600).steps.sum())), 256
+
+
 @bench("navigator_agent_steps_b256", "agent-steps")
 def _throughput():
     """Successive trials (600 steps at most) of 256 default-preset agents on layout
-    dynamic_a: exploration first, then converged trials; counts agent-steps."""
-    maze = shipped("dynamic_a")
-    nav = Navigator(maze.shape, range(256), PRESETS["default"])
-    return (lambda: int(nav.run_trial(maze, 600).steps.sum())), 256
+    dynamic_a, compiled engine: exploration first, then converged trials (most of
+    the timed ones); counts agent-steps."""
+    return _successive("compiled")
+
+
+@bench("navigator_numpy_agent_steps_b256", "agent-steps")
+def _throughput_numpy():
+    """The same workload on the numpy reference engine (vectorised over agents)."""
+    return _successive("numpy")
+
+
+@bench("navigator_schedule_b256", "agent-steps")
+def _throughput_schedule():
+    """One whole dynamic-maze run per call: 256 default-preset agents, 120 trials of
+    at most 600 steps, shipped layouts A, B from trial 40, A from 80 (compiled)."""
+    a, b = shipped("dynamic_a"), shipped("dynamic_b")
+
+    def work() -> int:
+        nav = Navigator(a.shape, range(256), PRESETS["default"], engine="compiled")
+        return sum(
+            int(nav.run_trial(a if t < 40 or t >= 80 else b, 600).steps.sum()) for t in range(120)
+        )
+
+    return work, 256
 
 
 def _dynamic(layouts: list, seeds: int = 20) -> dict:
