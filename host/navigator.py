@@ -125,6 +125,7 @@ PRESETS: dict[str, NavigatorParams] = {
         boredom=20,
         exploit_limit=0,
         doubt_unexplored=True,
+        doubt_age=30,
     ),
 }
 
