@@ -82,12 +82,23 @@ class NavigatorParams:
     optimistic: bool = False  # the reward path may cross places never stood on
     curiosity_th: int = 0  # threshold of an explored NOMINAL place (0: no curiosity)
     boredom: int = 0  # moves without a new place before pointing to the frontier (0: off)
-    forget_on_path_end: bool = False  # forget when the remembered path ends off the goal
+    # forget when the remembered path ends off the goal: "off", "terrain" (only on maps
+    # that report costs, where no wall can block a path) or "always" (True = "always")
+    forget_on_path_end: Literal["off", "terrain", "always"] | bool = "off"
     renew_on_forget: bool = True  # a path ending off the goal makes every place new again
     doubt_unexplored: bool = False  # forgetting also un-learns walls never stood on
     doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
 
     def __post_init__(self) -> None:
+        if isinstance(self.forget_on_path_end, bool):
+            object.__setattr__(
+                self, "forget_on_path_end", "always" if self.forget_on_path_end else "off"
+            )
+        if self.forget_on_path_end not in ("off", "terrain", "always"):
+            raise ValueError(
+                "forget_on_path_end must be 'off', 'terrain' or 'always' "
+                f"(got {self.forget_on_path_end!r})"
+            )
         for name in ("th0", "recall_th", "homeo_th", "penalty_th"):
             check_int_range(name, getattr(self, name), 0, 1 << 20)
         check_int_range("max_ticks", self.max_ticks, 1, 1 << 20)
@@ -126,6 +137,7 @@ PRESETS: dict[str, NavigatorParams] = {
         exploit_limit=0,
         doubt_unexplored=True,
         doubt_age=30,
+        forget_on_path_end="terrain",
     ),
 }
 
@@ -345,7 +357,10 @@ class Navigator:
                 blocked &= self.explored[a, t_safe]
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
-            if p.forget_on_path_end:  # stepped off the remembered path, not at a goal
+            path_end = p.forget_on_path_end == "always" or (
+                p.forget_on_path_end == "terrain" and cost_int is not None
+            )
+            if path_end:  # stepped off the remembered path, not at a goal
                 off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[t_safe]
                 off &= ~forget
                 if p.renew_on_forget:  # the goal is elsewhere: every place is worth a look

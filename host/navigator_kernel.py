@@ -79,6 +79,9 @@ def pack_params(params: object) -> np.ndarray:
     for name in _FIELDS:
         if name == "reward_bfs":
             values.append(int(params.reward_path == "bfs"))  # type: ignore[attr-defined]
+        elif name == "forget_on_path_end":  # 0 off, 1 on terrain maps only, 2 always
+            mode = params.forget_on_path_end  # type: ignore[attr-defined]
+            values.append({"off": 0, "terrain": 1, "always": 2}[mode])
         else:
             values.append(int(getattr(params, name)))
     return np.array(values, dtype=np.int64)
@@ -448,7 +451,7 @@ def run_trials(  # noqa: ANN201, PLR0913
             if ip[22]:
                 blocked = blocked and explored[agent, t_safe]
             forget = blocked or (exploit_limit > 0 and exploit > exploit_limit)
-            if ip[25]:  # forget_on_path_end
+            if ip[25] == 2 or (ip[25] == 1 and has_cost):  # forget_on_path_end
                 off = moved and was_on_path and t_cls != 0 and not goal[t_safe] and not forget
                 if ip[26] and off:
                     seen[agent, :] = False

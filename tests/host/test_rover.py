@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from memrl.host.navigator import PRESETS, Navigator
+from memrl.host.envs import ROVER_GOAL, rover_terrain
+from memrl.host.navigator import PRESETS, Navigator, with_overrides
 from memrl.host.rover import RoverConfig, cheapest_cost, rover_maze, run_rover
 
 
@@ -42,3 +44,30 @@ def test_rover_learns_cheaper_paths_and_writes_the_run(tmp_path: Path) -> None:
     assert costs[4] < costs[1]  # learned terrain lowers the cost
     assert all(float(r[7]) >= float(r[8]) for r in data if r[5] == "1")
     assert json.loads((tmp_path / "run" / "config.json").read_text())["status"] == "complete"
+
+
+def test_transfer_agents_find_the_moved_goal() -> None:
+    """On the rover map, agents that learned the first goal (8 trials) then get 12
+    trials with the goal moved to (30, 110). The default preset forgets a remembered
+    path that ends off the goal on terrain, and every agent walks the new cheapest
+    route by the end; with that rule off, some agents walk the old path and never
+    find the new goal."""
+    cost = rover_terrain(0)[1]
+    tasks = [rover_maze(cost, ROVER_GOAL), rover_maze(cost, (30, 110))]
+    last = {}
+    for mode in ("terrain", "off"):
+        nav = Navigator(cost.shape, range(10), with_overrides(PRESETS["default"],
+                        forget_on_path_end=mode))  # fmt: skip
+        for t in range(20):
+            last[mode] = nav.run_trial(tasks[t >= 8], 5000)
+    assert last["terrain"].reached.all() and last["terrain"].steps.max() < 120
+    assert not last["off"].reached.all()
+
+
+def test_path_end_forgetting_modes() -> None:
+    assert (
+        with_overrides(PRESETS["default"], forget_on_path_end=True).forget_on_path_end == "always"
+    )
+    assert with_overrides(PRESETS["default"], forget_on_path_end=False).forget_on_path_end == "off"
+    with pytest.raises(ValueError, match="forget_on_path_end"):
+        with_overrides(PRESETS["default"], forget_on_path_end="sometimes")
