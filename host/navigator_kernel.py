@@ -172,9 +172,17 @@ def _bfs_path(usable, taken, agent, nbr, orth, start, goal, dist, queue, path): 
                 dist[y] = nd
                 queue[tail] = y
                 tail += 1
-    x = start
-    if dist[x] < 0:
+    if dist[start] < 0:
         return 0
+    return _descend(usable, taken, agent, nbr, orth, start, dist, dist, False, path)
+
+
+@njit(cache=True, _nrt=False)
+def _descend(usable, taken, agent, nbr, orth, start, dist, cost, weighted, path):  # noqa: ANN001, ANN202
+    """The path from ``start`` down the distance labels to a goal: at each place the
+    lowest direction whose move is allowed and whose place is one step (BFS) or
+    its own entry cost (``weighted``, Dijkstra) closer. Returns its length."""
+    x = start
     n = 0
     path[n] = x
     n += 1
@@ -183,7 +191,7 @@ def _bfs_path(usable, taken, agent, nbr, orth, start, goal, dist, queue, path): 
             y = nbr[x, d]
             if (
                 y >= 0
-                and dist[y] == dist[x] - 1
+                and dist[y] + (cost[y] if weighted else 1) == dist[x]
                 and _step_ok(usable, taken, agent, x, d, y, orth[x, d, 0], orth[x, d, 1])
             ):
                 x = y
@@ -252,25 +260,9 @@ def _cheapest_path(usable, taken, agent, nbr, orth, start, goal, cost, dist, hea
             ):
                 dist[y] = nd
                 size = _heap_push(heap, size, (nd << 21) | y)
-    x = start
-    if dist[x] >= inf:
+    if dist[start] >= inf:
         return 0
-    n = 0
-    path[n] = x
-    n += 1
-    while dist[x] > 0:
-        for d in range(N_DIR):
-            y = nbr[x, d]
-            if (
-                y >= 0
-                and _step_ok(usable, taken, agent, x, d, y, orth[x, d, 0], orth[x, d, 1])
-                and dist[y] + cost[agent, y] == dist[x]
-            ):
-                x = y
-                break
-        path[n] = x
-        n += 1
-    return n
+    return _descend(usable, taken, agent, nbr, orth, start, dist, cost[agent], True, path)
 
 
 @njit(cache=True, _nrt=False)
