@@ -16,8 +16,9 @@ from pathlib import Path
 from .bench import bench, experiment
 from .maze import shipped
 from .mazegen import generate_pair
-from .navigator import PRESETS, Navigator
+from .navigator import PRESETS, Navigator, run_schedule
 
+SEEDS = 20  # agents per dynamic-maze experiment
 HELD_OUT = (101, 102)  # generated pairs never used while designing the default preset
 
 
@@ -45,18 +46,18 @@ def _throughput_numpy():
 def _throughput_schedule():
     """One whole dynamic-maze run per call: 256 default-preset agents, 120 trials of
     at most 600 steps, shipped layouts A, B from trial 40, A from 80 (compiled)."""
-    a, b = shipped("dynamic_a"), shipped("dynamic_b")
+    layouts = [shipped("dynamic_a"), shipped("dynamic_b")]
 
     def work() -> int:
-        nav = Navigator(a.shape, range(256), PRESETS["default"], engine="compiled")
-        return sum(
-            int(nav.run_trial(a if t < 40 or t >= 80 else b, 600).steps.sum()) for t in range(120)
-        )
+        steps = []
+        run_schedule(layouts, (40, 80), 120, 600, range(256), PRESETS["default"],
+                     on_trial=lambda t, k, r: steps.append(int(r.steps.sum())))  # fmt: skip
+        return sum(steps)
 
     return work, 256
 
 
-def _dynamic(layouts: list, seeds: int = 20) -> dict:
+def _dynamic(layouts: list, seeds: int = SEEDS) -> dict:
     from .maze_plots import summarise
     from .maze_run import MazeRunConfig, run_maze
 
@@ -113,7 +114,7 @@ def _dyn_fresh() -> dict:
         b = [r[block] for r in rows.values()]
         out[block] = {
             "converge_median_max": max(x["converge_median"] for x in b),
-            "unconverged_seeds": sum(20 - x["converged_seeds"] for x in b),
+            "unconverged_seeds": sum(SEEDS - x["converged_seeds"] for x in b),
             "last20_success_min": min(x["last20_success"] for x in b),
             "final_path_ratio_max": max(x["final_path_ratio"] for x in b),
         }

@@ -311,6 +311,9 @@ class Navigator:
         self.explored[:, start] = True
         self.seen[:, start] = True
         dirs = np.arange(N_DIR)
+        path_end = p.forget_on_path_end == "always" or (
+            p.forget_on_path_end == "terrain" and cost_int is not None
+        )
 
         while active.any():
             a = np.flatnonzero(active)
@@ -357,9 +360,6 @@ class Navigator:
                 blocked &= self.explored[a, t_safe]
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
-            path_end = p.forget_on_path_end == "always" or (
-                p.forget_on_path_end == "terrain" and cost_int is not None
-            )
             if path_end:  # stepped off the remembered path, not at a goal
                 off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[t_safe]
                 off &= ~forget
@@ -438,19 +438,15 @@ class Navigator:
                 [p.read_noise_frac, p.v_read, port.read_adc.lsb, port.read_adc.max_code],
                 dtype=np.float64,
             )
-            vs = np.asarray(port._vs, dtype=np.float64)
             self._dev = (
                 arr.r_kohm,
                 arr.read_count,
                 arr.ledger.set_count,
                 arr.ledger.reset_count,
-                np.ascontiguousarray(arr._keys[:: SLOTS * self.P]),
-                SLOTS * self.P,
+                arr.agent_keys,
+                arr.n_per_agent,
                 fc,
-                np.asarray(p.lrs_mean_kohm(port._ic), dtype=np.float64),
-                np.asarray(p.lrs_sigma_kohm(port._ic), dtype=np.float64),
-                np.asarray(p.hrs_mean_kohm(vs), dtype=np.float64),
-                np.asarray(p.hrs_sigma_kohm(vs), dtype=np.float64),
+                *port.level_tables(),
             )
             self._ip = nk.pack_params(self.params)
             P = self.P

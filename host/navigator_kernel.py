@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from memrl.sim.devices.siox import lognormal1
-from memrl.sim.devices.streams import normal1, normal_lanes
+from memrl.sim.devices.siox import PROGRAM_LANE, READ_LANE, lognormal1
+from memrl.sim.devices.streams import normal1, normal_lane
 
 __all__ = ["run_trials", "pack_params", "ERR_NO_PATH"]
 
@@ -36,8 +36,8 @@ THR = 8
 NEVER = 1 << 40
 ERR_NO_PATH = 1  # a reward path could not be planned (cannot happen after a goal)
 
-_READ_LW1, _READ_LW2 = normal_lanes(2)  # SiOxArray: read noise on normal lane 2
-_PROG_LW1, _PROG_LW2 = normal_lanes(1)  # programming draws on normal lane 1
+_READ_LW = normal_lane(READ_LANE)  # the SiOx array's read-noise stream
+_PROG_LW = normal_lane(PROGRAM_LANE)  # and its programming stream
 
 # Layout of the integer parameter vector (pack_params).
 _FIELDS = (
@@ -94,7 +94,7 @@ def _read(dev, oc, agent, local):  # noqa: ANN001, ANN202
     flat = agent * npa + local
     g = 1e3 / r[flat]
     if fc[0] != 0.0:  # read noise (SiOxArray.read_us)
-        z = normal1(keys[agent], np.uint64(local), np.uint64(rc[flat]), _READ_LW1, _READ_LW2)
+        z = normal1(keys[agent], np.uint64(local), np.uint64(rc[flat]), _READ_LW)
         rc[flat] += 1
         g = g * (1.0 + fc[0] * z)
     g = max(g, 0.0)
@@ -108,7 +108,7 @@ def _program(dev, oc, agent, local, level, is_reset):  # noqa: ANN001, ANN202
     r, rc, sc, rsc, keys, npa, fc, set_mean, set_sig, rst_mean, rst_sig = dev
     flat = agent * npa + local
     count = sc[flat] + rsc[flat]
-    z = normal1(keys[agent], np.uint64(local), np.uint64(count), _PROG_LW1, _PROG_LW2)
+    z = normal1(keys[agent], np.uint64(local), np.uint64(count), _PROG_LW)
     if is_reset:
         r[flat] = lognormal1(rst_mean[level], rst_sig[level], z)
         rsc[flat] += 1

@@ -182,6 +182,17 @@ class SiOxPort(DevicePort):
         i_a = self.array.read_us(flat) * 1e-6 * self.array.params.v_read
         return self.read_adc.convert(i_a)
 
+    def level_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean and standard deviation (kOhm) of the state each SET level and each
+        RESET level programs: what a compiled model needs to program by level code."""
+        p = self.array.params
+        return (
+            np.asarray(p.lrs_mean_kohm(self._ic), dtype=np.float64),
+            np.asarray(p.lrs_sigma_kohm(self._ic), dtype=np.float64),
+            np.asarray(p.hrs_mean_kohm(self._vs), dtype=np.float64),
+            np.asarray(p.hrs_sigma_kohm(self._vs), dtype=np.float64),
+        )
+
     def _set(self, flat: np.ndarray, level: np.ndarray) -> None:
         self.array.set(flat, self._ic[level])
 

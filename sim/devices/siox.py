@@ -42,7 +42,12 @@ __all__ = [
     "lognormal",
     "lognormal1",
     "occurrence",
+    "PROGRAM_LANE",
+    "READ_LANE",
 ]
+
+# Normal streams of a batch array's draws (memrl.sim.devices.streams).
+PROGRAM_LANE, READ_LANE = 1, 2
 
 # Bianchi et al. 2023 source data: LRS against compliance current, means of 26 runs.
 LRS_TABLE_IC_UA = (50.0, 62.0, 74.0, 86.0, 98.0, 110.0, 122.0, 134.0, 146.0, 158.0, 170.0)
@@ -179,10 +184,11 @@ def lognormal(mean: object, sigma: object, z: object) -> np.ndarray:
     return out.reshape(shape)
 
 
-def occurrence(flat: np.ndarray) -> np.ndarray | None:
-    """For each element, how many earlier elements of ``flat`` name the same device
-    (None when every element is distinct). A device named twice in one call is
-    operated twice, in order: its second draw uses the next counter value."""
+def occurrence(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each element, how many earlier elements of ``flat`` name the same device,
+    and whether it is that device's last mention (None when every element is
+    distinct). A device named twice in one call is operated twice, in order: its
+    second draw uses the next counter value and its last operation decides its state."""
     n = flat.size
     if n < 2:
         return None
@@ -194,10 +200,10 @@ def occurrence(flat: np.ndarray) -> np.ndarray | None:
     if new.all():
         return None
     pos = np.arange(n)
-    rank_sorted = pos - np.maximum.accumulate(np.where(new, pos, 0))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = rank_sorted
-    return rank
+    rank, last = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
+    rank[order] = pos - np.maximum.accumulate(np.where(new, pos, 0))
+    last[order] = np.append(new[1:], True)
+    return rank, last
 
 
 @dataclass
@@ -233,6 +239,7 @@ class SiOxArray:
         self.n, self.params, self.rng = len(seeds) * n_per_agent, params or SiOxParams(), None
         check_int_range("n", self.n, 1, 1 << 30)
         keys = np.array([streams.agent_key(s) for s in seeds], dtype=np.uint64)
+        self.agent_keys, self.n_per_agent = keys, n_per_agent
         self._keys = np.repeat(keys, n_per_agent)
         self._local = np.tile(np.arange(n_per_agent, dtype=np.uint64), len(seeds))
         self._init_state()
@@ -264,16 +271,16 @@ class SiOxArray:
         count = self.ledger.set_count[flat] + self.ledger.reset_count[flat]
         if rank is not None:
             count = count + rank
-        return streams.normal(self._keys[flat], self._local[flat], count, lane=1)
+        return streams.normal(self._keys[flat], self._local[flat], count, PROGRAM_LANE)
 
     def _read_normal(self, flat: np.ndarray) -> np.ndarray:
         if self._keys is None:
             return self.rng.standard_normal(flat.shape)
         count = self.read_count[flat]
-        rank = occurrence(flat)
-        if rank is not None:
-            count = count + rank
-        z = streams.normal(self._keys[flat], self._local[flat], count, lane=2)
+        dup = occurrence(flat)
+        if dup is not None:
+            count = count + dup[0]
+        z = streams.normal(self._keys[flat], self._local[flat], count, READ_LANE)
         np.add.at(self.read_count, flat, 1)
         return z
 
@@ -299,15 +306,12 @@ class SiOxArray:
     def _redraw(self, flat: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> None:
         # Draw before the ledger counts this pulse: the counter is the pulse's index.
         # A device pulsed twice in one call ends in the state of its last pulse.
-        rank = occurrence(flat) if self._keys is not None else None
-        r = lognormal(mean, sigma, self._program_normal(flat, rank))
-        if rank is None:
+        dup = occurrence(flat) if self._keys is not None else None
+        r = lognormal(mean, sigma, self._program_normal(flat, None if dup is None else dup[0]))
+        if dup is None:
             self.r_kohm[flat] = r
         else:
-            last = np.ones(flat.size, dtype=bool)
-            order = np.argsort(flat, kind="stable")
-            last[order[:-1]] = flat[order[:-1]] != flat[order[1:]]
-            self.r_kohm[flat[last]] = r[last]
+            self.r_kohm[flat[dup[1]]] = r[dup[1]]
 
     def conductance_us(self) -> np.ndarray:
         """True conductances (no read noise)."""

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["agent_key", "uniform", "normal", "lane_word", "uniform1", "normal1"]
+__all__ = ["agent_key", "uniform", "normal", "lane_word", "normal_lane", "uniform1", "normal1"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -44,9 +44,9 @@ def lane_word(lane: int) -> np.uint64:
     return np.uint64((lane * _LANE) % 2**64)
 
 
-def normal_lanes(lane: int) -> tuple[np.uint64, np.uint64]:
-    """The two uniform lane words behind normal stream ``lane``."""
-    return lane_word(2 * lane + 100), lane_word(2 * lane + 101)
+def normal_lane(lane: int) -> np.uint64:
+    """The lane word of normal stream ``lane`` (its uniforms step on from there)."""
+    return lane_word(2 * lane + 100)
 
 
 @njit(cache=True)
@@ -64,9 +64,19 @@ def _site(key, addr):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _unit(site, counter, lw):  # noqa: ANN001, ANN202
-    h = _mix(site ^ (counter * _GOLDEN + lw))
+def _bits(site, counter, lw):  # noqa: ANN001, ANN202
+    return _mix(site ^ (counter * _GOLDEN + lw))
+
+
+@njit(cache=True)
+def _to_unit(h):  # noqa: ANN001, ANN202
+    # The top 53 bits as a uniform in (0, 1).
     return (float(h >> _S11) + 0.5) * 2.0**-53
+
+
+@njit(cache=True)
+def _unit(site, counter, lw):  # noqa: ANN001, ANN202
+    return _to_unit(_bits(site, counter, lw))
 
 
 @njit(cache=True)
@@ -95,18 +105,17 @@ _LAYER_MASK = np.uint64(127)
 
 
 @njit(cache=True)
-def normal1(key, addr, counter, lw1, lw2):  # noqa: ANN001, ANN201
+def normal1(key, addr, counter, lw):  # noqa: ANN001, ANN201
     """Standard normal by the ziggurat method (exact in distribution; a logarithm
     or exponential only in the 2 % of draws outside the inner boxes). The m-th
-    uniform of a draw comes from lane ``lw1 + m * STEP``; the first also gives the
-    layer (its low bits). ``lw2`` keeps the two normal lanes of
-    :func:`normal_lanes` in the signature."""
+    uniform of a draw comes from lane ``lw + m * STEP`` (``lw`` from
+    :func:`normal_lane`); the first also gives the layer (its low bits)."""
     site = _site(key, addr)
-    lane = lw1
+    lane = lw
     while True:
-        h = _mix(site ^ (counter * _GOLDEN + lane))
+        h = _bits(site, counter, lane)
         lane += _ATTEMPT
-        u = 2.0 * ((float(h >> _S11) + 0.5) * 2.0**-53) - 1.0
+        u = 2.0 * _to_unit(h) - 1.0
         i = h & _LAYER_MASK
         if abs(u) < _ZIG_RATIO[i]:  # inside a layer's inner box: under the curve
             return u * _ZIG_X[i]
@@ -133,9 +142,9 @@ def _uniform_many(key, addr, counter, lw, out):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _normal_many(key, addr, counter, lw1, lw2, out):  # noqa: ANN001, ANN202
+def _normal_many(key, addr, counter, lw, out):  # noqa: ANN001, ANN202
     for i in range(out.size):
-        out[i] = normal1(key[i], addr[i], counter[i], lw1, lw2)
+        out[i] = normal1(key[i], addr[i], counter[i], lw)
 
 
 def _words(key: object, addr: object, counter: object) -> tuple[tuple[int, ...], list]:
@@ -159,5 +168,5 @@ def normal(key: object, addr: object, counter: object, lane: int = 0) -> np.ndar
     """Standard normal (ziggurat), one per element."""
     shape, (k, a, c) = _words(key, addr, counter)
     out = np.empty(k.size, dtype=np.float64)
-    _normal_many(k, a, c, *normal_lanes(lane), out)
+    _normal_many(k, a, c, normal_lane(lane), out)
     return out.reshape(shape)
