@@ -153,7 +153,7 @@ def _flat(d: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 def _load_groups() -> None:
     """Import the modules that register benchmarks."""
-    from memrl.host import bench_devices, bench_navigator  # noqa: F401
+    from memrl.host import bench_crossbar, bench_devices, bench_navigator  # noqa: F401
 
 
 def seeded(seed: int) -> np.random.Generator:

@@ -95,7 +95,12 @@ class DevicePort(ABC):
         self._note(Op.RESET, flat, lv, None)
 
     def vmm(
-        self, row_codes: object, rows: slice = slice(None), cols: slice = slice(None)
+        self,
+        row_codes: object,
+        rows: slice = slice(None),
+        cols: slice = slice(None),
+        gain: int = 1,
+        col_pairs: bool = False,
     ) -> np.ndarray:
         raise ValueError(f"{type(self).__name__} has no VMM transaction")
 
@@ -263,12 +268,29 @@ class OneT1RPort(DevicePort):
         self.array.reset(flat)
 
     def vmm(
-        self, row_codes: object, rows: slice = slice(None), cols: slice = slice(None)
+        self,
+        row_codes: object,
+        rows: slice = slice(None),
+        cols: slice = slice(None),
+        gain: int = 1,
+        col_pairs: bool = False,
     ) -> np.ndarray:
-        """Signed row DAC codes in, signed column ADC codes out (batch-first allowed)."""
+        """Signed row DAC codes in, signed column ADC codes out (batch-first allowed).
+
+        ``gain`` is the transimpedance gain ahead of the column ADCs (a positive
+        integer): the ADC samples ``gain`` times the column current. With
+        ``col_pairs`` adjacent columns are read differentially: one code per
+        pair, of ``gain * (I[2j] - I[2j + 1])``.
+        """
+        if not isinstance(gain, (int, np.integer)) or gain < 1:
+            raise ValueError(f"gain must be a positive integer (got {gain!r})")
         v = self.row_dac.volts(row_codes)
         i_a = self.array.vmm(v, rows, cols)
-        out = self.col_adc.convert(i_a)
+        if col_pairs:
+            if i_a.shape[-1] % 2:
+                raise ValueError("col_pairs needs an even number of columns")
+            i_a = i_a[..., 0::2] - i_a[..., 1::2]
+        out = self.col_adc.convert(i_a * gain)
         self.counts[Op.VMM] += 1 if out.ndim == 1 else out.shape[0]
         if self.log is not None:
             r0 = rows.start or 0

@@ -1,0 +1,380 @@
+"""The crossbar Q-network of Wang et al. (Nature Electronics 2019) as a golden model.
+
+A fully connected ReLU network (4-48-48-2 for cart-pole, 2-48-48-3 for
+mountain car) whose weights are differential conductance pairs on one 128 x 64
+1T1R array, ``w = (G+ - G-) / s``. Layers 1 and 2 use vertical pairs (adjacent
+rows driven with +V and -V, so a column current is already the difference);
+layer 3 uses horizontal pairs (adjacent columns, subtracted after the ADC).
+Biases, ReLU and argmax are digital. Everything that talks to the array goes
+through :class:`~memrl.sim.devices.OneT1RPort`: row DAC codes in, column ADC
+codes out; SET gate-voltage codes and RESET pulses; READ codes back.
+
+The digital side is integer-exact, so the crossbar RTL can match it bit for bit.
+Formats (:class:`Datapath`):
+
+* activations and biases are signed integers with ``frac_bits`` fractional
+  bits (Q.12 by default), saturated to ``act_bits``;
+* a layer's input vector ``a`` (one per sample) is scaled so its largest
+  magnitude ``m`` drives the DAC's full-scale code ``D`` (127 for 8 bits, i.e.
+  V_read = 0.2 V): ``r = floor(D * 2**R / m)``, ``d = (a * r + 2**(R-1)) >> R``
+  (one reciprocal per vector, then a multiply and an arithmetic shift:
+  round half up); ``m = 0`` gives ``d = 0``;
+* the column ADC code ``c`` (for layer 3 the difference of the two columns of a
+  pair) becomes ``z = (c * m * k + 2**(K-1)) >> K`` with the per-layer constant
+  ``k = round(lsb_I / (gain * V_read * s) * 2**K)``: the current is
+  ``I = (V_read / m) * s * sum(a w)``, so ``sum(a w) = I * m / (V_read * s)``;
+* ``y = sat(z + b)``, ReLU on hidden layers; the outputs are the Q-values in
+  the same format; the greedy action is the first index of the largest.
+
+The host trains in floating point (the paper's hybrid scheme) and writes the
+result to the array through a *write scheme* (:mod:`memrl.host.qlearn`): the
+paper's open-loop gate-voltage increments, or this project's thresholded,
+verified pair writes. :class:`FloatQNet` has the same interface with float
+weights: the software baseline in the same code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from memrl.sim.devices import OneT1RArray, OneT1RParams, OneT1RPort, OneT1RPortConfig, PairMap
+from memrl.sim.devices.port import Op
+
+__all__ = [
+    "Datapath",
+    "CrossbarConfig",
+    "EnergyModel",
+    "CrossbarQNet",
+    "FloatQNet",
+    "layer_maps",
+    "float_forward",
+]
+
+Orientation = Literal["vertical", "horizontal"]
+
+
+@dataclass(frozen=True)
+class Datapath:
+    """Integer formats of the digital side (see the module docstring)."""
+
+    frac_bits: int = 12  # activations, biases and Q-values: Q.12
+    act_bits: int = 24  # saturation width of activations
+    recip_bits: int = 32  # R: reciprocal precision of the DAC scaling
+    scale_bits: int = 24  # K: precision of the per-layer output constant
+
+    def __post_init__(self) -> None:
+        for name, lo, hi in (
+            ("frac_bits", 0, 20),
+            ("act_bits", 8, 32),
+            ("recip_bits", 8, 40),
+            ("scale_bits", 8, 32),
+        ):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise ValueError(f"Datapath.{name} must be an integer in [{lo}, {hi}] (got {v!r})")
+        if self.frac_bits >= self.act_bits - 1:
+            raise ValueError("Datapath.frac_bits must leave integer bits below act_bits")
+
+    @property
+    def one(self) -> int:
+        return 1 << self.frac_bits
+
+    @property
+    def act_max(self) -> int:
+        return (1 << (self.act_bits - 1)) - 1
+
+    def to_fixed(self, x: np.ndarray) -> np.ndarray:
+        """Floats to saturated fixed point (round half to even)."""
+        q = np.rint(np.asarray(x, dtype=np.float64) * self.one)
+        return np.clip(q, -self.act_max, self.act_max).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """First-order write energy: ``E = V_pulse * I * t_pulse`` per pulse.
+
+    SET: the current is the compliance current the gate allows, taken as the
+    programmed conductance times ``v_on`` (the voltage across the cell at
+    compliance). RESET: ohmic current of the device before the pulse at the
+    RESET voltage. Pulse voltages are the paper's (2.5 V SET, 1.7 V RESET); the
+    pulse width and ``v_on`` are inferred (no published figure).
+    """
+
+    v_set: float = 2.5  # V (paper)
+    v_reset: float = 1.7  # V (paper)
+    v_on: float = 1.0  # V across the cell at compliance (inferred)
+    t_pulse_s: float = 100e-9  # inferred
+
+    def set_j(self, g_after_us: np.ndarray) -> float:
+        return float(self.v_set * self.v_on * np.sum(g_after_us) * 1e-6 * self.t_pulse_s)
+
+    def reset_j(self, g_before_us: np.ndarray) -> float:
+        return float(self.v_reset**2 * np.sum(g_before_us) * 1e-6 * self.t_pulse_s)
+
+
+@dataclass(frozen=True)
+class CrossbarConfig:
+    """Where the network lives and how its converters are set.
+
+    ``gains`` are the per-layer transimpedance gains (powers of two) ahead of the
+    column ADCs; the paper reads layer 1 with gain 2. ``s_us`` is the
+    conductance of one unit of weight (250 uS in the paper).
+    """
+
+    sizes: tuple[int, ...] = (4, 48, 48, 2)
+    array_rows: int = 128
+    array_cols: int = 64
+    s_us: float = 250.0
+    gains: tuple[int, ...] = (16, 8, 2)
+    # Horizontal pairs read differentially (one ADC code per pair); False: each
+    # column converted and the two codes subtracted, as in the paper's setup.
+    differential_columns: bool = True
+    device: OneT1RParams = field(default_factory=OneT1RParams)
+    port: OneT1RPortConfig = field(default_factory=OneT1RPortConfig)
+    datapath: Datapath = field(default_factory=Datapath)
+    energy: EnergyModel = field(default_factory=EnergyModel)
+    init_w: float = 0.25  # weights U(-init_w, init_w) (paper)
+    init_bias: float = 0.5  # biases U(-init_bias, init_bias) (paper)
+    bias_clip: float = 2.5  # (paper)
+    vg_mid: float = 1.05  # V: gate voltage of an initial zero weight (paper)
+    init_vg_per_w: float = 2.0  # V per unit weight at initialisation (paper)
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in self.sizes):
+            raise ValueError(f"sizes must be at least two positive integers (got {self.sizes!r})")
+        if len(self.gains) != len(self.sizes) - 1:
+            raise ValueError(
+                f"gains needs one entry per layer ({len(self.sizes) - 1}), got {self.gains!r}"
+            )
+        for g in self.gains:
+            if not isinstance(g, int) or g < 1 or g & (g - 1):
+                raise ValueError(f"gains must be powers of two >= 1 (got {self.gains!r})")
+        if self.s_us <= 0:
+            raise ValueError(f"s_us must be > 0 (got {self.s_us})")
+        layer_maps(self)  # raises if the layers do not fit the array
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+
+def layer_maps(config: CrossbarConfig) -> list[PairMap]:
+    """The paper's placement: layers 1..L-1 stacked as vertical pairs from row 0
+    (sharing columns), the last layer as horizontal pairs to their right."""
+    maps: list[PairMap] = []
+    row = 0
+    hidden_cols = 0
+    for i in range(config.n_layers - 1):
+        n_in, n_out = config.sizes[i], config.sizes[i + 1]
+        maps.append(PairMap(n_in, n_out, row, 0, "vertical", config.s_us))
+        row += 2 * n_in
+        hidden_cols = max(hidden_cols, n_out)
+    n_in, n_out = config.sizes[-2], config.sizes[-1]
+    maps.append(PairMap(n_in, n_out, 0, hidden_cols, "horizontal", config.s_us))
+    for i, pm in enumerate(maps):
+        r, c = pm.footprint
+        if pm.row0 + r > config.array_rows or pm.col0 + c > config.array_cols:
+            raise ValueError(
+                f"layer {i + 1} ({pm.n_in}x{pm.n_out}, {pm.orientation} pairs, {r}x{c} devices "
+                f"at row {pm.row0}, column {pm.col0}) does not fit a "
+                f"{config.array_rows}x{config.array_cols} array"
+            )
+    return maps
+
+
+def float_forward(
+    weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray
+) -> list[np.ndarray]:
+    """Activations of a float ReLU network: [input, hidden..., output]."""
+    acts = [np.asarray(x, dtype=np.float64)]
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = acts[-1] @ w + b
+        acts.append(np.maximum(z, 0.0) if i < len(weights) - 1 else z)
+    return acts
+
+
+class _QNetBase:
+    """What both networks share: host-side weights, biases and pulse counters."""
+
+    config: CrossbarConfig
+    weights: list[np.ndarray]  # what the host knows of the weights (read back)
+    biases: list[np.ndarray]  # float biases; the datapath uses them rounded
+
+    def bias_fixed(self) -> list[np.ndarray]:
+        return [self.config.datapath.to_fixed(b) for b in self.biases]
+
+    def add_bias(self, db: list[np.ndarray]) -> None:
+        c = self.config.bias_clip
+        for b, d in zip(self.biases, db, strict=True):
+            np.clip(b + d, -c, c, out=b)
+
+
+class FloatQNet(_QNetBase):
+    """The same network with float weights: the software baseline.
+
+    Initialised like the crossbar (weights U(-0.25, 0.25), biases U(-0.5, 0.5));
+    forward passes are float; a weight change is applied exactly.
+    """
+
+    kind = "float"
+
+    def __init__(self, config: CrossbarConfig, rng: np.random.Generator) -> None:
+        self.config = config
+        s = config.sizes
+        self.weights = [
+            rng.uniform(-config.init_w, config.init_w, (s[i], s[i + 1]))
+            for i in range(config.n_layers)
+        ]
+        self.biases = [
+            rng.uniform(-config.init_bias, config.init_bias, s[i + 1])
+            for i in range(config.n_layers)
+        ]
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        return float_forward(self.weights, self.biases, np.atleast_2d(x))
+
+
+class CrossbarQNet(_QNetBase):
+    """The Q-network on a simulated 1T1R array behind its port.
+
+    ``weights`` hold what the host last read back, ``(G+ - G-) / s`` from READ
+    codes; :meth:`forward` uses the array itself (VMM with the devices' true
+    conductances, read noise and converter quantisation). ``vg`` is the gate
+    voltage of each device's last SET as the host asked for it (volts, before the
+    port's quantisation to a gate-voltage code): the paper's scheme steps it in
+    increments finer than one code.
+    """
+
+    kind = "crossbar"
+
+    def __init__(
+        self, config: CrossbarConfig, rng: np.random.Generator, *, record: bool = False
+    ) -> None:
+        self.config = c = config
+        self.maps = layer_maps(c)
+        self.array = OneT1RArray(c.array_rows, c.array_cols, c.device, rng)
+        self.port = OneT1RPort(self.array, c.port, record=record)
+        self.pos = [pm.indices(c.array_cols)[0] for pm in self.maps]
+        self.neg = [pm.indices(c.array_cols)[1] for pm in self.maps]
+        self.pos_all = np.concatenate([p.ravel() for p in self.pos])
+        self.neg_all = np.concatenate([n.ravel() for n in self.neg])
+        self.used = np.sort(np.concatenate([self.pos_all, self.neg_all]))
+        dp = c.datapath
+        d_max = self.port.row_dac.max_code
+        self._recip_num = d_max << dp.recip_bits
+        self.k_q = []
+        for gain in c.gains:
+            k = self.port.col_adc.lsb / (gain * c.device.v_read * c.s_us * 1e-6)
+            self.k_q.append(int(round(k * (1 << dp.scale_bits))))
+        # Bound |c * m * k| (c: a pair's ADC difference) to keep int64 exact.
+        c_max = 2 * self.port.col_adc.max_code
+        if c_max * dp.act_max * max(self.k_q) >= 1 << 62:
+            raise ValueError(
+                "datapath would overflow 64 bits: lower Datapath.act_bits or scale_bits, "
+                "or raise the column ADC full scale"
+            )
+        self.vg = np.full(self.array.size, c.vg_mid)
+        self.g_read_us = np.zeros(self.array.size)
+        self.weights = [np.zeros((pm.n_in, pm.n_out)) for pm in self.maps]
+        self.biases = [rng.uniform(-c.init_bias, c.init_bias, n) for n in c.sizes[1:]]
+        self.energy_j = 0.0
+        self._initialise(rng)
+
+    # -- programming -------------------------------------------------------
+    def _initialise(self, rng: np.random.Generator) -> None:
+        """The paper's initialisation: RESET all, then SET each pair so that the
+        device carrying the weight's sign sits at ``vg_mid + 2 V * |w|``."""
+        c = self.config
+        w0 = [rng.uniform(-c.init_w, c.init_w, (pm.n_in, pm.n_out)) for pm in self.maps]
+        vg = np.full(self.array.size, c.vg_mid)
+        for w, pos, neg in zip(w0, self.pos, self.neg, strict=True):
+            vg[pos] = c.vg_mid + c.init_vg_per_w * np.maximum(w, 0.0)
+            vg[neg] = c.vg_mid + c.init_vg_per_w * np.maximum(-w, 0.0)
+        used = self.used
+        self.pulse(
+            reset=used, set_idx=used, v_gate=np.clip(vg[used], c.device.vg_min, c.device.vg_max)
+        )
+        self.read_back()
+
+    def pulse(self, reset: np.ndarray, set_idx: np.ndarray, v_gate: np.ndarray) -> None:
+        """RESET the devices ``reset``, then SET ``set_idx`` at ``v_gate`` (volts,
+        quantised to the port's gate-voltage codes). Counts energy; records ``vg``."""
+        e = self.config.energy
+        if reset.size:
+            self.energy_j += e.reset_j(self.array._conductance_flat(reset))
+            self.port.reset(reset)
+        if set_idx.size:
+            self.port.set(set_idx, self.port.level_for(v_gate))
+            self.vg[set_idx] = v_gate
+            self.energy_j += e.set_j(self.array._conductance_flat(set_idx))
+
+    def read_back(self, devices: np.ndarray | None = None) -> None:
+        """READ devices (default: every device the network uses) and refresh the
+        host's weights from the codes."""
+        idx = self.used if devices is None else devices
+        codes = self.port.read(idx)
+        self.g_read_us[idx] = codes * (self.port.read_adc.lsb / self.config.device.v_read * 1e6)
+        self.w_flat = (
+            self.g_read_us[self.pos_all] - self.g_read_us[self.neg_all]
+        ) / self.config.s_us
+        k = 0
+        for w in self.weights:
+            w[...] = self.w_flat[k : k + w.size].reshape(w.shape)
+            k += w.size
+
+    @property
+    def pulses(self) -> tuple[int, int]:
+        """(SET, RESET) pulses issued so far."""
+        return int(self.port.counts[Op.SET]), int(self.port.counts[Op.RESET])
+
+    # -- inference ---------------------------------------------------------
+    def dac(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-vector DAC codes and scale ``m`` of fixed-point activations (batch, n)."""
+        rb = self.config.datapath.recip_bits
+        m = np.abs(a).max(axis=1)
+        r = self._recip_num // np.maximum(m, 1)
+        r[m == 0] = 0
+        d = (a * r[:, None] + (1 << (rb - 1))) >> rb
+        return d, m
+
+    def layer(self, i: int, a: np.ndarray, b_q: np.ndarray) -> np.ndarray:
+        """One layer on fixed-point inputs (batch, n_in): the pre-activation sums."""
+        pm = self.maps[i]
+        d, m = self.dac(a)
+        if pm.orientation == "vertical":
+            rows = np.empty((d.shape[0], 2 * pm.n_in), dtype=np.int64)
+            rows[:, 0::2] = d
+            rows[:, 1::2] = -d
+            c = self.port.vmm(rows, pm.rows(), pm.cols(), gain=self.config.gains[i])
+        elif self.config.differential_columns:
+            c = self.port.vmm(d, pm.rows(), pm.cols(), gain=self.config.gains[i], col_pairs=True)
+        else:
+            both = self.port.vmm(d, pm.rows(), pm.cols(), gain=self.config.gains[i])
+            c = both[:, 0::2] - both[:, 1::2]
+        sb = self.config.datapath.scale_bits
+        z = (c * m[:, None] * self.k_q[i] + (1 << (sb - 1))) >> sb
+        amax = self.config.datapath.act_max
+        return np.clip(z + b_q, -amax, amax)
+
+    def forward_fixed(self, x: np.ndarray) -> list[np.ndarray]:
+        """Fixed-point activations [input, hidden..., Q] of a batch of observations."""
+        dp = self.config.datapath
+        acts = [dp.to_fixed(np.atleast_2d(x))]
+        b_q = self.bias_fixed()
+        for i in range(self.config.n_layers):
+            y = self.layer(i, acts[-1], b_q[i])
+            acts.append(np.maximum(y, 0) if i < self.config.n_layers - 1 else y)
+        return acts
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """The same activations as floats (for the host's backward pass)."""
+        one = float(self.config.datapath.one)
+        return [a / one for a in self.forward_fixed(x)]
+
+
+def with_device(config: CrossbarConfig, **device: object) -> CrossbarConfig:
+    """A config whose device parameters are overridden."""
+    return replace(config, device=replace(config.device, **device))  # type: ignore[arg-type]

@@ -1,0 +1,392 @@
+"""Hybrid Q-learning on the crossbar Q-network: the host trains, the array computes.
+
+The agent is DQN-style as in Wang et al. (2019): epsilon-greedy actions from a
+forward pass through the array, a FIFO replay memory, a minibatch update on the
+host with every environment step, and the weight change written to the array
+through a write scheme, after which the host reads the conductances back and
+those become its weights.
+
+Two write schemes:
+
+* :class:`PaperWrite` (the ``paper`` preset): every nonzero weight change is
+  written at every step, open loop. ``dV = dw * s / slope`` with the slope the
+  scripts assume (125 uS/V); ``G+`` gets ``+dV``, ``G-`` gets ``-dV``; a device
+  whose gate voltage falls is RESET then SET at ``Vg + dV``, one whose gate
+  voltage rises is SET at ``Vg + dV``; ``Vg`` is clipped to [0.6, 1.5] V. Then
+  the whole array is read back.
+* :class:`RatchetWrite` (the ``default`` preset, this project's scheme): the
+  host keeps shadow weights; a pair is written only when it differs from its
+  read-back weight by more than a threshold. SET only raises a conductance, so
+  a pair is moved by raising one of its two devices (one SET pulse: ``G+`` to
+  raise the weight, ``G-`` to lower it), from the device's last gate voltage
+  by ``dG / slope``. A pair whose device would leave the gate window is
+  re-centred: both RESET, then SET around the middle of the window. Written
+  devices are read back and verified; pairs still off by more than the
+  tolerance get another round, up to ``max_rounds``; a pair that cannot get
+  there (a stuck or worn device) takes its read-back value as its shadow. The
+  whole array is read back every ``refresh_every`` steps (drift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from .crossbar import CrossbarConfig, CrossbarQNet, FloatQNet, float_forward
+
+__all__ = [
+    "PaperWrite",
+    "RatchetWrite",
+    "AgentConfig",
+    "PRESETS",
+    "QAgent",
+    "Replay",
+]
+
+
+@dataclass(frozen=True)
+class PaperWrite:
+    """The paper's open-loop gate-voltage increments (see the module docstring)."""
+
+    slope_us_per_v: float = 125.0  # dG/dVg the published scripts assume
+
+    def apply(self, net: CrossbarQNet, dw: np.ndarray, step: int) -> None:
+        nz = np.flatnonzero(dw)
+        if nz.size == 0:
+            return
+        p = net.config.device
+        dv = dw[nz] * net.config.s_us / self.slope_us_per_v
+        dev = np.concatenate([net.pos_all[nz], net.neg_all[nz]])
+        dvd = np.concatenate([dv, -dv])
+        vg = np.clip(net.vg[dev] + dvd, p.vg_min, p.vg_max)
+        net.pulse(reset=dev[dvd < 0], set_idx=dev, v_gate=vg)
+        net.read_back()
+
+
+@dataclass(frozen=True)
+class RatchetWrite:
+    """Thresholded, verified pair writes by raising one device (module docstring).
+
+    ``threshold`` and ``tolerance`` are in weight units (one unit is ``s``, 250 uS):
+    0.02 is 5 uS, about two cycle-to-cycle standard deviations of a SET.
+    ``slope_us_per_v`` and the SET line the re-centring uses are the device's
+    nominal characteristic (what a characterisation of the array measures).
+    """
+
+    threshold: float = 0.02
+    tolerance: float = 0.01
+    max_rounds: int = 3
+    refresh_every: int = 1000  # steps; 0 disables the periodic full read-back
+    slope_us_per_v: float | None = None  # None: the device's nominal slope
+
+    def __post_init__(self) -> None:
+        if not 0 < self.tolerance <= self.threshold:
+            raise ValueError("RatchetWrite needs 0 < tolerance <= threshold")
+        if self.max_rounds < 1:
+            raise ValueError("RatchetWrite.max_rounds must be >= 1")
+
+    def apply(self, net: CrossbarQNet, dw: np.ndarray, step: int) -> None:
+        shadow = net.__dict__.setdefault("shadow", net.w_flat.copy())
+        shadow += dw
+        p = net.config.device
+        s = net.config.s_us
+        slope = self.slope_us_per_v or p.slope_us_per_v
+        g_lo, g_hi = p.g_set_nominal_us(p.vg_min), p.g_set_nominal_us(p.vg_max)
+        g_mid, g_half = 0.5 * (g_lo + g_hi), 0.5 * (g_hi - g_lo)
+        # A weight beyond the SET window cannot be written: keep the shadow inside.
+        np.clip(shadow, -2 * g_half / s, 2 * g_half / s, out=shadow)
+        limit = self.threshold
+        pairs = np.flatnonzero(np.abs(shadow - net.w_flat) > limit)
+        rounds = 0
+        while pairs.size and rounds < self.max_rounds:
+            err_g = (shadow[pairs] - net.w_flat[pairs]) * s
+            up = err_g > 0
+            dev = np.where(up, net.pos_all[pairs], net.neg_all[pairs])
+            vg = net.vg[dev] + np.abs(err_g) / slope
+            over = vg > p.vg_max
+            # Pairs that fit: one SET each.
+            set_dev, set_vg = dev[~over], vg[~over]
+            # Pairs that do not: RESET both, SET both around the window's middle.
+            re = pairs[over]
+            half = np.clip(shadow[re] * s / 2, -g_half, g_half)
+            both = np.concatenate([net.pos_all[re], net.neg_all[re]])
+            both_vg = p.v_gate_for(np.concatenate([g_mid + half, g_mid - half]))
+            net.pulse(
+                reset=both,
+                set_idx=np.concatenate([set_dev, both]),
+                v_gate=np.concatenate([set_vg, both_vg]),
+            )
+            net.read_back(np.concatenate([net.pos_all[pairs], net.neg_all[pairs]]))
+            rounds += 1
+            limit = self.tolerance
+            pairs = pairs[np.abs(shadow[pairs] - net.w_flat[pairs]) > limit]
+        if pairs.size:  # out of rounds: accept what the devices hold
+            shadow[pairs] = net.w_flat[pairs]
+        if self.refresh_every and step % self.refresh_every == 0:
+            net.read_back()
+
+
+class FloatWrite:
+    """Float weights take the change exactly."""
+
+    def apply(self, net: FloatQNet, dw: np.ndarray, step: int) -> None:
+        k = 0
+        for w in net.weights:
+            w += dw[k : k + w.size].reshape(w.shape)
+            k += w.size
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """The learning algorithm. Defaults are the paper's (reference facts, section A)."""
+
+    gamma: float = 0.99
+    replay: int = 20_000
+    batch: int = 80
+    eps_min: float = 0.01  # epsilon = eps_min + (1 - eps_min) exp(-eps_decay t)
+    eps_decay: float = 0.001
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
+    lr: float = 5e-4
+    lr_half_life: int = 0  # updates over which the learning rate halves; 0: constant
+    rms_decay: float = 0.9
+    adam_beta1: float = 0.9
+    opt_eps: float = 1e-8
+    loss: Literal["mse", "huber"] = "mse"
+    target_every: int = 0  # steps between target-network snapshots; 0: no target network
+    target_tau: float = 0.0  # > 0: the target network follows the online one softly every update
+    double: bool = False  # the online weights pick the next action, the target values it
+    reward_scale: float = 1.0  # rewards are multiplied by this for learning only
+    normalise_obs: bool = False  # divide observations by the finite bounds of the space
+    bootstrap_truncated: bool = False  # a time-limit end bootstraps (it is not a failure)
+    terminal_repeats: int = 1  # the paper stores mountain-car terminals 100 times
+    # Pause learning (no updates, no writes) after this many consecutive episodes
+    # that end at the time limit, until an episode fails; 0: never. The paper
+    # stops training once an episode exceeds 1,000 steps; this is that rule for
+    # an environment with a step cap, undone by the next failure.
+    pause_after: int = 0
+    write: PaperWrite | RatchetWrite = field(default_factory=PaperWrite)
+    device_dt_s: float = 0.01  # device clock advance per environment step (drift)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.gamma <= 1:
+            raise ValueError(f"gamma must be in (0, 1] (got {self.gamma})")
+        if self.batch < 1 or self.replay < self.batch:
+            raise ValueError("need 1 <= batch <= replay")
+        if self.optimizer not in ("rmsprop", "adam"):
+            raise ValueError(f"optimizer must be 'rmsprop' or 'adam' (got {self.optimizer!r})")
+        if self.loss not in ("mse", "huber"):
+            raise ValueError(f"loss must be 'mse' or 'huber' (got {self.loss!r})")
+        if self.terminal_repeats < 1:
+            raise ValueError("terminal_repeats must be >= 1")
+
+
+PRESETS: dict[str, AgentConfig] = {
+    "paper": AgentConfig(),
+    "default": AgentConfig(
+        optimizer="adam",
+        lr=5e-4,
+        loss="huber",
+        target_tau=0.005,
+        double=True,
+        reward_scale=0.1,
+        normalise_obs=True,
+        bootstrap_truncated=True,
+        pause_after=5,
+        write=RatchetWrite(),
+    ),
+}
+
+
+class Replay:
+    """A FIFO replay memory of transitions (state, action, reward, next, done)."""
+
+    def __init__(self, capacity: int, obs_dim: int) -> None:
+        self.capacity = capacity
+        self.s = np.zeros((capacity, obs_dim))
+        self.s2 = np.zeros((capacity, obs_dim))
+        self.a = np.zeros(capacity, dtype=np.int64)
+        self.r = np.zeros(capacity)
+        self.done = np.zeros(capacity)
+        self.n = 0
+        self.head = 0
+
+    def add(self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool) -> None:
+        i = self.head
+        self.s[i], self.a[i], self.r[i], self.s2[i], self.done[i] = s, a, r, s2, done
+        self.head = (i + 1) % self.capacity
+        self.n = min(self.n + 1, self.capacity)
+
+    def sample(self, rng: np.random.Generator, batch: int) -> np.ndarray:
+        return rng.choice(self.n, batch, replace=False)
+
+
+class QAgent:
+    """A Q-learning agent on a crossbar (``net="crossbar"``) or float network."""
+
+    def __init__(
+        self,
+        n_obs: int,
+        n_actions: int,
+        config: AgentConfig,
+        net: Literal["crossbar", "float"] = "crossbar",
+        crossbar: CrossbarConfig | None = None,
+        seed: int = 0,
+        obs_scale: np.ndarray | None = None,
+    ) -> None:
+        if net not in ("crossbar", "float"):
+            raise ValueError(f"net must be 'crossbar' or 'float' (got {net!r})")
+        base = crossbar or CrossbarConfig()
+        sizes = (int(n_obs), *base.sizes[1:-1], int(n_actions))
+        self.xbar = replace(base, sizes=sizes)
+        self.config = config
+        self.rng = np.random.default_rng(seed)
+        net_rng = np.random.default_rng([seed, 1])
+        self.net: CrossbarQNet | FloatQNet
+        if net == "crossbar":
+            self.net = CrossbarQNet(self.xbar, net_rng)
+            self.write = config.write
+        else:
+            self.net = FloatQNet(self.xbar, net_rng)
+            self.write = FloatWrite()
+        self.n_actions = n_actions
+        # Observations are divided by this before they reach the network.
+        self.obs_scale = np.ones(n_obs) if obs_scale is None else np.asarray(obs_scale, float)
+        self.replay = Replay(config.replay, n_obs)
+        n_w = sum(w.size for w in self.net.weights)
+        self._opt_w = _Optimizer(config, n_w)
+        self._opt_b = _Optimizer(config, sum(b.size for b in self.net.biases))
+        self.steps = 0
+        self.updates = 0
+        self.capped_streak = 0  # consecutive episodes that ended at the time limit
+        self.last_loss = float("nan")
+        self._target: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+        self._snapshot()
+
+    # -- acting ---------------------------------------------------------------
+    def epsilon(self) -> float:
+        c = self.config
+        return c.eps_min + (1.0 - c.eps_min) * float(np.exp(-c.eps_decay * self.steps))
+
+    def greedy(self, obs: np.ndarray) -> int:
+        x = np.asarray(obs, dtype=np.float64) / self.obs_scale
+        q = self.net.forward(x[None, :])[-1][0]
+        return int(np.argmax(q))
+
+    def act(self, obs: np.ndarray) -> int:
+        if self.rng.random() < self.epsilon():
+            return int(self.rng.integers(self.n_actions))
+        return self.greedy(obs)
+
+    # -- learning -------------------------------------------------------------
+    def observe(
+        self, s: np.ndarray, a: int, r: float, s2: np.ndarray, terminated: bool, truncated: bool
+    ) -> None:
+        """Store a transition and run one update (once the memory holds a batch)."""
+        c = self.config
+        done = terminated or (truncated and not c.bootstrap_truncated)
+        s, s2 = np.asarray(s) / self.obs_scale, np.asarray(s2) / self.obs_scale
+        for _ in range(c.terminal_repeats if terminated else 1):
+            self.replay.add(s, a, r * c.reward_scale, s2, done)
+        self.steps += 1
+        if isinstance(self.net, CrossbarQNet) and c.device_dt_s:
+            self.net.array.advance(c.device_dt_s)
+        if self.replay.n >= c.batch and not self.paused:
+            self._update()
+        if terminated:
+            self.capped_streak = 0
+        elif truncated:
+            self.capped_streak += 1
+
+    @property
+    def paused(self) -> bool:
+        """Learning is paused (see ``AgentConfig.pause_after``)."""
+        return bool(self.config.pause_after) and self.capped_streak >= self.config.pause_after
+
+    def _snapshot(self) -> None:
+        if self.config.target_every or self.config.target_tau:
+            self._target = (
+                [w.copy() for w in self.net.weights],
+                [b.copy() for b in self.net.biases],
+            )
+
+    def _update(self) -> None:
+        c, net, rp = self.config, self.net, self.replay
+        idx = rp.sample(self.rng, c.batch)
+        acts = net.forward(rp.s[idx])
+        rows = np.arange(c.batch)
+        if self._target is not None:
+            q2 = float_forward(*self._target, rp.s2[idx])[-1]
+            if c.double:
+                pick = float_forward(net.weights, net.biases, rp.s2[idx])[-1].argmax(axis=1)
+                v2 = q2[rows, pick]
+            else:
+                v2 = q2.max(axis=1)
+        else:
+            v2 = net.forward(rp.s2[idx])[-1].max(axis=1)
+        y = rp.r[idx] + c.gamma * (1.0 - rp.done[idx]) * v2
+        td = acts[-1][rows, rp.a[idx]] - y
+        self.last_loss = float(np.mean(td * td))
+        if c.loss == "huber":
+            td = np.clip(td, -1.0, 1.0)
+        grad_out = np.zeros_like(acts[-1])
+        grad_out[rows, rp.a[idx]] = td / c.batch
+        gw, gb = _backward(net.weights, acts, grad_out)
+        dw = self._opt_w.step(np.concatenate([g.ravel() for g in gw]))
+        db = self._opt_b.step(np.concatenate(gb))
+        k = 0
+        dbs = []
+        for b in net.biases:
+            dbs.append(db[k : k + b.size])
+            k += b.size
+        net.add_bias(dbs)
+        self.updates += 1
+        self.write.apply(net, dw, self.updates)
+        if c.target_every and self.updates % c.target_every == 0:
+            self._snapshot()
+        elif c.target_tau and self._target is not None:
+            tau = c.target_tau
+            for t, w in zip(
+                self._target[0] + self._target[1], net.weights + net.biases, strict=True
+            ):
+                t += tau * (w - t)
+
+
+def _backward(
+    weights: list[np.ndarray], acts: list[np.ndarray], grad_out: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Gradients of a ReLU network given its activations and the output gradient."""
+    gw: list[np.ndarray] = [np.empty(0)] * len(weights)
+    gb: list[np.ndarray] = [np.empty(0)] * len(weights)
+    g = grad_out
+    for i in range(len(weights) - 1, -1, -1):
+        gw[i] = acts[i].T @ g
+        gb[i] = g.sum(axis=0)
+        if i:
+            g = (g @ weights[i].T) * (acts[i] > 0)
+    return gw, gb
+
+
+class _Optimizer:
+    """RMSprop or Adam on a flat parameter vector; ``step`` returns the change."""
+
+    def __init__(self, config: AgentConfig, n: int) -> None:
+        self.c = config
+        self.v = np.zeros(n)
+        self.m = np.zeros(n)
+        self.t = 0
+
+    def step(self, g: np.ndarray) -> np.ndarray:
+        c = self.c
+        self.t += 1
+        lr = c.lr * 0.5 ** (self.t / c.lr_half_life) if c.lr_half_life else c.lr
+        if c.optimizer == "rmsprop":
+            self.v = c.rms_decay * self.v + (1 - c.rms_decay) * g * g
+            return -lr * g / (np.sqrt(self.v) + c.opt_eps)
+        b1, b2 = c.adam_beta1, 0.999
+        self.m = b1 * self.m + (1 - b1) * g
+        self.v = b2 * self.v + (1 - b2) * g * g
+        m_hat = self.m / (1 - b1**self.t)
+        v_hat = self.v / (1 - b2**self.t)
+        return -lr * m_hat / (np.sqrt(v_hat) + c.opt_eps)
