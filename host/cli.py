@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from .control_run import ControlRunConfig
 
 
 def out_option(default: str, help: str = "Output folder.") -> Callable:  # noqa: A002
@@ -253,6 +259,282 @@ def rover_run(trials, transfer_at, max_steps, seeds, terrain_seed, cost_file, pr
                     f"{v['steps_sd']:5.1f} steps, cost {v['cost_mean']:.1f}"
                 )
     click.echo(f"wrote trials.csv, summary.json, rover.png to {out}/")
+
+
+# -- control tasks: cart-pole and mountain car ---------------------------------
+
+# The ControlRunConfig field each command-line option sets (for error messages).
+_CONTROL_OPTIONS = {
+    "task": "TASK",
+    "env_id": "--env",
+    "agent": "--agent",
+    "preset": "--preset",
+    "device": "--device",
+    "adc_bits": "--adc-bits",
+    "c2c_frac": "--c2c",
+    "stuck_rate": "--stuck-rate",
+    "drift_nu": "--drift",
+    "episodes": "--episodes",
+    "seeds": "--seeds",
+    "first_seed": "--first-seed",
+    "backend": "--backend",
+    "max_steps": "--max-steps",
+    "watch": "--watch",
+    "jobs": "--jobs",
+    "param": "--param",
+    "values": "--values",
+}
+
+
+def _control_options(task: str, env_id: str, episodes: int) -> Callable:
+    """The options shared by ``cartpole``/``mountaincar`` ``run`` and ``sweep``."""
+    options = [
+        click.option(
+            "--agent",
+            type=click.Choice(["crossbar", "float"]),
+            default="crossbar",
+            show_default=True,
+            help="The network on the simulated array, or float weights (software baseline).",
+        ),
+        click.option(
+            "--preset",
+            type=click.Choice(["paper", "default"]),
+            default="default",
+            show_default=True,
+            help="paper: the published algorithm and write scheme; default: this project's.",
+        ),
+        click.option(
+            "--env",
+            "env_id",
+            default=env_id,
+            show_default=True,
+            metavar="ENV_ID",
+            help="Gymnasium environment id (discrete actions, flat observations).",
+        ),
+        click.option("--episodes", type=click.IntRange(min=1), default=episodes, show_default=True),
+        click.option(
+            "--seeds",
+            type=click.IntRange(min=1),
+            default=10,
+            show_default=True,
+            help="Number of agents (seeds first-seed ... first-seed + seeds - 1).",
+        ),
+        click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True),
+        click.option(
+            "--backend", type=click.Choice(["golden"]), default="golden", show_default=True
+        ),
+        click.option(
+            "--device",
+            type=click.Choice(["realistic", "ideal"]),
+            default="realistic",
+            show_default=True,
+            help="Set of device non-idealities; the next four options override single ones.",
+        ),
+        click.option(
+            "--adc-bits", type=click.IntRange(2, 16), default=None, help="Column ADC bits."
+        ),
+        click.option(
+            "--c2c",
+            type=click.FloatRange(min=0.0),
+            default=None,
+            help="Cycle-to-cycle noise as a multiple of the device model's.",
+        ),
+        click.option(
+            "--stuck-rate",
+            type=click.FloatRange(0.0, 1.0),
+            default=None,
+            help="Fraction of stuck devices.",
+        ),
+        click.option(
+            "--drift",
+            type=click.FloatRange(min=0.0),
+            default=None,
+            help="Power-law conductance drift exponent.",
+        ),
+        click.option(
+            "--stop-when-solved/--no-stop-when-solved",
+            default=False,
+            show_default=True,
+            help="End a seed once it meets its environment's solve rule.",
+        ),
+        click.option(
+            "--max-steps",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Episode step cap (default: the environment's own; 1001 for "
+            "memrl/PaperCartPole-v0, 1000 for memrl/PaperMountainCar-v0).",
+        ),
+        click.option(
+            "--watch",
+            default=None,
+            metavar="E1,E2,...",
+            help="Episodes whose states and array are saved (views/) and drawn.",
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes (default: one per seed, at most one per CPU).",
+        ),
+    ]
+
+    def decorate(f: Callable) -> Callable:
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
+def _control_config(task: str, opts: dict) -> ControlRunConfig:
+    """A ControlRunConfig from the shared options; bad values name their option."""
+    from .control_run import ConfigError, ControlRunConfig
+
+    watch = tuple(_int_list(opts["watch"], "--watch")) if opts["watch"] else ()
+    try:
+        return ControlRunConfig(
+            task=task,
+            env_id=opts["env_id"],
+            agent=opts["agent"],
+            preset=opts["preset"],
+            device=opts["device"],
+            adc_bits=opts["adc_bits"],
+            c2c_frac=opts["c2c"],
+            stuck_rate=opts["stuck_rate"],
+            drift_nu=opts["drift"],
+            episodes=opts["episodes"],
+            seeds=opts["seeds"],
+            first_seed=opts["first_seed"],
+            backend=opts["backend"],
+            stop_when_solved=opts["stop_when_solved"],
+            max_steps=opts["max_steps"],
+            watch=watch,
+            jobs=opts["jobs"],
+        )
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint=_CONTROL_OPTIONS[exc.param]) from exc
+
+
+def _solve_cell(summary: dict) -> str:
+    med = summary["median"]
+    if summary["solve_rule"] is None:
+        return "no rule"
+    if med["episodes_to_solve"] is None:
+        return "-"
+    if summary["seeds_solved"] == 0:
+        return f"none in {summary['episode_budget']}"
+    cell = f"{med['episodes_to_solve']:g}"
+    return f">= {cell}" if med["episodes_to_solve_censored"] else cell
+
+
+def _control_table(rows: list[tuple[str, dict]], first: str | None = None) -> str:
+    """Seeds solved, median solve episode and pulses per step, one line per summary."""
+    head = ["seeds solved", "median solve episode", "pulses/step"]
+    if first:
+        head.insert(0, first)
+    lines = []
+    for label, s in rows:
+        pps = s["median"]["pulses_per_step"]
+        cells = [
+            f"{s['seeds_solved']}/{s['seeds']}",
+            _solve_cell(s),
+            "-" if pps is None else f"{pps:.3g}",
+        ]
+        if first:
+            cells.insert(0, label)
+        lines.append(cells)
+    widths = [max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    return "\n".join([fmt.format(*head), *(fmt.format(*r) for r in lines)])
+
+
+def _control_run(task: str, out: Path, opts: dict) -> None:
+    from .control_plots import plot_run
+    from .control_run import run_control, summarise
+
+    cfg = _control_config(task, opts)
+    interrupted = False
+    try:
+        run_control(cfg, out, progress=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    summary = summarise(out)
+    if interrupted:
+        if summary["seeds"]:
+            plot_run(out)
+        n = sum(s["episodes"] for s in summary["per_seed"])
+        click.echo(f"interrupted: {n} episodes kept in {out}/episodes.csv")
+    if summary["solve_rule"]:
+        click.echo(f"{summary['env_id']}: solved = {summary['solve_rule']}")
+    click.echo(_control_table([("", summary)]))
+    click.echo(f"wrote config.json, episodes.csv, summary.json and figures to {out}/")
+    if interrupted:
+        sys.exit(130)
+
+
+def _control_sweep(task: str, out: Path, param: str, values: str, opts: dict) -> None:
+    from .control_run import ConfigError, run_sweep, sweep_folder, sweep_values
+
+    try:
+        nums = [float(x) for x in values.split(",") if x.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{values!r} is not a comma-separated list of numbers", param_hint="--values"
+        ) from exc
+    cfg = _control_config(task, opts)
+    try:
+        typed = sweep_values(param, nums)
+        for v in typed:
+            replace(cfg, **{param: v})
+    except ConfigError as exc:
+        hint = "--values" if exc.param in (param, "values") else _CONTROL_OPTIONS[exc.param]
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
+    run_sweep(cfg, param, typed, out, progress=True)
+    rows = []
+    for v in typed:
+        s = json.loads((out / sweep_folder(param, v) / "summary.json").read_text())
+        rows.append((f"{v:g}", s))
+    click.echo(_control_table(rows, first=param))
+    click.echo(f"wrote sweep.csv, sweep.png and one folder per value to {out}/")
+
+
+def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Group:
+    group = click.Group(task, help=doc)
+
+    @group.command("run")
+    @_control_options(task, env_id, episodes)
+    @out_option(f"build/{task}")
+    def run(out: Path, **opts: object) -> None:
+        """Train the agents. Writes config.json, episodes.csv, summary.json, figures."""
+        _control_run(task, out, opts)
+
+    @group.command("sweep")
+    @click.option(
+        "--param",
+        type=click.Choice(["adc_bits", "c2c_frac", "stuck_rate", "drift_nu"]),
+        required=True,
+        help="The device setting to vary.",
+    )
+    @click.option("--values", required=True, metavar="V1,V2,...", help="Its values.")
+    @_control_options(task, env_id, episodes)
+    @out_option(f"build/{task}-sweep")
+    def sweep(out: Path, param: str, values: str, **opts: object) -> None:
+        """Vary a device setting. One run folder per value, sweep.csv, sweep.png."""
+        _control_sweep(task, out, param, values, opts)
+
+    return group
+
+
+main.add_command(
+    _control_group(
+        "cartpole", "CartPole-v1", 600, "The Q-learning agent on the crossbar: cart-pole."
+    )
+)
+main.add_command(
+    _control_group(
+        "mountaincar", "MountainCar-v0", 300, "The Q-learning agent on the crossbar: mountain car."
+    )
+)
 
 
 @main.command("bench")

@@ -1,0 +1,299 @@
+"""Control-task run folders: CSV, config status, interrupts, views, sweeps and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from memrl.host import control_run
+from memrl.host.cli import main
+from memrl.host.control import episode_fields
+from memrl.host.control_plots import views
+from memrl.host.control_run import (
+    SOLVE_RULES,
+    ConfigError,
+    ControlRunConfig,
+    SolveRule,
+    run_control,
+    run_sweep,
+    solve_rule,
+    summarise,
+)
+
+TINY = {"episodes": 3, "seeds": 2, "max_steps": 30, "jobs": 1}
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with (out / "episodes.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def _status(out: Path) -> dict:
+    return json.loads((out / "config.json").read_text())
+
+
+def _by_key(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows by (seed, episode), without the wall-clock column."""
+    keyed = sorted(rows, key=lambda r: (int(r["seed"]), int(r["episode"])))
+    return [{k: v for k, v in r.items() if k != "wall_s"} for r in keyed]
+
+
+def test_run_writes_csv_config_summary_and_figures(tmp_path: Path) -> None:
+    cfg = ControlRunConfig(**TINY)
+    path = run_control(cfg, tmp_path, progress=False)
+    assert path == tmp_path / "episodes.csv"
+    with path.open() as fh:
+        header = next(csv.reader(fh))
+    assert tuple(header) == episode_fields()
+    assert header[:5] == ["seed", "episode", "return", "steps", "pulses"]
+    rows = _rows(tmp_path)
+    assert len(rows) == 6
+    assert {(int(r["seed"]), int(r["episode"])) for r in rows} == {
+        (s, e) for s in (0, 1) for e in (1, 2, 3)
+    }
+    assert all(1 <= int(r["steps"]) <= 30 for r in rows)
+    meta = _status(tmp_path)
+    assert meta["status"] == "done"
+    assert meta["env_id"] == "CartPole-v1" and meta["seed_list"] == [0, 1]
+    assert "finished" in meta and meta["device_settings"]["adc_bits"] == 8
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seeds"] == 2 and summary["seeds_solved"] == 0
+    steps = sum(int(r["steps"]) for r in rows if r["seed"] == "0")
+    pulses = sum(int(r["pulses"]) for r in rows if r["seed"] == "0")
+    assert summary["per_seed"][0]["pulses_per_step"] == pytest.approx(pulses / steps)
+    for name in ("learning.png", "device_load.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_seed_gives_the_same_episodes(tmp_path: Path) -> None:
+    cfg = ControlRunConfig(episodes=5, seeds=1, max_steps=40, preset="paper", jobs=1)
+    run_control(cfg, tmp_path / "a", progress=False, figures=False)
+    run_control(cfg, tmp_path / "b", progress=False, figures=False)
+    a, b = _by_key(_rows(tmp_path / "a")), _by_key(_rows(tmp_path / "b"))
+    assert a == b
+    assert sum(int(r["pulses"]) for r in a) > 0  # the array was written to
+
+
+def test_two_jobs_match_one_job(tmp_path: Path) -> None:
+    cfg = ControlRunConfig(episodes=4, seeds=2, max_steps=30, preset="paper", jobs=1)
+    run_control(cfg, tmp_path / "serial", progress=False, figures=False)
+    par = ControlRunConfig(episodes=4, seeds=2, max_steps=30, preset="paper", jobs=2)
+    run_control(par, tmp_path / "parallel", progress=False, figures=False)
+    assert _by_key(_rows(tmp_path / "parallel")) == _by_key(_rows(tmp_path / "serial"))
+    assert _status(tmp_path / "parallel")["jobs_used"] == 2
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_interrupt_keeps_rows_and_sets_status(tmp_path: Path, jobs: int) -> None:
+    seen: list[int] = []
+
+    def hook(rec: object) -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    cfg = ControlRunConfig(episodes=20, seeds=2, max_steps=30, jobs=jobs)
+    with pytest.raises(KeyboardInterrupt):
+        run_control(cfg, tmp_path, progress=False, on_episode=hook)
+    rows = _rows(tmp_path)
+    if jobs == 1:
+        assert len(rows) == 2
+    else:  # episodes the workers finished before they stopped are kept too
+        assert 2 <= len(rows) < 40
+    assert len({(r["seed"], r["episode"]) for r in rows}) == len(rows)
+    assert _status(tmp_path)["status"] == "interrupted"
+    assert summarise(tmp_path)["seeds"] >= 1
+
+
+def test_error_sets_failed_status_with_the_message(tmp_path: Path) -> None:
+    def hook(rec: object) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        run_control(ControlRunConfig(**TINY), tmp_path, progress=False, on_episode=hook)
+    meta = _status(tmp_path)
+    assert meta["status"] == "failed" and "disk full" in meta["error"]
+    assert len(_rows(tmp_path)) == 1
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the patch must reach the workers"
+)
+def test_worker_error_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(control_run, "train", broken)
+    cfg = ControlRunConfig(episodes=3, seeds=2, max_steps=20, jobs=2)
+    with pytest.raises(ValueError, match="boom"):
+        run_control(cfg, tmp_path, progress=False)
+    meta = _status(tmp_path)
+    assert meta["status"] == "failed" and "boom" in meta["error"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param", "text"),
+    [
+        ({"env_id": "NoSuchEnv-v9"}, "env_id", "NoSuchEnv-v9"),
+        ({"env_id": "Pendulum-v1"}, "env_id", "Discrete"),
+        ({"backend": "verilator"}, "backend", "golden"),
+        ({"preset": "fast"}, "preset", "fast"),
+        ({"agent": "dqn"}, "agent", "crossbar"),
+        ({"task": "acrobot"}, "task", "cartpole"),
+        ({"device": "perfect"}, "device", "realistic"),
+        ({"episodes": 0}, "episodes", "episodes"),
+        ({"watch": (0,)}, "watch", "watch"),
+        ({"adc_bits": 1}, "adc_bits", "adc_bits"),
+        ({"stuck_rate": 1.5}, "stuck_rate", "stuck_rate"),
+        ({"jobs": 0}, "jobs", "jobs"),
+    ],
+)
+def test_bad_config_names_the_parameter(kwargs: dict, param: str, text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ControlRunConfig(**kwargs)
+    assert info.value.param == param
+    assert param in str(info.value) and text in str(info.value)
+
+
+def test_defaults_and_solve_rules() -> None:
+    assert ControlRunConfig().env_id == "CartPole-v1"
+    assert ControlRunConfig(task="mountaincar").env_id == "MountainCar-v0"
+    assert ControlRunConfig(env_id="memrl/PaperMountainCar-v0").episode_cap == 1000
+    assert ControlRunConfig(env_id="memrl/PaperCartPole-v0").episode_cap == 1001
+    assert ControlRunConfig(env_id="CartPole-v1").episode_cap is None
+    assert ControlRunConfig(adc_bits=6, c2c_frac=0.5).device_settings().adc_bits == 6
+    assert set(SOLVE_RULES) == {
+        "CartPole-v1",
+        "MountainCar-v0",
+        "memrl/PaperCartPole-v0",
+        "memrl/PaperMountainCar-v0",
+    }
+    assert not SOLVE_RULES["MountainCar-v0"].stops
+    acro = solve_rule("Acrobot-v1")  # from gymnasium's reward threshold
+    assert acro is not None and acro.kind == "mean" and acro.threshold == -100
+    cart = SOLVE_RULES["CartPole-v1"]
+    assert cart.solved_at([500.0] * 99, [500] * 99) is None
+    assert cart.solved_at([0.0] * 50 + [500.0] * 100, [1] * 150) == 145  # 5 zeros in 100
+    paper = SOLVE_RULES["memrl/PaperCartPole-v0"]
+    assert paper.solved_at([5.0, 1001.0], [5, 1001]) == 2 and paper.met([1001.0], [1001])
+    car = SOLVE_RULES["memrl/PaperMountainCar-v0"]
+    reached = ([-99.0] * 20, [100] * 20)  # the goal step pays 0
+    assert car.solved_at(*reached) == 20 and car.met(*reached)
+    assert car.solved_at([-100.0] + reached[0], [100] + reached[1]) == 21
+    assert car.solved_at([-100.0] * 30, [100] * 30) is None
+
+
+def test_stop_when_solved_ends_each_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SOLVE_RULES, "CartPole-v1", SolveRule("mean", 0.0, 2, True, "test"))
+    cfg = ControlRunConfig(episodes=10, seeds=2, max_steps=20, jobs=1, stop_when_solved=True)
+    run_control(cfg, tmp_path, progress=False, figures=False)
+    assert len(_rows(tmp_path)) == 4
+    s = summarise(tmp_path)
+    assert s["seeds_solved"] == 2 and s["median"]["episodes_to_solve"] == 2
+
+
+def test_watched_episode_is_saved_and_drawn(tmp_path: Path) -> None:
+    cfg = ControlRunConfig(episodes=3, seeds=1, max_steps=30, jobs=1, watch=(2,))
+    run_control(cfg, tmp_path, progress=False)
+    npz = tmp_path / "views" / "seed0_ep2.npz"
+    with np.load(npz) as z:
+        assert {"obs", "action", "loss", "w1", "w3", "g_us", "vg", "set_count"} <= set(z.files)
+        assert z["g_us"].shape == (128, 64) and z["obs"].shape[1] == 4
+    assert (tmp_path / "views" / "seed0_ep2.png").exists()
+
+
+def test_float_agent_view_draws_what_exists(tmp_path: Path) -> None:
+    cfg = ControlRunConfig(
+        task="mountaincar", agent="float", episodes=2, seeds=1, max_steps=20, jobs=1, watch=(1,)
+    )
+    run_control(cfg, tmp_path, progress=False, figures=False)
+    with np.load(tmp_path / "views" / "seed0_ep1.npz") as z:
+        assert "g_us" not in z.files
+    assert views(tmp_path) == [tmp_path / "views" / "seed0_ep1.png"]
+
+
+def test_sweep_writes_a_row_and_a_folder_per_value(tmp_path: Path) -> None:
+    base = ControlRunConfig(episodes=2, seeds=2, max_steps=20, jobs=1)
+    path = run_sweep(base, "adc_bits", [4, 8], tmp_path, progress=False)
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["value"] for r in rows] == ["4", "8"]
+    assert all(r["seeds"] == "2" and r["seeds_solved"] == "0" for r in rows)
+    assert all(r["median_censored"] == "1" for r in rows)
+    for v in (4, 8):
+        meta = _status(tmp_path / f"adc_bits={v}")
+        assert meta["status"] == "done" and meta["device_settings"]["adc_bits"] == v
+    assert (tmp_path / "sweep.png").exists()
+    with pytest.raises(ConfigError) as info:
+        run_sweep(base, "gains", [1], tmp_path)
+    assert info.value.param == "param"
+    with pytest.raises(ConfigError) as info:
+        run_sweep(base, "stuck_rate", [0.1, 2.0], tmp_path)
+    assert info.value.param == "stuck_rate"
+
+
+def test_cli_cartpole_run_writes_the_run_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["cartpole", "run", "--agent", "crossbar", "--preset", "paper", "--env", "CartPole-v1"]
+    args += ["--episodes", "3", "--seeds", "2", "--backend", "golden", "--max-steps", "30"]
+    args += ["--jobs", "1", "--watch", "3", "--adc-bits", "6", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "seeds solved" in res.output and "0/2" in res.output
+    rows = _rows(out)
+    assert len(rows) == 6
+    assert {"seed", "episode", "return", "steps", "pulses"} <= set(rows[0])
+    meta = _status(out)
+    assert meta["status"] == "done" and meta["preset"] == "paper" and meta["adc_bits"] == 6
+    assert (out / "views" / "seed1_ep3.png").exists()
+
+
+def test_cli_mountaincar_run_and_sweep(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["--episodes", "2", "--seeds", "1", "--max-steps", "20", "--jobs", "1"]
+    res = runner.invoke(main, ["mountaincar", "run", *args, "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert _status(tmp_path / "r")["env_id"] == "MountainCar-v0"
+    sweep = ["mountaincar", "sweep", "--param", "c2c_frac", "--values", "0,1", *args]
+    res = runner.invoke(main, [*sweep, "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert "c2c_frac" in res.output
+    assert len(list(csv.DictReader((tmp_path / "s" / "sweep.csv").open()))) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "option"),
+    [
+        (["--env", "NoSuchEnv-v9"], "--env"),
+        (["--env", "Pendulum-v1"], "--env"),
+        (["--backend", "verilator"], "--backend"),
+        (["--preset", "fast"], "--preset"),
+        (["--watch", "0"], "--watch"),
+        (["--watch", "9"], "--watch"),
+        (["--adc-bits", "1"], "--adc-bits"),
+    ],
+)
+def test_cli_bad_values_name_the_option(tmp_path: Path, extra: list[str], option: str) -> None:
+    args = ["cartpole", "run", "--episodes", "3", "--out", str(tmp_path), *extra]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2
+    assert option in res.output
+    assert not (tmp_path / "episodes.csv").exists()
+
+
+def test_cli_sweep_bad_values_name_the_option(tmp_path: Path) -> None:
+    base = ["cartpole", "sweep", "--episodes", "2", "--out", str(tmp_path)]
+    for param, values in (("adc_bits", "4,x"), ("adc_bits", "4,20"), ("stuck_rate", "0.1,2")):
+        res = CliRunner().invoke(main, [*base, "--param", param, "--values", values])
+        assert res.exit_code == 2 and "--values" in res.output, res.output
+
+
+def test_the_module_lists_its_public_names() -> None:
+    for name in control_run.__all__:
+        assert hasattr(control_run, name)
