@@ -128,7 +128,7 @@ class CrossbarConfig:
     array_rows: int = 128
     array_cols: int = 64
     s_us: float = 250.0
-    gains: tuple[int, ...] = (16, 8, 2)
+    gains: tuple[int, ...] = (8, 2, 2)
     # Horizontal pairs read differentially (one ADC code per pair); False: each
     # column converted and the two codes subtracted, as in the paper's setup.
     differential_columns: bool = True

@@ -95,8 +95,10 @@ class RatchetWrite:
         slope = self.slope_us_per_v or p.slope_us_per_v
         g_lo, g_hi = p.g_set_nominal_us(p.vg_min), p.g_set_nominal_us(p.vg_max)
         g_mid, g_half = 0.5 * (g_lo + g_hi), 0.5 * (g_hi - g_lo)
-        # A weight beyond the SET window cannot be written: keep the shadow inside.
-        np.clip(shadow, -2 * g_half / s, 2 * g_half / s, out=shadow)
+        # A weight beyond the SET window cannot be written: keep the shadow inside,
+        # or where its devices already are (a stuck device can hold a pair outside).
+        lim = 2 * g_half / s
+        np.clip(shadow, np.minimum(-lim, net.w_flat), np.maximum(lim, net.w_flat), out=shadow)
         limit = self.threshold
         pairs = np.flatnonzero(np.abs(shadow - net.w_flat) > limit)
         rounds = 0
