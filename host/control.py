@@ -77,6 +77,14 @@ def crossbar_config(settings: DeviceSettings, base: CrossbarConfig | None = None
     return replace(base, device=device, port=replace(base.port, col_adc_bits=settings.adc_bits))
 
 
+#: Tasks whose time limit marks success (``AgentConfig.pause_after`` applies).
+SURVIVAL_TASKS = frozenset({"CartPole-v0", "CartPole-v1", "memrl/PaperCartPole-v0"})
+#: Tasks whose terminal transition is the goal: the named presets store it
+#: ``GOAL_TERMINAL_REPEATS`` times, as the paper's mountain-car code does.
+GOAL_TASKS = frozenset({"MountainCar-v0", "memrl/PaperMountainCar-v0"})
+GOAL_TERMINAL_REPEATS = 100
+
+
 @dataclass(frozen=True)
 class Episode:
     """One episode's record (a row of ``episodes.csv``)."""
@@ -110,10 +118,16 @@ def make_agent(
         raise ValueError(
             f"the environment needs a flat Box observation (got {env.observation_space})"
         )
+    env_id = env.spec.id if env.spec is not None else ""
     if isinstance(preset, str):
         if preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {preset!r})")
         preset = PRESETS[preset]
+        if env_id in GOAL_TASKS:
+            preset = replace(preset, terminal_repeats=GOAL_TERMINAL_REPEATS)
+    if preset.pause_after and env_id not in SURVIVAL_TASKS:
+        # Reaching the time limit is success only where the task is to survive.
+        preset = replace(preset, pause_after=0)
     config = replace(preset, **overrides) if overrides else preset
     xbar = crossbar_config(device or DEVICES["realistic"])
     scale = None
