@@ -108,10 +108,19 @@ def run(
         else:
             results[name] = _measure(BENCHES[name], repeats, min_time_s)
         existing[name] = results[name]
-        out.write_text(json.dumps(existing, indent=1, sort_keys=True))
+        out.write_text(json.dumps(existing, indent=1, sort_keys=True, default=_plain))
         if progress:
             progress(name)
     return results
+
+
+def _plain(value: object) -> object:
+    """numpy scalars and arrays as plain JSON values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to the benchmark JSON")
 
 
 def table(results: dict) -> str:

@@ -168,13 +168,15 @@ def _mountaincar() -> dict:
     gym_runs = _many([_Job("MountainCar-v0", "crossbar", "default", s, 300) for s in range(SEEDS)])
     return {
         "paper_env": {
-            "seeds_all_last20_reached": sum(all(r["reached"][-20:]) for r in paper),
+            "seeds_all_last20_reached": int(sum(all(r["reached"][-20:]) for r in paper)),
             "last20_reached_fraction": [float(np.mean(r["reached"][-20:])) for r in paper],
             "pulses_per_step": sum(r["pulses"] for r in paper) / sum(r["steps"] for r in paper),
         },
         "gym_env": {
             "last20_mean_return": [round(float(np.mean(r["returns"][-20:])), 1) for r in gym_runs],
-            "seeds_meeting_minus130": sum(np.mean(r["returns"][-20:]) >= -130 for r in gym_runs),
+            "seeds_meeting_minus130": int(
+                sum(np.mean(r["returns"][-20:]) >= -130 for r in gym_runs)
+            ),
             "pulses_per_step": sum(r["pulses"] for r in gym_runs)
             / sum(r["steps"] for r in gym_runs),
         },
