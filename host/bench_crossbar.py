@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import statistics
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import tempfile
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 from .bench import bench, experiment
-from .control import DEVICES, make_agent, solved_at, train
+from .control import DEVICES, make_agent
+from .control_run import ControlRunConfig, load_episodes, run_control, summarise
 
 SEEDS = 10
 CARTPOLE_EPISODES = 600
-SOLVE = 475.0  # CartPole-v1: 100-episode mean return
 
 
 def _steps(agent_kind: str, preset: str):  # noqa: ANN202
@@ -57,67 +55,42 @@ def _bench_float():
     return _steps("float", "default")
 
 
-@dataclass(frozen=True)
-class _Job:
-    env_id: str
-    agent: str
-    preset: str
-    seed: int
-    episodes: int
-    device: str = "realistic"
-    stop_at: float | None = None  # stop once the 100-episode mean reaches this
-    max_steps: int | None = None
+def _run(**config: object) -> tuple[dict, dict[int, dict[str, np.ndarray]]]:
+    """A run folder (seeds on a process pool) in a temporary directory: its
+    summary and its episodes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_control(ControlRunConfig(**config), Path(tmp), progress=False, figures=False)  # type: ignore[arg-type]
+        return summarise(Path(tmp)), load_episodes(Path(tmp))
 
 
-def _run(job: _Job) -> dict:
-    def stop(returns: list[float]) -> bool:
-        return job.stop_at is not None and solved_at(returns[-100:], job.stop_at) is not None
+def _figures(summary: dict, data: dict[int, dict[str, np.ndarray]]) -> dict:
+    seeds = summary["per_seed"]
+    steps = sum(int(d["steps"].sum()) for d in data.values())
+    best = [s["best_mean_100"] for s in seeds]
+    return {
+        "seeds": summary["seeds"],
+        "solved_seeds": summary["seeds_solved"],
+        "solve_episode_median": summary["median"]["episodes_to_solve"],  # unsolved: budget + 1
+        "solve_episodes": [s["solved_at"] for s in seeds],
+        "best_mean100": [round(b, 1) if b is not None else None for b in best],
+        "pulses_per_step": sum(int(d["pulses"].sum()) for d in data.values()) / steps,
+        "energy_per_step_j": sum(float(d["energy_j"].sum()) for d in data.values()) / steps,
+        "env_steps_per_s": steps / sum(float(d["wall_s"].sum()) for d in data.values()),
+    }
 
-    _, recs = train(
-        job.env_id,
-        job.agent,
-        job.preset,
-        job.seed,
-        job.episodes,
-        DEVICES[job.device],
-        stop=stop,
-        max_steps=job.max_steps,
+
+def _cartpole_run(agent: str, preset: str, device: str, seeds: int, episodes: int) -> dict:
+    return _figures(
+        *_run(
+            task="cartpole",
+            agent=agent,
+            preset=preset,
+            device=device,
+            seeds=seeds,
+            episodes=episodes,
+            stop_when_solved=True,
+        )
     )
-    returns = [r.ret for r in recs]
-    steps = sum(r.steps for r in recs)
-    pulses = sum(r.pulses for r in recs)
-    means = np.convolve(returns, np.ones(100) / 100, "valid") if len(returns) >= 100 else []
-    return {
-        "returns": returns,
-        "solved_at": solved_at(returns, job.stop_at) if job.stop_at else None,
-        "best_mean100": float(max(means)) if len(means) else None,
-        "steps": steps,
-        "pulses": pulses,
-        "energy_j": sum(r.energy_j for r in recs),
-        "wall_s": sum(r.wall_s for r in recs),
-        "reached": [job.max_steps is not None and r.steps < job.max_steps for r in recs],
-    }
-
-
-def _many(jobs: list[_Job]) -> list[dict]:
-    with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
-        return list(pool.map(_run, jobs))
-
-
-def _summary(runs: list[dict], episodes: int) -> dict:
-    solved = [r["solved_at"] for r in runs if r["solved_at"] is not None]
-    counted = [r["solved_at"] if r["solved_at"] is not None else episodes + 1 for r in runs]
-    steps = sum(r["steps"] for r in runs)
-    return {
-        "seeds": len(runs),
-        "solved_seeds": len(solved),
-        "solve_episode_median": statistics.median(counted),  # unsolved counted as budget + 1
-        "solve_episodes": [r["solved_at"] for r in runs],
-        "best_mean100": [round(r["best_mean100"], 1) if r["best_mean100"] else None for r in runs],
-        "pulses_per_step": sum(r["pulses"] for r in runs) / steps,
-        "energy_per_step_j": sum(r["energy_j"] for r in runs) / steps,
-        "env_steps_per_s": steps / sum(r["wall_s"] for r in runs),
-    }
 
 
 @experiment("crossbar_cartpole_v1")
@@ -125,17 +98,14 @@ def _cartpole() -> dict:
     """CartPole-v1, 10 seeds, 600 episodes (a seed stops once solved): the float
     baseline and the crossbar agent on realistic and ideal devices, default preset.
     Targets: crossbar solved in >= 8 of 10 seeds, median episodes <= 1.5x float's."""
-    out = {}
-    for name, agent, device in (
-        ("float", "float", "realistic"),
-        ("crossbar_realistic", "crossbar", "realistic"),
-        ("crossbar_ideal", "crossbar", "ideal"),
-    ):
-        jobs = [
-            _Job("CartPole-v1", agent, "default", s, CARTPOLE_EPISODES, device, SOLVE)
-            for s in range(SEEDS)
-        ]
-        out[name] = _summary(_many(jobs), CARTPOLE_EPISODES)
+    out = {
+        name: _cartpole_run(agent, "default", device, SEEDS, CARTPOLE_EPISODES)
+        for name, agent, device in (
+            ("float", "float", "realistic"),
+            ("crossbar_realistic", "crossbar", "realistic"),
+            ("crossbar_ideal", "crossbar", "ideal"),
+        )
+    }
     out["ratio_realistic_to_float"] = (
         out["crossbar_realistic"]["solve_episode_median"] / out["float"]["solve_episode_median"]
     )
@@ -148,9 +118,15 @@ def _cartpole_paper() -> dict:
     600 episodes) and the crossbar with realistic devices (3 seeds, 300 episodes:
     every pair is written at every step, so it is slow). Reports the best
     100-episode mean and programming pulses per step, for the pulse ratio."""
-    fl = _many([_Job("CartPole-v1", "float", "paper", s, 600, stop_at=SOLVE) for s in range(5)])
-    xb = _many([_Job("CartPole-v1", "crossbar", "paper", s, 300, stop_at=SOLVE) for s in range(3)])
-    return {"float": _summary(fl, 600), "crossbar_realistic": _summary(xb, 300)}
+    return {
+        "float": _cartpole_run("float", "paper", "realistic", 5, 600),
+        "crossbar_realistic": _cartpole_run("crossbar", "paper", "realistic", 3, 300),
+    }
+
+
+def _reached(d: dict[str, np.ndarray]) -> np.ndarray:
+    """Episodes that reached the goal: every step costs -1 except the goal's."""
+    return d["return"] > -d["steps"]
 
 
 @experiment("crossbar_mountaincar")
@@ -159,25 +135,25 @@ def _mountaincar() -> dict:
     The paper's variant: 100 episodes (at most 1,000 steps each); target: the goal in
     each of the last 20. gymnasium MountainCar-v0: 300 episodes; target: mean
     return of the last 20 >= -130."""
-    paper = _many(
-        [
-            _Job("memrl/PaperMountainCar-v0", "crossbar", "default", s, 100, max_steps=1000)
-            for s in range(SEEDS)
-        ]
-    )
-    gym_runs = _many([_Job("MountainCar-v0", "crossbar", "default", s, 300) for s in range(SEEDS)])
+    common = {"task": "mountaincar", "seeds": SEEDS}
+    _, paper = _run(env_id="memrl/PaperMountainCar-v0", episodes=100, max_steps=1000, **common)
+    _, gym_runs = _run(env_id="MountainCar-v0", episodes=300, **common)
+    last20 = [float(d["return"][-20:].mean()) for d in gym_runs.values()]
+
+    def per_step(runs: dict) -> float:
+        return sum(int(d["pulses"].sum()) for d in runs.values()) / sum(
+            int(d["steps"].sum()) for d in runs.values()
+        )
+
     return {
         "paper_env": {
-            "seeds_all_last20_reached": int(sum(all(r["reached"][-20:]) for r in paper)),
-            "last20_reached_fraction": [float(np.mean(r["reached"][-20:])) for r in paper],
-            "pulses_per_step": sum(r["pulses"] for r in paper) / sum(r["steps"] for r in paper),
+            "seeds_all_last20_reached": sum(bool(_reached(d)[-20:].all()) for d in paper.values()),
+            "last20_reached_fraction": [float(_reached(d)[-20:].mean()) for d in paper.values()],
+            "pulses_per_step": per_step(paper),
         },
         "gym_env": {
-            "last20_mean_return": [round(float(np.mean(r["returns"][-20:])), 1) for r in gym_runs],
-            "seeds_meeting_minus130": int(
-                sum(np.mean(r["returns"][-20:]) >= -130 for r in gym_runs)
-            ),
-            "pulses_per_step": sum(r["pulses"] for r in gym_runs)
-            / sum(r["steps"] for r in gym_runs),
+            "last20_mean_return": [round(x, 1) for x in last20],
+            "seeds_meeting_minus130": sum(x >= -130 for x in last20),
+            "pulses_per_step": per_step(gym_runs),
         },
     }

@@ -41,7 +41,15 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from .control import DEVICES, DeviceSettings, Episode, episode_fields, episode_row, train
+from .control import (
+    DEVICES,
+    DeviceSettings,
+    Episode,
+    episode_fields,
+    episode_row,
+    solved_at,
+    train,
+)
 from .qlearn import PRESETS
 
 __all__ = [
@@ -117,11 +125,7 @@ class SolveRule:
         r = np.asarray(returns, dtype=np.float64)
         s = np.asarray(steps, dtype=np.float64)
         if self.kind == "mean":
-            if r.size < self.window:
-                return None
-            means = np.convolve(r, np.ones(self.window) / self.window, mode="valid")
-            hit = np.flatnonzero(means >= self.threshold)
-            return int(hit[0]) + self.window if hit.size else None
+            return solved_at(returns, self.threshold, self.window)
         if self.kind == "long_episode":
             hit = np.flatnonzero(s > self.threshold)
             return int(hit[0]) + 1 if hit.size else None
@@ -712,8 +716,8 @@ def run_sweep(
         writer.writeheader()
         for v, cfg in zip(typed, configs, strict=True):
             folder = sweep_folder(param, v)
-            run_control(cfg, out / folder, progress=progress)
-            s = summarise(out / folder)
+            run_control(cfg, out / folder, progress=progress)  # writes summary.json
+            s = json.loads((out / folder / "summary.json").read_text())
             writer.writerow(
                 {
                     "param": param,

@@ -35,7 +35,7 @@ weights: the software baseline in the same code path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -51,6 +51,7 @@ __all__ = [
     "FloatQNet",
     "layer_maps",
     "float_forward",
+    "flat_views",
 ]
 
 Orientation = Literal["vertical", "horizontal"]
@@ -196,20 +197,41 @@ def float_forward(
     return acts
 
 
+def flat_views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive views of ``flat`` with the given shapes."""
+    out, k = [], 0
+    for shape in shapes:
+        n = int(np.prod(shape))
+        out.append(flat[k : k + n].reshape(shape))
+        k += n
+    return out
+
+
 class _QNetBase:
-    """What both networks share: host-side weights, biases and pulse counters."""
+    """What both networks share: the host's weights and biases.
+
+    ``w_flat`` and ``b_flat`` hold every layer's weights and biases in one vector
+    each (layer by layer, row-major); ``weights`` and ``biases`` are per-layer
+    views of them.
+    """
 
     config: CrossbarConfig
-    weights: list[np.ndarray]  # what the host knows of the weights (read back)
-    biases: list[np.ndarray]  # float biases; the datapath uses them rounded
+
+    def _allocate(self) -> None:
+        s = self.config.sizes
+        shapes = [(s[i], s[i + 1]) for i in range(self.config.n_layers)]
+        self.w_flat = np.zeros(sum(a * b for a, b in shapes))
+        self.weights = flat_views(self.w_flat, shapes)
+        self.b_flat = np.zeros(sum(s[1:]))
+        self.biases = flat_views(self.b_flat, [(n,) for n in s[1:]])
 
     def bias_fixed(self) -> list[np.ndarray]:
         return [self.config.datapath.to_fixed(b) for b in self.biases]
 
-    def add_bias(self, db: list[np.ndarray]) -> None:
+    def add_bias(self, db: np.ndarray) -> None:
+        """Add a change to ``b_flat``, clipped to the bias range."""
         c = self.config.bias_clip
-        for b, d in zip(self.biases, db, strict=True):
-            np.clip(b + d, -c, c, out=b)
+        np.clip(self.b_flat + db, -c, c, out=self.b_flat)
 
 
 class FloatQNet(_QNetBase):
@@ -219,19 +241,13 @@ class FloatQNet(_QNetBase):
     forward passes are float; a weight change is applied exactly.
     """
 
-    kind = "float"
-
     def __init__(self, config: CrossbarConfig, rng: np.random.Generator) -> None:
         self.config = config
-        s = config.sizes
-        self.weights = [
-            rng.uniform(-config.init_w, config.init_w, (s[i], s[i + 1]))
-            for i in range(config.n_layers)
-        ]
-        self.biases = [
-            rng.uniform(-config.init_bias, config.init_bias, s[i + 1])
-            for i in range(config.n_layers)
-        ]
+        self._allocate()
+        for w in self.weights:
+            w[...] = rng.uniform(-config.init_w, config.init_w, w.shape)
+        for b in self.biases:
+            b[...] = rng.uniform(-config.init_bias, config.init_bias, b.shape)
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         return float_forward(self.weights, self.biases, np.atleast_2d(x))
@@ -248,8 +264,6 @@ class CrossbarQNet(_QNetBase):
     increments finer than one code.
     """
 
-    kind = "crossbar"
-
     def __init__(
         self, config: CrossbarConfig, rng: np.random.Generator, *, record: bool = False
     ) -> None:
@@ -257,8 +271,9 @@ class CrossbarQNet(_QNetBase):
         self.maps = layer_maps(c)
         self.array = OneT1RArray(c.array_rows, c.array_cols, c.device, rng)
         self.port = OneT1RPort(self.array, c.port, record=record)
-        self.pos = [pm.indices(c.array_cols)[0] for pm in self.maps]
-        self.neg = [pm.indices(c.array_cols)[1] for pm in self.maps]
+        pairs = [pm.indices(c.array_cols) for pm in self.maps]
+        self.pos = [p for p, _ in pairs]
+        self.neg = [n for _, n in pairs]
         self.pos_all = np.concatenate([p.ravel() for p in self.pos])
         self.neg_all = np.concatenate([n.ravel() for n in self.neg])
         self.used = np.sort(np.concatenate([self.pos_all, self.neg_all]))
@@ -278,10 +293,14 @@ class CrossbarQNet(_QNetBase):
             )
         self.vg = np.full(self.array.size, c.vg_mid)
         self.g_read_us = np.zeros(self.array.size)
-        self.weights = [np.zeros((pm.n_in, pm.n_out)) for pm in self.maps]
-        self.biases = [rng.uniform(-c.init_bias, c.init_bias, n) for n in c.sizes[1:]]
+        self._allocate()
+        for b in self.biases:
+            b[...] = rng.uniform(-c.init_bias, c.init_bias, b.shape)
         self.energy_j = 0.0
         self._initialise(rng)
+        # The weights the host wants, for write schemes that track them; such a
+        # scheme starts it from the read-back weights at its first write.
+        self.shadow: np.ndarray | None = None
 
     # -- programming -------------------------------------------------------
     def _initialise(self, rng: np.random.Generator) -> None:
@@ -317,13 +336,8 @@ class CrossbarQNet(_QNetBase):
         idx = self.used if devices is None else devices
         codes = self.port.read(idx)
         self.g_read_us[idx] = codes * (self.port.read_adc.lsb / self.config.device.v_read * 1e6)
-        self.w_flat = (
-            self.g_read_us[self.pos_all] - self.g_read_us[self.neg_all]
-        ) / self.config.s_us
-        k = 0
-        for w in self.weights:
-            w[...] = self.w_flat[k : k + w.size].reshape(w.shape)
-            k += w.size
+        np.subtract(self.g_read_us[self.pos_all], self.g_read_us[self.neg_all], out=self.w_flat)
+        self.w_flat /= self.config.s_us
 
     @property
     def pulses(self) -> tuple[int, int]:
@@ -373,8 +387,3 @@ class CrossbarQNet(_QNetBase):
         """The same activations as floats (for the host's backward pass)."""
         one = float(self.config.datapath.one)
         return [a / one for a in self.forward_fixed(x)]
-
-
-def with_device(config: CrossbarConfig, **device: object) -> CrossbarConfig:
-    """A config whose device parameters are overridden."""
-    return replace(config, device=replace(config.device, **device))  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 
-from .crossbar import CrossbarConfig, CrossbarQNet, FloatQNet, float_forward
+from .crossbar import CrossbarConfig, CrossbarQNet, FloatQNet, flat_views, float_forward
 
 __all__ = [
     "PaperWrite",
@@ -88,7 +88,9 @@ class RatchetWrite:
             raise ValueError("RatchetWrite.max_rounds must be >= 1")
 
     def apply(self, net: CrossbarQNet, dw: np.ndarray, step: int) -> None:
-        shadow = net.__dict__.setdefault("shadow", net.w_flat.copy())
+        if net.shadow is None:
+            net.shadow = net.w_flat.copy()
+        shadow = net.shadow
         shadow += dw
         p = net.config.device
         s = net.config.s_us
@@ -134,10 +136,7 @@ class FloatWrite:
     """Float weights take the change exactly."""
 
     def apply(self, net: FloatQNet, dw: np.ndarray, step: int) -> None:
-        k = 0
-        for w in net.weights:
-            w += dw[k : k + w.size].reshape(w.shape)
-            k += w.size
+        net.w_flat += dw
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,6 @@ class AgentConfig:
     eps_decay: float = 0.001
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"
     lr: float = 5e-4
-    lr_half_life: int = 0  # updates over which the learning rate halves; 0: constant
     rms_decay: float = 0.9
     adam_beta1: float = 0.9
     opt_eps: float = 1e-8
@@ -256,13 +254,14 @@ class QAgent:
         # Observations are divided by this before they reach the network.
         self.obs_scale = np.ones(n_obs) if obs_scale is None else np.asarray(obs_scale, float)
         self.replay = Replay(config.replay, n_obs)
-        n_w = sum(w.size for w in self.net.weights)
-        self._opt_w = _Optimizer(config, n_w)
-        self._opt_b = _Optimizer(config, sum(b.size for b in self.net.biases))
+        self._opt_w = _Optimizer(config, self.net.w_flat.size)
+        self._opt_b = _Optimizer(config, self.net.b_flat.size)
         self.steps = 0
         self.updates = 0
         self.capped_streak = 0  # consecutive episodes that ended at the time limit
         self.last_loss = float("nan")
+        # The target network: copies of w_flat and b_flat, and per-layer views.
+        self._target_flat: tuple[np.ndarray, np.ndarray] | None = None
         self._target: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self._snapshot()
 
@@ -308,9 +307,11 @@ class QAgent:
 
     def _snapshot(self) -> None:
         if self.config.target_every or self.config.target_tau:
+            w, b = self.net.w_flat.copy(), self.net.b_flat.copy()
+            self._target_flat = (w, b)
             self._target = (
-                [w.copy() for w in self.net.weights],
-                [b.copy() for b in self.net.biases],
+                flat_views(w, [x.shape for x in self.net.weights]),
+                flat_views(b, [x.shape for x in self.net.biases]),
             )
 
     def _update(self) -> None:
@@ -336,23 +337,14 @@ class QAgent:
         grad_out[rows, rp.a[idx]] = td / c.batch
         gw, gb = _backward(net.weights, acts, grad_out)
         dw = self._opt_w.step(np.concatenate([g.ravel() for g in gw]))
-        db = self._opt_b.step(np.concatenate(gb))
-        k = 0
-        dbs = []
-        for b in net.biases:
-            dbs.append(db[k : k + b.size])
-            k += b.size
-        net.add_bias(dbs)
+        net.add_bias(self._opt_b.step(np.concatenate(gb)))
         self.updates += 1
         self.write.apply(net, dw, self.updates)
         if c.target_every and self.updates % c.target_every == 0:
             self._snapshot()
-        elif c.target_tau and self._target is not None:
-            tau = c.target_tau
-            for t, w in zip(
-                self._target[0] + self._target[1], net.weights + net.biases, strict=True
-            ):
-                t += tau * (w - t)
+        elif c.target_tau and self._target_flat is not None:
+            for t, w in zip(self._target_flat, (net.w_flat, net.b_flat), strict=True):
+                t += c.target_tau * (w - t)
 
 
 def _backward(
@@ -382,7 +374,7 @@ class _Optimizer:
     def step(self, g: np.ndarray) -> np.ndarray:
         c = self.c
         self.t += 1
-        lr = c.lr * 0.5 ** (self.t / c.lr_half_life) if c.lr_half_life else c.lr
+        lr = c.lr
         if c.optimizer == "rmsprop":
             self.v = c.rms_decay * self.v + (1 - c.rms_decay) * g * g
             return -lr * g / (np.sqrt(self.v) + c.opt_eps)

@@ -159,7 +159,7 @@ def test_paper_write_gate_voltages_and_pulses():
         assert sets[dev] == int(net.port.level_for(np.clip(v, 0.6, 1.5)))
     reads = [op for op in ops if op.op == Op.READ]
     assert len(reads) == net.used.size
-    assert net.pulses[0] - 2 * net.used.size // 2 == 4  # 4 SETs after the initial ones
+    assert net.pulses[0] - net.used.size == 4  # 4 SETs after the initial ones
 
 
 def test_paper_write_clips_gate_voltage():
