@@ -19,10 +19,19 @@ Formats (:class:`Datapath`):
   V_read = 0.2 V): ``r = floor(D * 2**R / m)``, ``d = (a * r + 2**(R-1)) >> R``
   (one reciprocal per vector, then a multiply and an arithmetic shift:
   round half up); ``m = 0`` gives ``d = 0``;
-* the column ADC code ``c`` (for layer 3 the difference of the two columns of a
-  pair) becomes ``z = (c * m * k + 2**(K-1)) >> K`` with the per-layer constant
-  ``k = round(lsb_I / (gain * V_read * s) * 2**K)``: the current is
-  ``I = (V_read / m) * s * sum(a w)``, so ``sum(a w) = I * m / (V_read * s)``;
+* every column converts at the layer's gain ``G`` (``gains``, a power of two).
+  With ``autorange`` (the default) a conversion in which some column reaches
+  the ADC's end code is repeated with the gain of each such column halved,
+  until none does or the saturated ones are at gain 1; the last conversion
+  counts. A column converted at ``G >> e`` gives ``c << e``, its code at the
+  top gain's scale. With ``reads = 2**n`` the vector is then converted
+  ``reads - 1`` more times at the same gains and the scaled codes are summed
+  (oversampling; the greedy action can use it);
+* the scaled code ``c`` (summed; for layer 3 the difference of the two columns
+  of a pair) becomes ``z = (c * m * k + 2**(K+n-1)) >> (K + n)`` with the
+  per-layer constant ``k = round(lsb_I / (G * V_read * s) * 2**K)``: the
+  current is ``I = (V_read / m) * s * sum(a w)``, so
+  ``sum(a w) = I * m / (V_read * s)``;
 * ``y = sat(z + b)``, ReLU on hidden layers; the outputs are the Q-values in
   the same format; the greedy action is the first index of the largest.
 
@@ -55,6 +64,9 @@ __all__ = [
 ]
 
 Orientation = Literal["vertical", "horizontal"]
+
+#: The most conversions :meth:`CrossbarQNet.layer` sums (``reads``).
+MAX_READS = 16
 
 
 @dataclass(frozen=True)
@@ -121,15 +133,18 @@ class CrossbarConfig:
     """Where the network lives and how its converters are set.
 
     ``gains`` are the per-layer transimpedance gains (powers of two) ahead of the
-    column ADCs; the paper reads layer 1 with gain 2. ``s_us`` is the
-    conductance of one unit of weight (250 uS in the paper).
+    column ADCs, the highest a column uses when ``autorange`` steps a
+    saturated column's gain down (see the module docstring); the paper reads
+    layer 1 with gain 2 and no ranging. ``s_us`` is the conductance of one unit
+    of weight (250 uS in the paper).
     """
 
     sizes: tuple[int, ...] = (4, 48, 48, 2)
     array_rows: int = 128
     array_cols: int = 64
     s_us: float = 250.0
-    gains: tuple[int, ...] = (8, 2, 2)
+    gains: tuple[int, ...] = (16, 8, 8)
+    autorange: bool = True
     # Horizontal pairs read differentially (one ADC code per pair); False: each
     # column converted and the two codes subtracted, as in the paper's setup.
     differential_columns: bool = True
@@ -249,7 +264,7 @@ class FloatQNet(_QNetBase):
         for b in self.biases:
             b[...] = rng.uniform(-config.init_bias, config.init_bias, b.shape)
 
-    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+    def forward(self, x: np.ndarray, reads: int = 1) -> list[np.ndarray]:
         return float_forward(self.weights, self.biases, np.atleast_2d(x))
 
 
@@ -284,9 +299,10 @@ class CrossbarQNet(_QNetBase):
         for gain in c.gains:
             k = self.port.col_adc.lsb / (gain * c.device.v_read * c.s_us * 1e-6)
             self.k_q.append(int(round(k * (1 << dp.scale_bits))))
-        # Bound |c * m * k| (c: a pair's ADC difference) to keep int64 exact.
-        c_max = 2 * self.port.col_adc.max_code
-        if c_max * dp.act_max * max(self.k_q) >= 1 << 62:
+        # Bound |c * m * k| (c: a pair's scaled ADC difference, summed over up to
+        # MAX_READS conversions) to keep int64 exact.
+        c_max = 2 * self.port.col_adc.max_code * MAX_READS
+        if c_max * dp.act_max * max(k * g for k, g in zip(self.k_q, c.gains)) >= 1 << 62:
             raise ValueError(
                 "datapath would overflow 64 bits: lower Datapath.act_bits or scale_bits, "
                 "or raise the column ADC full scale"
@@ -354,36 +370,59 @@ class CrossbarQNet(_QNetBase):
         d = (a * r[:, None] + (1 << (rb - 1))) >> rb
         return d, m
 
-    def layer(self, i: int, a: np.ndarray, b_q: np.ndarray) -> np.ndarray:
+    def layer(self, i: int, a: np.ndarray, b_q: np.ndarray, reads: int = 1) -> np.ndarray:
         """One layer on fixed-point inputs (batch, n_in): the pre-activation sums."""
+        if reads < 1 or reads > MAX_READS or reads & (reads - 1):
+            raise ValueError(f"reads must be a power of two in [1, {MAX_READS}] (got {reads!r})")
         pm = self.maps[i]
+        cfg = self.config
         d, m = self.dac(a)
         if pm.orientation == "vertical":
             rows = np.empty((d.shape[0], 2 * pm.n_in), dtype=np.int64)
             rows[:, 0::2] = d
             rows[:, 1::2] = -d
-            c = self.port.vmm(rows, pm.rows(), pm.cols(), gain=self.config.gains[i])
-        elif self.config.differential_columns:
-            c = self.port.vmm(d, pm.rows(), pm.cols(), gain=self.config.gains[i], col_pairs=True)
         else:
-            both = self.port.vmm(d, pm.rows(), pm.cols(), gain=self.config.gains[i])
-            c = both[:, 0::2] - both[:, 1::2]
-        sb = self.config.datapath.scale_bits
+            rows = d
+        pairs = pm.orientation == "horizontal" and cfg.differential_columns
+        n_codes = pm.n_out if pm.orientation == "vertical" or pairs else 2 * pm.n_out
+        top = cfg.gains[i]
+        e = np.zeros((d.shape[0], n_codes), dtype=np.int64)  # gain of a column: top >> e
+
+        def convert(r: np.ndarray | slice, shift: np.ndarray) -> np.ndarray:
+            return self.port.vmm(rows[r], pm.rows(), pm.cols(), gain=top >> shift, col_pairs=pairs)
+
+        c = convert(slice(None), e)
+        if cfg.autorange:
+            end, e_max = self.port.col_adc.max_code, top.bit_length() - 1
+            sat = (np.abs(c) >= end) & (e < e_max)
+            while sat.any():
+                r = np.flatnonzero(sat.any(axis=1))
+                e[r] += sat[r]
+                c[r] = convert(r, e[r])
+                sat[...] = False
+                sat[r] = (np.abs(c[r]) >= end) & (e[r] < e_max)
+        c = c << e
+        for _ in range(reads - 1):
+            c += convert(slice(None), e) << e
+        if not (pm.orientation == "vertical" or pairs):
+            c = c[:, 0::2] - c[:, 1::2]
+        sb = cfg.datapath.scale_bits + reads.bit_length() - 1
         z = (c * m[:, None] * self.k_q[i] + (1 << (sb - 1))) >> sb
-        amax = self.config.datapath.act_max
+        amax = cfg.datapath.act_max
         return np.clip(z + b_q, -amax, amax)
 
-    def forward_fixed(self, x: np.ndarray) -> list[np.ndarray]:
-        """Fixed-point activations [input, hidden..., Q] of a batch of observations."""
+    def forward_fixed(self, x: np.ndarray, reads: int = 1) -> list[np.ndarray]:
+        """Fixed-point activations [input, hidden..., Q] of a batch of observations;
+        ``reads`` conversions are summed in every layer."""
         dp = self.config.datapath
         acts = [dp.to_fixed(np.atleast_2d(x))]
         b_q = self.bias_fixed()
         for i in range(self.config.n_layers):
-            y = self.layer(i, acts[-1], b_q[i])
+            y = self.layer(i, acts[-1], b_q[i], reads)
             acts.append(np.maximum(y, 0) if i < self.config.n_layers - 1 else y)
         return acts
 
-    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+    def forward(self, x: np.ndarray, reads: int = 1) -> list[np.ndarray]:
         """The same activations as floats (for the host's backward pass)."""
         one = float(self.config.datapath.one)
-        return [a / one for a in self.forward_fixed(x)]
+        return [a / one for a in self.forward_fixed(x, reads)]

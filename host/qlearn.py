@@ -167,6 +167,9 @@ class AgentConfig:
     # an environment with a step cap, undone by the next failure.
     pause_after: int = 0
     write: PaperWrite | RatchetWrite = field(default_factory=PaperWrite)
+    # Conversions summed per layer in the forward pass that picks the greedy
+    # action (a power of two; oversampling against read noise and ADC steps).
+    act_reads: int = 1
     device_dt_s: float = 0.01  # device clock advance per environment step (drift)
 
     def __post_init__(self) -> None:
@@ -180,6 +183,8 @@ class AgentConfig:
             raise ValueError(f"loss must be 'mse' or 'huber' (got {self.loss!r})")
         if self.terminal_repeats < 1:
             raise ValueError("terminal_repeats must be >= 1")
+        if self.act_reads < 1 or self.act_reads & (self.act_reads - 1):
+            raise ValueError(f"act_reads must be a power of two (got {self.act_reads})")
 
 
 PRESETS: dict[str, AgentConfig] = {
@@ -195,6 +200,7 @@ PRESETS: dict[str, AgentConfig] = {
         bootstrap_truncated=True,
         pause_after=5,
         write=RatchetWrite(),
+        act_reads=4,
     ),
 }
 
@@ -272,7 +278,7 @@ class QAgent:
 
     def greedy(self, obs: np.ndarray) -> int:
         x = np.asarray(obs, dtype=np.float64) / self.obs_scale
-        q = self.net.forward(x[None, :])[-1][0]
+        q = self.net.forward(x[None, :], self.config.act_reads)[-1][0]
         return int(np.argmax(q))
 
     def act(self, obs: np.ndarray) -> int:

@@ -54,13 +54,15 @@ class Op(enum.IntEnum):
 
 @dataclass(frozen=True)
 class PortOp:
-    """One logged device access. For VMM, ``addr`` is the first row and ``code``/``result``
-    are tuples of the row and column codes."""
+    """One logged device access. For VMM, ``addr`` is the first row, ``code``/``result``
+    are tuples of the row and column codes and ``gain`` the column gains (one per
+    output code)."""
 
     op: Op
     addr: int
     code: int | tuple[int, ...] = 0
     result: int | tuple[int, ...] | None = None
+    gain: tuple[int, ...] | None = None
 
 
 class DevicePort(ABC):
@@ -99,7 +101,7 @@ class DevicePort(ABC):
         row_codes: object,
         rows: slice = slice(None),
         cols: slice = slice(None),
-        gain: int = 1,
+        gain: object = 1,
         col_pairs: bool = False,
     ) -> np.ndarray:
         raise ValueError(f"{type(self).__name__} has no VMM transaction")
@@ -272,31 +274,40 @@ class OneT1RPort(DevicePort):
         row_codes: object,
         rows: slice = slice(None),
         cols: slice = slice(None),
-        gain: int = 1,
+        gain: object = 1,
         col_pairs: bool = False,
     ) -> np.ndarray:
         """Signed row DAC codes in, signed column ADC codes out (batch-first allowed).
 
-        ``gain`` is the transimpedance gain ahead of the column ADCs (a positive
-        integer): the ADC samples ``gain`` times the column current. With
-        ``col_pairs`` adjacent columns are read differentially: one code per
-        pair, of ``gain * (I[2j] - I[2j + 1])``.
+        ``gain`` is the transimpedance gain ahead of the column ADCs, positive
+        integers: one for every column, one per output code, or one per sample
+        and output code (shape of the result); the ADC samples ``gain`` times the
+        column current. With ``col_pairs`` adjacent columns are read
+        differentially: one code per pair, of ``gain * (I[2j] - I[2j + 1])``.
         """
-        if not isinstance(gain, (int, np.integer)) or gain < 1:
-            raise ValueError(f"gain must be a positive integer (got {gain!r})")
         v = self.row_dac.volts(row_codes)
         i_a = self.array.vmm(v, rows, cols)
         if col_pairs:
             if i_a.shape[-1] % 2:
                 raise ValueError("col_pairs needs an even number of columns")
             i_a = i_a[..., 0::2] - i_a[..., 1::2]
-        out = self.col_adc.convert(i_a * gain)
+        g = np.asarray(gain)
+        if g.dtype.kind not in "iu" or np.any(g < 1):
+            raise ValueError(f"gain must hold positive integers (got {gain!r})")
+        try:
+            g = np.broadcast_to(g, i_a.shape)
+        except ValueError:
+            raise ValueError(
+                f"gain of shape {g.shape} does not fit {i_a.shape[-1]} output codes"
+            ) from None
+        out = self.col_adc.convert(i_a * g)
         self.counts[Op.VMM] += 1 if out.ndim == 1 else out.shape[0]
         if self.log is not None:
             r0 = rows.start or 0
             rc, oc = np.atleast_2d(row_codes), np.atleast_2d(out)
+            gc = np.broadcast_to(g, oc.shape) if g.ndim < 2 else g
             self.log.extend(
-                PortOp(Op.VMM, r0, tuple(a), tuple(b))
-                for a, b in zip(rc.tolist(), oc.tolist(), strict=True)
+                PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
+                for a, b, c in zip(rc.tolist(), oc.tolist(), np.atleast_2d(gc).tolist(), strict=True)
             )
         return out

@@ -69,12 +69,13 @@ def test_pair_written_and_read_back_within_resolution():
     assert np.abs(true_w - net.w_flat).max() <= 2 * 0.245 / 250
 
 
-def _reference_forward(net: CrossbarQNet, x: np.ndarray) -> list[list[int]]:
+def _reference_forward(net: CrossbarQNet, x: np.ndarray, reads: int = 1) -> list[list[int]]:
     """The datapath in plain Python integers, one element at a time, with the
-    column ADC codes taken from a replay of the port's recorded VMMs."""
+    column ADC codes taken from a replay of the port's recorded VMMs; the
+    gains of the recorded conversions are checked against the ranging rule."""
     dp = net.config.datapath
-    vmm_log = [op for op in net.port.log if op.op == Op.VMM]
-    k = 0
+    end = net.port.col_adc.max_code
+    vmm_log = iter(op for op in net.port.log if op.op == Op.VMM)
     a = [int(v) for v in dp.to_fixed(x)]
     acts = [a]
     bq = [[int(v) for v in b] for b in net.bias_fixed()]
@@ -83,36 +84,68 @@ def _reference_forward(net: CrossbarQNet, x: np.ndarray) -> list[list[int]]:
         m = max(abs(v) for v in a)
         r = (d_max << dp.recip_bits) // m if m else 0
         d = [(v * r + (1 << (dp.recip_bits - 1))) >> dp.recip_bits for v in a]
-        op = vmm_log[k]
-        k += 1
-        if pm.orientation == "vertical":
-            assert list(op.code) == [c for v in d for c in (v, -v)]
-            cols = list(op.result)
-        elif net.config.differential_columns:
-            assert list(op.code) == d
-            cols = list(op.result)
-        else:
-            assert list(op.code) == d
-            cols = [op.result[2 * j] - op.result[2 * j + 1] for j in range(pm.n_out)]
-        sb = dp.scale_bits
+        row_codes = [c for v in d for c in (v, -v)] if pm.orientation == "vertical" else d
+        pairs = pm.orientation == "vertical" or net.config.differential_columns
+        top = net.config.gains[i]
+        gains = [top] * (pm.n_out if pairs else 2 * pm.n_out)
+        while True:  # ranging: halve the gain of every saturated column
+            op = next(vmm_log)
+            assert list(op.code) == row_codes and list(op.gain) == gains
+            codes = list(op.result)
+            sat = [abs(c) >= end and g > 1 for c, g in zip(codes, gains, strict=True)]
+            if not net.config.autorange or not any(sat):
+                break
+            gains = [g // 2 if s else g for g, s in zip(gains, sat, strict=True)]
+        scaled = [c * (top // g) for c, g in zip(codes, gains, strict=True)]
+        for _ in range(reads - 1):
+            op = next(vmm_log)
+            assert list(op.code) == row_codes and list(op.gain) == gains
+            scaled = [s + c * (top // g) for s, c, g in zip(scaled, op.result, gains, strict=True)]
+        cols = scaled if pairs else [scaled[2 * j] - scaled[2 * j + 1] for j in range(pm.n_out)]
+        sb = dp.scale_bits + reads.bit_length() - 1
         z = [(c * m * net.k_q[i] + (1 << (sb - 1))) >> sb for c in cols]
         y = [max(-dp.act_max, min(dp.act_max, zz + b)) for zz, b in zip(z, bq[i], strict=True)]
         a = [max(v, 0) for v in y] if i < len(net.maps) - 1 else y
         acts.append(a)
+    assert next(vmm_log, None) is None
     return acts
 
 
+@pytest.mark.parametrize("reads", [1, 4])
 @pytest.mark.parametrize("differential", [True, False])
 @pytest.mark.parametrize("device", ["ideal", "realistic"])
-def test_forward_is_integer_exact(device, differential):
-    cfg = replace(crossbar_config(DEVICES[device]), differential_columns=differential)
+def test_forward_is_integer_exact(device, differential, reads):
+    # Gains high enough that the ranging steps some columns down.
+    cfg = replace(
+        crossbar_config(DEVICES[device]), differential_columns=differential, gains=(64, 64, 64)
+    )
     net = CrossbarQNet(cfg, np.random.default_rng(3), record=True)
     xs = np.random.default_rng(4).normal(0, 1.5, (6, 4))
     xs[2] = 0.0  # an all-zero input vector: m = 0
+    ranged = 0
     for x in xs:
         del net.port.log[:]
-        got = [list(map(int, a[0])) for a in net.forward_fixed(x)]
-        assert got == _reference_forward(net, x)
+        got = [list(map(int, a[0])) for a in net.forward_fixed(x, reads)]
+        assert got == _reference_forward(net, x, reads)
+        ranged += sum(op.op == Op.VMM for op in net.port.log) > 3 * reads
+    assert ranged > 0  # the inputs exercise the ranging
+
+
+def test_ranging_rescues_a_gain_that_saturates():
+    """At gains that saturate the columns, ranging steps them down (several gains
+    in the log) and the Q-values track the float network of the read-back
+    weights; without ranging the same reads clip and the Q-values do not."""
+    xs = np.random.default_rng(6).normal(0, 1.5, (50, 4))
+    err = {}
+    for autorange in (True, False):
+        cfg = replace(crossbar_config(DEVICES["ideal"]), autorange=autorange, gains=(64, 64, 64))
+        net = CrossbarQNet(cfg, np.random.default_rng(3), record=True)
+        q = net.forward(xs)[-1]
+        q_float = FloatQNet.forward(net, xs)[-1]
+        err[autorange] = float(np.abs(q - q_float).mean())
+        used = {g for op in net.port.log if op.op == Op.VMM for g in op.gain}
+        assert (len(used) > 1) == autorange
+    assert err[True] < 0.002 and err[False] > 10 * err[True]
 
 
 def test_forward_matches_float_network_on_an_ideal_array():
