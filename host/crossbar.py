@@ -156,9 +156,7 @@ class CrossbarConfig:
     init_bias: float = 0.5  # biases U(-init_bias, init_bias) (paper)
     bias_clip: float = 2.5  # (paper)
     vg_mid: float = 1.05  # V: gate voltage of an initial zero weight (paper)
-    # V per unit weight at initialisation; None: s / (125 uS/V), the paper's
-    # 2 V at s = 250 uS.
-    init_vg_per_w: float | None = None
+    init_vg_per_w: float = 2.0  # V per unit weight at initialisation (paper)
 
     def __post_init__(self) -> None:
         if len(self.sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in self.sizes):
@@ -326,11 +324,10 @@ class CrossbarQNet(_QNetBase):
         device carrying the weight's sign sits at ``vg_mid + 2 V * |w|``."""
         c = self.config
         w0 = [rng.uniform(-c.init_w, c.init_w, (pm.n_in, pm.n_out)) for pm in self.maps]
-        per_w = c.init_vg_per_w if c.init_vg_per_w is not None else c.s_us / 125.0
         vg = np.full(self.array.size, c.vg_mid)
         for w, pos, neg in zip(w0, self.pos, self.neg, strict=True):
-            vg[pos] = c.vg_mid + per_w * np.maximum(w, 0.0)
-            vg[neg] = c.vg_mid + per_w * np.maximum(-w, 0.0)
+            vg[pos] = c.vg_mid + c.init_vg_per_w * np.maximum(w, 0.0)
+            vg[neg] = c.vg_mid + c.init_vg_per_w * np.maximum(-w, 0.0)
         used = self.used
         self.pulse(
             reset=used, set_idx=used, v_gate=np.clip(vg[used], c.device.vg_min, c.device.vg_max)

@@ -69,22 +69,21 @@ class PaperWrite:
 class RatchetWrite:
     """Thresholded, verified pair writes by raising one device (module docstring).
 
-    ``threshold_us`` and ``tolerance_us`` are conductance differences of a pair:
-    5 uS (0.02 of a weight at the paper's s = 250 uS) is about two
-    cycle-to-cycle standard deviations of a SET. ``slope_us_per_v`` and the SET
-    line the re-centring uses are the device's nominal characteristic (what a
-    characterisation of the array measures).
+    ``threshold`` and ``tolerance`` are in weight units (one unit is ``s``, 250 uS):
+    0.02 is 5 uS, about two cycle-to-cycle standard deviations of a SET.
+    ``slope_us_per_v`` and the SET line the re-centring uses are the device's
+    nominal characteristic (what a characterisation of the array measures).
     """
 
-    threshold_us: float = 5.0
-    tolerance_us: float = 2.5
+    threshold: float = 0.02
+    tolerance: float = 0.01
     max_rounds: int = 3
     refresh_every: int = 1000  # steps; 0 disables the periodic full read-back
     slope_us_per_v: float | None = None  # None: the device's nominal slope
 
     def __post_init__(self) -> None:
-        if not 0 < self.tolerance_us <= self.threshold_us:
-            raise ValueError("RatchetWrite needs 0 < tolerance_us <= threshold_us")
+        if not 0 < self.tolerance <= self.threshold:
+            raise ValueError("RatchetWrite needs 0 < tolerance <= threshold")
         if self.max_rounds < 1:
             raise ValueError("RatchetWrite.max_rounds must be >= 1")
 
@@ -102,7 +101,7 @@ class RatchetWrite:
         # or where its devices already are (a stuck device can hold a pair outside).
         lim = 2 * g_half / s
         np.clip(shadow, np.minimum(-lim, net.w_flat), np.maximum(lim, net.w_flat), out=shadow)
-        limit = self.threshold_us / s
+        limit = self.threshold
         pairs = np.flatnonzero(np.abs(shadow - net.w_flat) > limit)
         rounds = 0
         while pairs.size and rounds < self.max_rounds:
@@ -125,7 +124,7 @@ class RatchetWrite:
             )
             net.read_back(np.concatenate([net.pos_all[pairs], net.neg_all[pairs]]))
             rounds += 1
-            limit = self.tolerance_us / s
+            limit = self.tolerance
             pairs = pairs[np.abs(shadow[pairs] - net.w_flat[pairs]) > limit]
         if pairs.size:  # out of rounds: accept what the devices hold
             shadow[pairs] = net.w_flat[pairs]
@@ -171,10 +170,6 @@ class AgentConfig:
     # Conversions summed per layer in the forward pass that picks the greedy
     # action (a power of two; oversampling against read noise and ADC steps).
     act_reads: int = 1
-    # Conductance of one unit of weight on the array; None: the crossbar
-    # configuration's (the paper's 250 uS). A smaller s widens the weight range
-    # the SET window holds and coarsens a weight's device resolution.
-    s_us: float | None = None
     device_dt_s: float = 0.01  # device clock advance per environment step (drift)
 
     def __post_init__(self) -> None:
@@ -188,8 +183,6 @@ class AgentConfig:
             raise ValueError(f"loss must be 'mse' or 'huber' (got {self.loss!r})")
         if self.terminal_repeats < 1:
             raise ValueError("terminal_repeats must be >= 1")
-        if self.s_us is not None and not self.s_us > 0:
-            raise ValueError(f"s_us must be > 0 (got {self.s_us})")
         if self.act_reads < 1 or self.act_reads & (self.act_reads - 1):
             raise ValueError(f"act_reads must be a power of two (got {self.act_reads})")
 
@@ -208,7 +201,6 @@ PRESETS: dict[str, AgentConfig] = {
         pause_after=5,
         write=RatchetWrite(),
         act_reads=4,
-        s_us=125.0,
     ),
 }
 
@@ -253,7 +245,7 @@ class QAgent:
             raise ValueError(f"net must be 'crossbar' or 'float' (got {net!r})")
         base = crossbar or CrossbarConfig()
         sizes = (int(n_obs), *base.sizes[1:-1], int(n_actions))
-        self.xbar = replace(base, sizes=sizes, s_us=config.s_us or base.s_us)
+        self.xbar = replace(base, sizes=sizes)
         self.config = config
         self.rng = np.random.default_rng(seed)
         net_rng = np.random.default_rng([seed, 1])

@@ -57,7 +57,7 @@ def test_pair_written_and_read_back_within_resolution():
     tolerance on an ideal array, and the pair difference is what the forward
     pass uses."""
     net = ideal_net(sizes=(2, 3, 3, 2), array_rows=16, array_cols=16)
-    scheme = RatchetWrite(threshold_us=5.0, tolerance_us=2.5)
+    scheme = RatchetWrite(threshold=0.02, tolerance=0.01)
     target = np.linspace(-0.3, 0.3, net.w_flat.size)
     scheme.apply(net, target - net.w_flat, step=1)
     assert np.abs(net.w_flat - target).max() <= 0.01
@@ -206,7 +206,7 @@ def test_paper_write_clips_gate_voltage():
 
 def test_ratchet_write_raises_one_device_and_skips_small_changes():
     net = ideal_net(sizes=(2, 2, 2), array_rows=8, array_cols=8)
-    scheme = RatchetWrite(threshold_us=5.0, tolerance_us=2.5, refresh_every=0)
+    scheme = RatchetWrite(threshold=0.02, tolerance=0.01, refresh_every=0)
     w0 = net.w_flat.copy()
     vg0 = net.vg.copy()
     del net.port.log[:]
