@@ -302,7 +302,10 @@ class CrossbarQNet(_QNetBase):
         # Bound |c * m * k| (c: a pair's scaled ADC difference, summed over up to
         # MAX_READS conversions) to keep int64 exact.
         c_max = 2 * self.port.col_adc.max_code * MAX_READS
-        if c_max * dp.act_max * max(k * g for k, g in zip(self.k_q, c.gains)) >= 1 << 62:
+        if (
+            c_max * dp.act_max * max(k * g for k, g in zip(self.k_q, c.gains, strict=True))
+            >= 1 << 62
+        ):
             raise ValueError(
                 "datapath would overflow 64 bits: lower Datapath.act_bits or scale_bits, "
                 "or raise the column ADC full scale"

@@ -308,6 +308,8 @@ class OneT1RPort(DevicePort):
             gc = np.broadcast_to(g, oc.shape) if g.ndim < 2 else g
             self.log.extend(
                 PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
-                for a, b, c in zip(rc.tolist(), oc.tolist(), np.atleast_2d(gc).tolist(), strict=True)
+                for a, b, c in zip(
+                    rc.tolist(), oc.tolist(), np.atleast_2d(gc).tolist(), strict=True
+                )
             )
         return out

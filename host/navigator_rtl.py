@@ -1,0 +1,163 @@
+"""The navigator RTL (:mod:`memrl.rtl.navigator`) run in ``amaranth.sim``.
+
+:func:`rtl_config` turns golden-model parameters into the core's constructor
+parameters (refusing rule options the core does not implement);
+:func:`run_rtl` runs one agent through a maze schedule (layouts switched at
+given trials, as :func:`memrl.host.navigator.run_agent` does) with the SiOx
+device model of that agent's seed answering the RRAM port, and returns what
+the golden model returns for the same run: per-trial results, trajectories,
+ticks per step and the device-operation log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from memrl.rtl.navigator import SLOTS, NavigatorConfig, NavigatorCore
+from memrl.sim.amaranth_rram import RRAMResponder
+from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
+
+from .maze import Maze
+from .navigator import NavigatorParams
+
+__all__ = ["UnsupportedRule", "rtl_config", "RtlTrial", "run_rtl"]
+
+#: Golden-model options and the values the core implements.
+_RTL_RULE = {
+    "reward_path": "recent",
+    "pointers": False,
+    "forget_penalties": False,
+    "optimistic": False,
+    "curiosity_th": 0,
+    "boredom": 0,
+    "forget_on_path_end": "off",
+}
+
+
+class UnsupportedRule(ValueError):
+    """The golden-model parameters use a rule option the core does not implement."""
+
+
+def rtl_config(params: NavigatorParams, shape: tuple[int, int]) -> NavigatorConfig:
+    """The core's parameters for ``params`` on a maze of ``shape``."""
+    off = [f"{k}={getattr(params, k)!r}" for k, v in _RTL_RULE.items() if getattr(params, k) != v]
+    if off:
+        raise UnsupportedRule(
+            "the navigator core implements the paper rule; these options are not in RTL: "
+            + ", ".join(off)
+        )
+    names = (
+        "th0 recall_th homeo_th penalty_th max_ticks code_reward_min code_recall_min "
+        "code_nominal_min lvl_reward lvl_recall lvl_nominal lvl_potentiate rst_penalty "
+        "rst_depress reward_k stuck_steps exploit_limit init_synapses"
+    ).split()
+    return NavigatorConfig(
+        height=shape[0], width=shape[1], **{n: getattr(params, n) for n in names}
+    )
+
+
+@dataclass
+class RtlTrial:
+    """One trial of the core: the golden model's per-trial figures."""
+
+    steps: int
+    reached: bool
+    ticks: int
+    moves: int
+    hits: int
+    reads: int
+    sets: int
+    resets: int
+    trajectory: list[int] = field(default_factory=list)  # places, start first
+    step_ticks: list[int] = field(default_factory=list)
+    cycles: int = 0
+
+
+def run_rtl(
+    layouts: Sequence[Maze],
+    switch_at: Sequence[int],
+    trials: int,
+    max_steps: int,
+    seed: int,
+    params: NavigatorParams,
+    device: SiOxParams | None = None,
+    latency: int = 0,
+    on_trial: Callable[[int, RtlTrial], None] | None = None,
+) -> tuple[list[RtlTrial], list[tuple[int, int, int, int]]]:
+    """Run one agent on the core; returns the trials and the device-operation log."""
+    shape = layouts[0].shape
+    if any(lay.shape != shape for lay in layouts):
+        raise ValueError("every layout of a schedule must have the same shape")
+    config = rtl_config(params, shape)
+    core = NavigatorCore(config)
+    device_port = SiOxPort(SiOxArray.batch([seed], SLOTS * config.places, device or SiOxParams()))
+    responder = RRAMResponder(core.rram, device_port, latency=latency)
+    results: list[RtlTrial] = []
+    schedule = sorted(int(t) for t in switch_at)
+
+    async def bench(ctx) -> None:  # noqa: ANN001
+        async def pulse(sig) -> None:  # noqa: ANN001
+            ctx.set(sig, 1)
+            await ctx.tick()
+            ctx.set(sig, 0)
+
+        async def load(maze: Maze) -> None:
+            flags = maze.walls.reshape(-1).astype(int) | (maze.goal.reshape(-1).astype(int) << 1)
+            ctx.set(core.layout_we, 1)
+            for cell, v in enumerate(flags.tolist()):
+                ctx.set(core.layout_addr, cell)
+                ctx.set(core.layout_data, v)
+                await ctx.tick()
+            ctx.set(core.layout_we, 0)
+
+        await pulse(core.init)
+        await ctx.tick().until(core.done)
+        layout = 0
+        await load(layouts[0])
+        for trial in range(trials):
+            k = sum(trial >= s for s in schedule) % len(layouts)
+            if k != layout:
+                layout = k
+                await load(layouts[k])
+            maze = layouts[layout]
+            ctx.set(core.start_row, maze.start[0])
+            ctx.set(core.start_col, maze.start[1])
+            ctx.set(core.max_steps, max_steps)
+            await pulse(core.start)
+            rec = RtlTrial(0, False, 0, 0, 0, 0, 0, 0, [maze.cell(*maze.start)])
+            cycles = 1
+            while True:
+                _, _, step, pos, st, done = await ctx.tick().sample(
+                    core.step_valid, core.pos, core.step_ticks, core.done
+                )
+                cycles += 1
+                if step:
+                    if pos != rec.trajectory[-1]:
+                        rec.trajectory.append(int(pos))
+                    rec.step_ticks.append(int(st))
+                if done:
+                    break
+            for name in ("steps", "ticks", "moves", "hits", "reads", "sets", "resets"):
+                setattr(rec, name, int(ctx.get(getattr(core, name))))
+            rec.reached = bool(ctx.get(core.reached))
+            rec.cycles = cycles
+            results.append(rec)
+            if on_trial is not None:
+                on_trial(trial, rec)
+
+    sim = Simulator(core)
+    sim.add_clock(1e-6)
+    sim.add_process(responder.process)
+    sim.add_testbench(bench)
+    sim.run()  # the responder is a background process; the run ends with the bench
+    return results, responder.log
+
+
+def trial_arrays(trials: Sequence[RtlTrial]) -> dict[str, np.ndarray]:
+    """Per-trial figures as arrays (for comparison with ``TrialResult``)."""
+    names = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
+    return {n: np.array([getattr(t, n) for t in trials]) for n in names}

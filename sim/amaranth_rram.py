@@ -1,0 +1,65 @@
+"""A device model on the RRAM port of an Amaranth design, as a simulator process.
+
+:class:`RRAMResponder` serves the requests of a core's RRAM port
+(:mod:`memrl.rtl.rram_port`) from a :class:`~memrl.sim.devices.DevicePort`
+(for example a :class:`~memrl.sim.devices.SiOxPort` of one agent) inside
+``amaranth.sim``: it accepts a request, applies it to the device model, waits
+``latency`` cycles and returns the response, one request at a time. Every
+operation is logged as ``(op, addr, level, result)`` with ``result`` the READ
+code or -1 for SET and RESET, the format of the navigator golden model's
+per-agent log.
+"""
+
+from __future__ import annotations
+
+from amaranth.lib import wiring
+
+from memrl.sim.devices import DevicePort, Op
+
+__all__ = ["RRAMResponder"]
+
+
+class RRAMResponder:
+    """Serve ``port`` (the core's ``rram`` interface) from ``device``.
+
+    Add it with ``sim.add_process(responder.process)``. ``latency`` is the
+    number of clock cycles between accepting a request and offering its
+    response (0: the next cycle). ``log`` collects the operations.
+    """
+
+    def __init__(self, port: wiring.PureInterface, device: DevicePort, latency: int = 0) -> None:
+        if not isinstance(latency, int) or latency < 0:
+            raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
+        self.port, self.device, self.latency = port, device, latency
+        self.log: list[tuple[int, int, int, int]] = []
+
+    def _apply(self, op: int, addr: int, level: int) -> int:
+        if op == Op.READ:
+            return int(self.device.read([addr])[0])
+        if op == Op.SET:
+            self.device.set([addr], level)
+        elif op == Op.RESET:
+            self.device.reset([addr], level)
+        else:
+            raise ValueError(f"unknown RRAM operation code {op} at address {addr}")
+        return -1
+
+    async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
+        req, resp = self.port.req, self.port.resp
+        ctx.set(req.ready, 1)
+        while True:
+            _, _, valid, op, addr, level = await ctx.tick().sample(
+                req.valid, req.payload.op.as_value(), req.payload.addr, req.payload.level
+            )
+            if not valid:
+                continue
+            ctx.set(req.ready, 0)
+            result = self._apply(int(op), int(addr), int(level))
+            self.log.append((int(op), int(addr), int(level), result))
+            for _ in range(self.latency):
+                await ctx.tick()
+            ctx.set(resp.payload, max(result, 0))
+            ctx.set(resp.valid, 1)
+            await ctx.tick().until(resp.ready)
+            ctx.set(resp.valid, 0)
+            ctx.set(req.ready, 1)
