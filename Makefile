@@ -8,7 +8,7 @@ OUT    ?= build/demo
 # SLOW=1 also runs the tests marked slow.
 PYTEST_MARKS := $(if $(SLOW),,-m "not slow")
 
-.PHONY: install iverilog test demo lint bench clean distclean doctor
+.PHONY: install iverilog test demo lint bench verilog clean distclean doctor
 
 install: $(STAMP) iverilog
 
@@ -38,6 +38,9 @@ demo: install
 
 bench: install
 	$(VENV)/bin/memrl bench --out build/bench.json
+
+verilog: install
+	$(VENV)/bin/memrl verilog --out build/verilog
 
 lint: install
 	$(VENV)/bin/ruff check .

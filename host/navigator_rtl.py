@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
 from memrl.rtl.navigator import SLOTS, NavigatorConfig, NavigatorCore
@@ -129,12 +130,13 @@ def run_rtl(
             ctx.set(core.max_steps, max_steps)
             await pulse(core.start)
             rec = RtlTrial(0, False, 0, 0, 0, 0, 0, 0, [maze.cell(*maze.start)])
-            cycles = 1
+            t0 = ctx.get(cycle)
             while True:
-                _, _, step, pos, st, done = await ctx.tick().sample(
-                    core.step_valid, core.pos, core.step_ticks, core.done
+                step, pos, st, done = await (
+                    ctx.tick()
+                    .sample(core.step_valid, core.pos, core.step_ticks, core.done)
+                    .until(core.step_valid | core.done)
                 )
-                cycles += 1
                 if step:
                     if pos != rec.trajectory[-1]:
                         rec.trajectory.append(int(pos))
@@ -144,12 +146,16 @@ def run_rtl(
             for name in ("steps", "ticks", "moves", "hits", "reads", "sets", "resets"):
                 setattr(rec, name, int(ctx.get(getattr(core, name))))
             rec.reached = bool(ctx.get(core.reached))
-            rec.cycles = cycles
+            rec.cycles = ctx.get(cycle) - t0
             results.append(rec)
             if on_trial is not None:
                 on_trial(trial, rec)
 
-    sim = Simulator(core)
+    m = Module()
+    m.submodules.core = core
+    cycle = Signal(64)  # a cycle counter beside the core, for the trial's cycle count
+    m.d.sync += cycle.eq(cycle + 1)
+    sim = Simulator(m)
     sim.add_clock(1e-6)
     sim.add_process(responder.process)
     sim.add_testbench(bench)

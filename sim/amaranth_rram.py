@@ -47,10 +47,11 @@ class RRAMResponder:
     async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
         req, resp = self.port.req, self.port.resp
         ctx.set(req.ready, 1)
+        fields = (req.valid, req.payload.op.as_value(), req.payload.addr, req.payload.level)
         while True:
-            _, _, valid, op, addr, level = await ctx.tick().sample(
-                req.valid, req.payload.op.as_value(), req.payload.addr, req.payload.level
-            )
+            # A plain loop rather than ``until``: the simulator closes this background
+            # process at the end of a run, which ``until`` does not survive quietly.
+            _, _, valid, op, addr, level = await ctx.tick().sample(*fields)
             if not valid:
                 continue
             ctx.set(req.ready, 0)
