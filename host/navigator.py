@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from memrl.sim.devices import Op, SiOxArray, SiOxParams, SiOxPort
+from memrl.sim.devices import DevicePort, Op, SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.devices._check import check_int_range
 
 from .maze import DIRECTIONS, Hit, Maze
@@ -194,10 +194,17 @@ class Navigator:
     # "numpy": the reference below; "compiled": the numba kernel of
     # memrl.host.navigator_kernel, equal bit for bit; "auto": compiled unless recording.
     engine: Literal["auto", "numpy", "compiled"] = "auto"
+    # Another device behind the port (one agent, numpy engine): for example the
+    # RRAM emulator's model, memrl.sim.devices.emulator.EmulatorPort.
+    device_port: DevicePort | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ("auto", "numpy", "compiled"):
             raise ValueError(f"engine must be 'auto', 'numpy' or 'compiled' (got {self.engine!r})")
+        if self.device_port is not None:
+            if self.engine == "compiled" or len(self.seeds) != 1:
+                raise ValueError("device_port runs one agent on the numpy engine")
+            self.engine = "numpy"
         if self.engine == "compiled" and self.record:
             raise ValueError("the compiled engine keeps no operation log: use engine='numpy'")
         h, w = self.shape
@@ -208,7 +215,15 @@ class Navigator:
             raise ValueError("seeds must name at least one agent")
         self.B, self.P = len(self.seeds), h * w
         self.nbr, self.orth = grid_tables(self.shape)
-        self.port = SiOxPort(SiOxArray.batch(self.seeds, SLOTS * self.P, self.device))
+        if self.device_port is not None:
+            if self.device_port.n_devices != SLOTS * self.P:
+                raise ValueError(
+                    f"device_port has {self.device_port.n_devices} devices; "
+                    f"a {h}x{w} navigator needs {SLOTS * self.P}"
+                )
+            self.port = self.device_port
+        else:
+            self.port = SiOxPort(SiOxArray.batch(self.seeds, SLOTS * self.P, self.device))
         self.logs: list[list[tuple[int, int, int, int]]] | None = (
             [[] for _ in range(self.B)] if self.record else None
         )

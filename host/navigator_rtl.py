@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from amaranth import Module, Signal
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from memrl.rtl.navigator import SLOTS, NavigatorConfig, NavigatorCore
-from memrl.sim.amaranth_rram import RRAMResponder
+from memrl.rtl.rram_emulator import RRAMEmulator
+from memrl.sim.amaranth_rram import RRAMMonitor, RRAMResponder
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
+from memrl.sim.devices.emulator import EmulatorModel
 
 from .maze import Maze
 from .navigator import NavigatorParams
@@ -88,15 +91,48 @@ def run_rtl(
     device: SiOxParams | None = None,
     latency: int = 0,
     on_trial: Callable[[int, RtlTrial], None] | None = None,
+    emulator: EmulatorModel | None = None,
 ) -> tuple[list[RtlTrial], list[tuple[int, int, int, int]]]:
-    """Run one agent on the core; returns the trials and the device-operation log."""
+    """Run one agent on the core; returns the trials and the device-operation log.
+
+    By default the SiOx model of ``seed`` answers the RRAM port from the
+    testbench. With ``emulator`` the port is wired to the on-chip emulator core
+    built from that model instead (all of it RTL); the log then comes from a
+    monitor on the port.
+    """
     shape = layouts[0].shape
     if any(lay.shape != shape for lay in layouts):
         raise ValueError("every layout of a schedule must have the same shape")
     config = rtl_config(params, shape)
     core = NavigatorCore(config)
-    device_port = SiOxPort(SiOxArray.batch([seed], SLOTS * config.places, device or SiOxParams()))
-    responder = RRAMResponder(core.rram, device_port, latency=latency)
+    m = Module()
+    m.submodules.core = core
+    log: list[tuple[int, int, int, int]]
+    if emulator is None:
+        device_port = SiOxPort(
+            SiOxArray.batch([seed], SLOTS * config.places, device or SiOxParams())
+        )
+        responder = RRAMResponder(core.rram, device_port, latency=latency)
+        log = responder.log
+    else:
+        if len(emulator.init_codes) != SLOTS * config.places:
+            raise ValueError(
+                f"the emulator has {len(emulator.init_codes)} devices; "
+                f"the maze needs {SLOTS * config.places}"
+            )
+        m.submodules.emulator = emu = RRAMEmulator(
+            emulator.init_codes,
+            emulator.set_code,
+            emulator.set_spread,
+            emulator.reset_code,
+            emulator.reset_spread,
+            emulator.lfsr_seed,
+            latency=latency,
+            addr_width=core.addr_bits,
+        )
+        wiring.connect(m, core.rram, emu.port)
+        monitor = RRAMMonitor(core.rram)
+        log = monitor.log
     results: list[RtlTrial] = []
     schedule = sorted(int(t) for t in switch_at)
 
@@ -151,16 +187,14 @@ def run_rtl(
             if on_trial is not None:
                 on_trial(trial, rec)
 
-    m = Module()
-    m.submodules.core = core
     cycle = Signal(64)  # a cycle counter beside the core, for the trial's cycle count
     m.d.sync += cycle.eq(cycle + 1)
     sim = Simulator(m)
     sim.add_clock(1e-6)
-    sim.add_process(responder.process)
+    sim.add_process(responder.process if emulator is None else monitor.process)
     sim.add_testbench(bench)
     sim.run()  # the responder is a background process; the run ends with the bench
-    return results, responder.log
+    return results, log
 
 
 def trial_arrays(trials: Sequence[RtlTrial]) -> dict[str, np.ndarray]:

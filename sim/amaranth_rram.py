@@ -16,7 +16,7 @@ from amaranth.lib import wiring
 
 from memrl.sim.devices import DevicePort, Op
 
-__all__ = ["RRAMResponder"]
+__all__ = ["RRAMResponder", "RRAMMonitor"]
 
 
 class RRAMResponder:
@@ -64,3 +64,39 @@ class RRAMResponder:
             await ctx.tick().until(resp.ready)
             ctx.set(resp.valid, 0)
             ctx.set(req.ready, 1)
+
+
+class RRAMMonitor:
+    """Log the transactions on an RRAM port driven by RTL on both sides.
+
+    Add it with ``sim.add_process(monitor.process)``; ``log`` gets
+    ``(op, addr, level, result)`` per request (result: the response code of a
+    READ, -1 for SET and RESET), in the port's order.
+    """
+
+    def __init__(self, port: wiring.PureInterface) -> None:
+        self.port = port
+        self.log: list[tuple[int, int, int, int]] = []
+        self._pending: list[list[int]] = []
+
+    async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
+        req, resp = self.port.req, self.port.resp
+        fields = (
+            req.valid,
+            req.ready,
+            req.payload.op.as_value(),
+            req.payload.addr,
+            req.payload.level,
+            resp.valid,
+            resp.ready,
+            resp.payload,
+        )
+        while True:
+            _, _, qv, qr, op, addr, level, sv, sr, code = await ctx.tick().sample(*fields)
+            if sv and sr:
+                entry = self._pending.pop(0)
+                if entry[0] == Op.READ:
+                    entry[3] = int(code)
+                self.log.append((entry[0], entry[1], entry[2], entry[3]))
+            if qv and qr:
+                self._pending.append([int(op), int(addr), int(level), -1])
