@@ -162,7 +162,12 @@ def _flat(d: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 def _load_groups() -> None:
     """Import the modules that register benchmarks."""
-    from memrl.host import bench_crossbar, bench_devices, bench_navigator  # noqa: F401
+    from memrl.host import (  # noqa: F401
+        bench_crossbar,
+        bench_devices,
+        bench_navigator,
+        bench_rtl,
+    )
 
 
 def seeded(seed: int) -> np.random.Generator:

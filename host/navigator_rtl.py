@@ -78,6 +78,7 @@ class RtlTrial:
     resets: int
     trajectory: list[int] = field(default_factory=list)  # places, start first
     step_ticks: list[int] = field(default_factory=list)
+    step_cycles: list[int] = field(default_factory=list)  # clock cycles of each step
     cycles: int = 0
 
 
@@ -92,13 +93,15 @@ def run_rtl(
     latency: int = 0,
     on_trial: Callable[[int, RtlTrial], None] | None = None,
     emulator: EmulatorModel | None = None,
+    pipelined: bool = False,
 ) -> tuple[list[RtlTrial], list[tuple[int, int, int, int]]]:
     """Run one agent on the core; returns the trials and the device-operation log.
 
     By default the SiOx model of ``seed`` answers the RRAM port from the
     testbench. With ``emulator`` the port is wired to the on-chip emulator core
     built from that model instead (all of it RTL); the log then comes from a
-    monitor on the port.
+    monitor on the port. ``pipelined``: the testbench memory accepts a request
+    every cycle (several in flight) instead of one at a time.
     """
     shape = layouts[0].shape
     if any(lay.shape != shape for lay in layouts):
@@ -112,7 +115,7 @@ def run_rtl(
         device_port = SiOxPort(
             SiOxArray.batch([seed], SLOTS * config.places, device or SiOxParams())
         )
-        responder = RRAMResponder(core.rram, device_port, latency=latency)
+        responder = RRAMResponder(core.rram, device_port, latency=latency, pipelined=pipelined)
         log = responder.log
     else:
         if len(emulator.init_codes) != SLOTS * config.places:
@@ -166,14 +169,16 @@ def run_rtl(
             ctx.set(core.max_steps, max_steps)
             await pulse(core.start)
             rec = RtlTrial(0, False, 0, 0, 0, 0, 0, 0, [maze.cell(*maze.start)])
-            t0 = ctx.get(cycle)
+            t0 = t_step = ctx.get(cycle)
             while True:
-                step, pos, st, done = await (
+                step, pos, st, done, now = await (
                     ctx.tick()
-                    .sample(core.step_valid, core.pos, core.step_ticks, core.done)
+                    .sample(core.step_valid, core.pos, core.step_ticks, core.done, cycle)
                     .until(core.step_valid | core.done)
                 )
                 if step:
+                    rec.step_cycles.append(int(now) - t_step)
+                    t_step = int(now)
                     if pos != rec.trajectory[-1]:
                         rec.trajectory.append(int(pos))
                     rec.step_ticks.append(int(st))

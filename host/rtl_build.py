@@ -92,9 +92,9 @@ def lint(path: Path) -> list[str]:
 
 class SynthWrapper(Elaboratable):
     """A core between two pins, for place and route: every input of the core
-    comes from a shift register fed by ``sin``; every output bit feeds a
-    registered XOR that drives ``sout``, each bit registered first. Nothing of the core can be optimised
-    away and it needs two I/O pins, so any core fits any package; the
+    comes from a shift register fed by ``sin``; every output bit is registered
+    and the registers feed an XOR that drives ``sout``. Nothing of the core can
+    be optimised away and it needs two I/O pins, so any core fits any package; the
     wrapper's own cost (one flip-flop per input bit, an XOR tree) is small
     and reported separately (the core's figures come from synthesising it
     alone)."""

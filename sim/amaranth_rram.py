@@ -4,13 +4,16 @@
 (:mod:`memrl.rtl.rram_port`) from a :class:`~memrl.sim.devices.DevicePort`
 (for example a :class:`~memrl.sim.devices.SiOxPort` of one agent) inside
 ``amaranth.sim``: it accepts a request, applies it to the device model, waits
-``latency`` cycles and returns the response, one request at a time. Every
+``latency`` cycles and returns the response, one request at a time, or
+(``pipelined``) accepts a request every cycle and answers in order. Every
 operation is logged as ``(op, addr, level, result)`` with ``result`` the READ
 code or -1 for SET and RESET, the format of the navigator golden model's
 per-agent log.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from amaranth.lib import wiring
 
@@ -27,10 +30,17 @@ class RRAMResponder:
     response (0: the next cycle). ``log`` collects the operations.
     """
 
-    def __init__(self, port: wiring.PureInterface, device: DevicePort, latency: int = 0) -> None:
+    def __init__(
+        self,
+        port: wiring.PureInterface,
+        device: DevicePort,
+        latency: int = 0,
+        pipelined: bool = False,
+    ) -> None:
         if not isinstance(latency, int) or latency < 0:
             raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
         self.port, self.device, self.latency = port, device, latency
+        self.pipelined = pipelined
         self.log: list[tuple[int, int, int, int]] = []
 
     def _apply(self, op: int, addr: int, level: int) -> int:
@@ -45,6 +55,9 @@ class RRAMResponder:
         return -1
 
     async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
+        if self.pipelined:
+            await self._pipelined(ctx)
+            return
         req, resp = self.port.req, self.port.resp
         ctx.set(req.ready, 1)
         fields = (req.valid, req.payload.op.as_value(), req.payload.addr, req.payload.level)
@@ -64,6 +77,34 @@ class RRAMResponder:
             await ctx.tick().until(resp.ready)
             ctx.set(resp.valid, 0)
             ctx.set(req.ready, 1)
+
+    async def _pipelined(self, ctx) -> None:  # noqa: ANN001
+        """Accept a request every cycle; answer in order, ``latency`` cycles later."""
+        req, resp = self.port.req, self.port.resp
+        fields = (
+            req.valid,
+            req.payload.op.as_value(),
+            req.payload.addr,
+            req.payload.level,
+            resp.valid,
+            resp.ready,
+        )
+        ctx.set(req.ready, 1)
+        queue: deque[tuple[int, int]] = deque()  # (cycle due, code)
+        now = 0
+        while True:
+            _, _, valid, op, addr, level, offered, taken = await ctx.tick().sample(*fields)
+            now += 1
+            if offered and taken:
+                queue.popleft()
+            if valid:
+                result = self._apply(int(op), int(addr), int(level))
+                self.log.append((int(op), int(addr), int(level), result))
+                queue.append((now + self.latency, max(result, 0)))
+            due = bool(queue) and queue[0][0] <= now
+            ctx.set(resp.valid, due)
+            if due:
+                ctx.set(resp.payload, queue[0][1])
 
 
 class RRAMMonitor:

@@ -30,9 +30,13 @@ def golden(layouts, switch_at, trials, max_steps, seed, params=PAPER):
     return out, nav.logs[0]
 
 
-def assert_equal_runs(layouts, switch_at, trials, max_steps, seed, params=PAPER, latency=0):
+def assert_equal_runs(
+    layouts, switch_at, trials, max_steps, seed, params=PAPER, latency=0, pipelined=False
+):
     gold, glog = golden(layouts, switch_at, trials, max_steps, seed, params)
-    rtl, rlog = run_rtl(layouts, switch_at, trials, max_steps, seed, params, latency=latency)
+    rtl, rlog = run_rtl(
+        layouts, switch_at, trials, max_steps, seed, params, latency=latency, pipelined=pipelined
+    )
     assert len(rlog) == len(glog)
     for i, (g, r) in enumerate(zip(glog, rlog, strict=True)):
         assert tuple(g) == tuple(r), f"device operation {i}: golden {g}, RTL {r}"
@@ -99,6 +103,17 @@ def test_port_latency_changes_cycles_not_behaviour():
     slow, _ = assert_equal_runs([a], [], 3, 60, 5, latency=3)
     assert [t.steps for t in fast] == [t.steps for t in slow]
     assert sum(t.cycles for t in slow) > sum(t.cycles for t in fast)
+
+
+@pytest.mark.parametrize("latency", [0, 2])
+def test_pipelined_memory_keeps_several_reads_in_flight(latency):
+    """A memory that accepts a request every cycle: the core keeps up to eight
+    READs in flight and takes their responses in order; same behaviour, fewer
+    cycles per step than one request at a time."""
+    a = shipped("small_a_9x9")
+    one, _ = run_rtl([a], [], 3, 60, 5, PAPER, latency=latency)
+    many, _ = assert_equal_runs([a], [], 3, 60, 5, latency=latency, pipelined=True)
+    assert sum(t.cycles for t in many) < 0.85 * sum(t.cycles for t in one)
 
 
 def test_init_synapses_and_rule_constants_follow_the_parameters():

@@ -1,0 +1,106 @@
+"""RTL benchmarks: simulation speed, clock cycles per step, FPGA resources and Fmax.
+
+Goals (issue: the navigator in RTL): a 30 x 30 maze fits the iCE40 UP5K at
+>= 48 MHz; the 128 x 128 rover map fits; a converged step in <= 16 cycles
+plus integration ticks; a full dynamic-maze run in amaranth.sim within a few
+minutes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from .bench import bench, experiment
+from .maze import shipped
+from .navigator import PRESETS
+from .navigator_rtl import run_rtl
+from .rtl_build import FAMILIES, synth_report
+
+
+def _small_run(latency: int = 0, pipelined: bool = False):  # noqa: ANN202
+    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
+    return run_rtl(
+        [a, b], [6, 12], 18, 120, 3, PRESETS["paper"], latency=latency, pipelined=pipelined
+    )
+
+
+@bench("navigator_rtl_amaranth_cycles", "cycles")
+def _amaranth_speed():
+    """The navigator core in amaranth.sim with the SiOx model on its RRAM port:
+    the shipped 9x9 pair, A -> B -> A, 18 trials of at most 120 steps (elaboration
+    included); counts clock cycles."""
+    cycles = sum(t.cycles for t in _small_run()[0])
+    return (lambda: _small_run()), cycles
+
+
+@experiment("navigator_rtl_cycles_per_step")
+def _cycles_per_step() -> dict:
+    """Clock cycles per step of the core (amaranth.sim, memory latency 0): with a
+    memory that takes one request at a time and with one that takes a request
+    every cycle. A converged step is a one-tick move in a trial that reached the
+    goal within 1.5x of its shortest path."""
+    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
+    short = {"a": a.shortest_path_length(), "b": b.shortest_path_length()}
+    out: dict[str, object] = {"goal_cycles_plus_ticks": 16}
+    for name, pipelined in (("one_at_a_time", False), ("pipelined", True)):
+        trials, _ = _small_run(pipelined=pipelined)
+        conv = [
+            c
+            for i, t in enumerate(trials)
+            if t.reached and t.steps <= 1.5 * short["b" if 6 <= i < 12 else "a"]
+            for c, k in zip(t.step_cycles, t.step_ticks, strict=True)
+            if k == 1
+        ]
+        out[name] = {
+            "converged_steps": len(conv),
+            "converged_step_cycles_median": statistics.median(conv) if conv else None,
+        }
+    return out
+
+
+@experiment("navigator_rtl_full_run")
+def _full_run() -> dict:
+    """Wall time of the 120-trial dynamic-maze run (shipped 30x30 pair, A -> B ->
+    A at trials 40 and 80, 600 steps, seed 0) in amaranth.sim."""
+    t0 = time.perf_counter()
+    trials, log = run_rtl(
+        [shipped("dynamic_a"), shipped("dynamic_b")], [40, 80], 120, 600, 0, PRESETS["paper"]
+    )
+    wall = time.perf_counter() - t0
+    cycles = sum(t.cycles for t in trials)
+    return {
+        "wall_s": wall,
+        "cycles": cycles,
+        "cycles_per_s": cycles / wall,
+        "device_operations": len(log),
+        "trials_reaching_goal": sum(t.reached for t in trials),
+    }
+
+
+@experiment("navigator_rtl_synth")
+def _synth() -> dict:
+    """YoWASP Yosys + nextpnr for the navigator tops on each FPGA family: the
+    core's LUTs, flip-flops and block RAMs, placed cells, Fmax (seed 1, 48 MHz
+    target)."""
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for top in ("navigator", "navigator_rover"):
+            for family in FAMILIES:
+                r = synth_report(top, family, Path(tmp) / f"{top}_{family}")
+                cells = r["cells"]
+                luts = sum(v for k, v in cells.items() if "LUT" in k)
+                ffs = sum(v for k, v in cells.items() if "DFF" in k or k.startswith("TRELLIS_FF"))
+                brams = sum(v for k, v in cells.items() if "RAM" in k)
+                out[f"{top}.{family}"] = {
+                    "luts": luts,
+                    "ffs": ffs,
+                    "brams": brams,
+                    "cells": cells,
+                    "placed": {k: v["used"] for k, v in r["utilization"].items()},
+                    "available": {k: v["available"] for k, v in r["utilization"].items()},
+                    "fmax_mhz": r["fmax_mhz"],
+                }
+    return out
