@@ -93,7 +93,9 @@ def _synth() -> dict:
                 cells = r["cells"]
                 luts = sum(v for k, v in cells.items() if "LUT" in k)
                 ffs = sum(v for k, v in cells.items() if "DFF" in k or k.startswith("TRELLIS_FF"))
-                brams = sum(v for k, v in cells.items() if "RAM" in k)
+                brams = sum(
+                    v for k, v in cells.items() if k in ("SB_RAM40_4K", "SB_SPRAM256KA", "DP16KD")
+                )
                 out[f"{top}.{family}"] = {
                     "luts": luts,
                     "ffs": ffs,
