@@ -15,16 +15,20 @@ from pathlib import Path
 
 from .bench import bench, experiment
 from .maze import shipped
-from .navigator import PRESETS
+from .navigator import PRESETS, layout_schedule
 from .navigator_rtl import run_rtl
 from .rtl_build import FAMILIES, synth_report
 
+SMALL_SWITCH_AT, SMALL_TRIALS = (6, 12), 18
+
+
+def _small_layouts() -> list:
+    return [shipped("small_a_9x9"), shipped("small_b_9x9")]
+
 
 def _small_run(latency: int = 0, pipelined: bool = False):  # noqa: ANN202
-    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
-    return run_rtl(
-        [a, b], [6, 12], 18, 120, 3, PRESETS["paper"], latency=latency, pipelined=pipelined
-    )
+    return run_rtl(_small_layouts(), SMALL_SWITCH_AT, SMALL_TRIALS, 120, 3, PRESETS["paper"],
+                   latency=latency, pipelined=pipelined)  # fmt: skip
 
 
 @bench("navigator_rtl_amaranth_cycles", "cycles")
@@ -42,15 +46,16 @@ def _cycles_per_step() -> dict:
     memory that takes one request at a time and with one that takes a request
     every cycle. A converged step is a one-tick move in a trial that reached the
     goal within 1.5x of its shortest path."""
-    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
-    short = {"a": a.shortest_path_length(), "b": b.shortest_path_length()}
+    layouts = _small_layouts()
+    short = [lay.shortest_path_length() for lay in layouts]
+    which = layout_schedule(len(layouts), SMALL_SWITCH_AT, SMALL_TRIALS)
     out: dict[str, object] = {"goal_cycles_plus_ticks": 16}
     for name, pipelined in (("one_at_a_time", False), ("pipelined", True)):
         trials, _ = _small_run(pipelined=pipelined)
         conv = [
             c
-            for i, t in enumerate(trials)
-            if t.reached and t.steps <= 1.5 * short["b" if 6 <= i < 12 else "a"]
+            for t, k in zip(trials, which, strict=True)
+            if t.reached and t.steps <= 1.5 * short[k]
             for c, k in zip(t.step_cycles, t.step_ticks, strict=True)
             if k == 1
         ]

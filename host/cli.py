@@ -548,6 +548,8 @@ main.add_command(
 @click.option("--lint/--no-lint", default=True, show_default=True, help="verilator --lint-only.")
 def verilog_cmd(out: Path, tops: tuple[str, ...], lint: bool) -> None:
     """Write the Verilog of the RTL tops and lint it with Verilator."""
+    from memrl.sim.tools import ToolMissing
+
     from . import rtl_build
 
     try:
@@ -560,7 +562,7 @@ def verilog_cmd(out: Path, tops: tuple[str, ...], lint: bool) -> None:
         if lint:
             try:
                 problems = rtl_build.lint(path)
-            except FileNotFoundError as exc:
+            except ToolMissing as exc:
                 raise click.ClickException(str(exc)) from exc
             for line in problems:
                 click.echo(line, err=True)

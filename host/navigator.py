@@ -30,6 +30,7 @@ __all__ = [
     "grid_tables",
     "run_schedule",
     "run_agent",
+    "layout_schedule",
 ]
 
 N_DIR = 8
@@ -763,14 +764,21 @@ def run_agent(
 ) -> None:
     """Run ``trials`` trials of any agent; at each trial in ``switch_at`` the next
     layout (cyclically) takes over."""
-    switches = set(switch_at)
-    k = 0
-    for t in range(trials):
-        k += t in switches
-        idx = k % len(layouts)
+    for t, idx in enumerate(layout_schedule(len(layouts), switch_at, trials)):
         res = agent.run_trial(layouts[idx], max_steps)
         if on_trial:
             on_trial(t, idx, res)
+
+
+def layout_schedule(n_layouts: int, switch_at: Sequence[int], trials: int) -> list[int]:
+    """The layout index of each trial: at each trial in ``switch_at`` the next
+    layout (cyclically) takes over."""
+    switches = set(switch_at)
+    k, out = 0, []
+    for t in range(trials):
+        k += t in switches
+        out.append(k % n_layouts)
+    return out
 
 
 def run_schedule(

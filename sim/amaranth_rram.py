@@ -44,15 +44,19 @@ class RRAMResponder:
         self.log: list[tuple[int, int, int, int]] = []
 
     def _apply(self, op: int, addr: int, level: int) -> int:
+        """Apply one request to the device model and log it; the response code."""
+        op, addr, level = int(op), int(addr), int(level)
+        result = -1
         if op == Op.READ:
-            return int(self.device.read([addr])[0])
-        if op == Op.SET:
+            result = int(self.device.read([addr])[0])
+        elif op == Op.SET:
             self.device.set([addr], level)
         elif op == Op.RESET:
             self.device.reset([addr], level)
         else:
             raise ValueError(f"unknown RRAM operation code {op} at address {addr}")
-        return -1
+        self.log.append((op, addr, level, result))
+        return max(result, 0)
 
     async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
         if self.pipelined:
@@ -68,11 +72,10 @@ class RRAMResponder:
             if not valid:
                 continue
             ctx.set(req.ready, 0)
-            result = self._apply(int(op), int(addr), int(level))
-            self.log.append((int(op), int(addr), int(level), result))
+            code = self._apply(op, addr, level)
             for _ in range(self.latency):
                 await ctx.tick()
-            ctx.set(resp.payload, max(result, 0))
+            ctx.set(resp.payload, code)
             ctx.set(resp.valid, 1)
             await ctx.tick().until(resp.ready)
             ctx.set(resp.valid, 0)
@@ -98,9 +101,7 @@ class RRAMResponder:
             if offered and taken:
                 queue.popleft()
             if valid:
-                result = self._apply(int(op), int(addr), int(level))
-                self.log.append((int(op), int(addr), int(level), result))
-                queue.append((now + self.latency, max(result, 0)))
+                queue.append((now + self.latency, self._apply(op, addr, level)))
             due = bool(queue) and queue[0][0] <= now
             ctx.set(resp.valid, due)
             if due:
@@ -118,7 +119,7 @@ class RRAMMonitor:
     def __init__(self, port: wiring.PureInterface) -> None:
         self.port = port
         self.log: list[tuple[int, int, int, int]] = []
-        self._pending: list[list[int]] = []
+        self._pending: deque[list[int]] = deque()
 
     async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
         req, resp = self.port.req, self.port.resp
@@ -135,7 +136,7 @@ class RRAMMonitor:
         while True:
             _, _, qv, qr, op, addr, level, sv, sr, code = await ctx.tick().sample(*fields)
             if sv and sr:
-                entry = self._pending.pop(0)
+                entry = self._pending.popleft()
                 if entry[0] == Op.READ:
                     entry[3] = int(code)
                 self.log.append((entry[0], entry[1], entry[2], entry[3]))

@@ -72,15 +72,18 @@ class EmulatorModel:
     def from_siox(
         cls, n_devices: int, seed: int, params: SiOxParams | None = None
     ) -> EmulatorModel:
-        """Tables from the SiOx model's level statistics; initial codes drawn from its
-        initial state with a numpy Generator seeded by ``seed``."""
+        """Tables from the SiOx model's level statistics; initial codes are the READ
+        codes of the SiOx model's initial state, drawn with a numpy Generator
+        seeded by ``seed`` (which then draws the LFSR seed)."""
         check_int_range("n_devices", n_devices, 1, 1 << 24)
-        port = SiOxPort(SiOxArray(1, params or SiOxParams(), np.random.default_rng(0)))
+        rng = np.random.default_rng(seed)
+        # The SiOx model's own initial state, drawn from ``rng`` in call order.
+        port = SiOxPort(SiOxArray(n_devices, params or SiOxParams(), rng))
         p = port.array.params
-        lsb = port.read_adc.lsb
 
         def code(r_kohm: np.ndarray) -> np.ndarray:
-            return np.clip(np.rint(p.v_read / (np.asarray(r_kohm) * 1e3) / lsb), 0, 255)
+            # The READ code of a resistance, without read noise.
+            return port.read_adc.convert(p.v_read / (np.asarray(r_kohm) * 1e3))
 
         lrs_m, lrs_s, hrs_m, hrs_s = port.level_tables()
 
@@ -89,18 +92,9 @@ class EmulatorModel:
             sd = code(mean) * sigma / mean
             return np.clip(np.rint(sd * 64 / NOISE_STD), 0, 1023)
 
-        rng = np.random.default_rng(seed)
-        lrs = rng.random(n_devices) < p.p_init_lrs
-        lo = np.where(
-            lrs, p.init_lrs_span[0] * p.init_lrs_kohm, p.init_hrs_span[0] * p.init_hrs_kohm
-        )
-        hi = np.where(
-            lrs, p.init_lrs_span[1] * p.init_lrs_kohm, p.init_hrs_span[1] * p.init_hrs_kohm
-        )
-        r0 = np.exp(np.log(lo) + rng.random(n_devices) * (np.log(hi) - np.log(lo)))
         as_tuple = lambda a: tuple(int(v) for v in a)  # noqa: E731
         return cls(
-            init_codes=as_tuple(code(r0)),
+            init_codes=as_tuple(code(port.array.r_kohm)),
             set_code=as_tuple(code(lrs_m)),
             set_spread=as_tuple(spread(lrs_m, lrs_s)),
             reset_code=as_tuple(code(hrs_m)),
@@ -110,7 +104,8 @@ class EmulatorModel:
 
 
 class EmulatorPort(DevicePort):
-    """The emulator behind the device port; operations apply in address order."""
+    """The emulator behind the device port; operations apply in the order given
+    (the LFSR steps once per programming operation)."""
 
     def __init__(self, model: EmulatorModel, *, record: bool = False) -> None:
         super().__init__(len(model.init_codes), record=record)

@@ -305,11 +305,9 @@ class OneT1RPort(DevicePort):
         if self.log is not None:
             r0 = rows.start or 0
             rc, oc = np.atleast_2d(row_codes), np.atleast_2d(out)
-            gc = np.broadcast_to(g, oc.shape) if g.ndim < 2 else g
+            gc = np.atleast_2d(g)  # already broadcast to the shape of the codes
             self.log.extend(
                 PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
-                for a, b, c in zip(
-                    rc.tolist(), oc.tolist(), np.atleast_2d(gc).tolist(), strict=True
-                )
+                for a, b, c in zip(rc.tolist(), oc.tolist(), gc.tolist(), strict=True)
             )
         return out
