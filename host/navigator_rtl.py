@@ -129,6 +129,7 @@ def run_rtl(
             emulator.lfsr_seed,
             latency=latency,
             addr_width=core.addr_bits,
+            lanes=core.rram.signature.lanes,
         )
         wiring.connect(m, core.rram, emu.port)
         monitor = RRAMMonitor(core.rram)

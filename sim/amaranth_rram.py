@@ -6,9 +6,10 @@
 ``amaranth.sim``: it accepts a request, applies it to the device model, waits
 ``latency`` cycles and returns the response, one request at a time, or
 (``pipelined``) accepts a request every cycle and answers in order. Every
-operation is logged as ``(op, addr, level, result)`` with ``result`` the READ
-code or -1 for SET and RESET, the format of the navigator golden model's
-per-agent log.
+device operation is logged as ``(op, addr, level, result)`` with ``result``
+the READ code or -1 for SET and RESET, the format of the navigator golden
+model's per-agent log; a READ_ROW of a port of ``lanes`` lanes is served and
+logged as its ``lanes`` READs, in address order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from amaranth.lib import wiring
 
 from memrl.sim.devices import DevicePort, Op
 
-__all__ = ["RRAMResponder", "RRAMMonitor"]
+__all__ = ["READ_ROW", "RRAMResponder", "RRAMMonitor"]
+
+#: The port's READ_ROW operation code (``memrl.rtl.rram_port.RRAMOp.READ_ROW``).
+READ_ROW = 4
+
+
+def _port_shape(port: wiring.PureInterface) -> tuple[int, int]:
+    """(lanes, code width) of an RRAM port interface."""
+    sig = port.signature
+    return getattr(sig, "lanes", 1), getattr(sig, "code_width", len(port.resp.payload))
 
 
 class RRAMResponder:
@@ -41,12 +51,17 @@ class RRAMResponder:
             raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
         self.port, self.device, self.latency = port, device, latency
         self.pipelined = pipelined
+        self.lanes, self.code_width = _port_shape(port)
         self.log: list[tuple[int, int, int, int]] = []
 
     def _apply(self, op: int, addr: int, level: int) -> int:
-        """Apply one request to the device model and log it; the response code."""
+        """Apply one request to the device model and log it; the response payload."""
         op, addr, level = int(op), int(addr), int(level)
         result = -1
+        if op == READ_ROW and self.lanes > 1:
+            codes = [int(v) for v in self.device.read(list(range(addr, addr + self.lanes)))]
+            self.log.extend((int(Op.READ), addr + i, 0, c) for i, c in enumerate(codes))
+            return sum(c << (i * self.code_width) for i, c in enumerate(codes))
         if op == Op.READ:
             result = int(self.device.read([addr])[0])
         elif op == Op.SET:
@@ -118,6 +133,7 @@ class RRAMMonitor:
 
     def __init__(self, port: wiring.PureInterface) -> None:
         self.port = port
+        self.lanes, self.code_width = _port_shape(port)
         self.log: list[tuple[int, int, int, int]] = []
         self._pending: deque[list[int]] = deque()
 
@@ -137,8 +153,15 @@ class RRAMMonitor:
             _, _, qv, qr, op, addr, level, sv, sr, code = await ctx.tick().sample(*fields)
             if sv and sr:
                 entry = self._pending.popleft()
-                if entry[0] == Op.READ:
-                    entry[3] = int(code)
-                self.log.append((entry[0], entry[1], entry[2], entry[3]))
+                if entry[0] == READ_ROW and self.lanes > 1:
+                    mask = (1 << self.code_width) - 1
+                    self.log.extend(
+                        (int(Op.READ), entry[1] + i, 0, (int(code) >> (i * self.code_width)) & mask)
+                        for i in range(self.lanes)
+                    )
+                else:
+                    if entry[0] == Op.READ:
+                        entry[3] = int(code)
+                    self.log.append((entry[0], entry[1], entry[2], entry[3]))
             if qv and qr:
                 self._pending.append([int(op), int(addr), int(level), -1])

@@ -59,6 +59,11 @@ def test_port_signature_and_config_checks():
     sig = RRAMPortSignature(12)
     assert set(sig.members) == {"req", "resp"}
     assert sig == RRAMPortSignature(12) and sig != RRAMPortSignature(13)
+    assert sig != RRAMPortSignature(12, lanes=8)
+    wide = RRAMPortSignature(12, lanes=8).members["resp"].signature.members["payload"].shape
+    assert wide.width == 64
+    with pytest.raises(ValueError, match="lanes"):
+        RRAMPortSignature(12, lanes=0)
     with pytest.raises(ValueError, match="NavigatorConfig.height"):
         NavigatorConfig(height=1)
     with pytest.raises(ValueError, match="code_recall_min"):
@@ -66,6 +71,7 @@ def test_port_signature_and_config_checks():
     with pytest.raises(UnsupportedRule, match="pointers"):
         rtl_config(PRESETS["default"], (30, 30))
     assert RRAMOp.SET.value == Op.SET and RRAMOp.RESET.value == Op.RESET
+    assert RRAMOp.READ.value == Op.READ and RRAMOp.VMM.value == Op.VMM
 
 
 def test_core_converts_to_verilog():
