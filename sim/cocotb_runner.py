@@ -1,0 +1,118 @@
+"""Build a core's Verilog for Icarus or Verilator and run a cocotb testbench on it.
+
+:func:`build` writes the Verilog of an Amaranth core and compiles it with
+``cocotb_tools.runner``; the build directory is keyed by the simulator and a
+hash of the Verilog, so a build is made once and reused by every test and
+run that needs the same core. :func:`run` runs a testbench module on a build
+and raises :class:`SimulationFailed` with the failing tests' names.
+``waves=True`` dumps waveforms (FST on Verilator, VCD on Icarus).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from .tools import find_icarus, use_verilator
+
+__all__ = ["SIMULATORS", "SimulationFailed", "Build", "build", "run"]
+
+SIMULATORS = ("icarus", "verilator")
+
+
+class SimulationFailed(AssertionError):
+    """A cocotb run reported failing tests."""
+
+
+@dataclass(frozen=True)
+class Build:
+    sim: str
+    toplevel: str
+    build_dir: Path
+    waves: bool
+
+
+def _check_sim(sim: str) -> None:
+    if sim not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r}; known: {', '.join(SIMULATORS)}")
+    if sim == "icarus":
+        find_icarus()
+    else:
+        use_verilator()
+
+
+def build(sim: str, core: object, toplevel: str, root: Path, waves: bool = False) -> Build:
+    """Compile ``core`` (an Amaranth component) as ``toplevel`` for ``sim`` under ``root``."""
+    from cocotb_tools.runner import get_runner
+
+    _check_sim(sim)
+    text = verilog.convert(core, name=toplevel)
+    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    build_dir = Path(root).resolve() / f"{toplevel}-{sim}-{key}{'-waves' if waves else ''}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{toplevel}.v"
+    if not source.exists() or source.read_text() != text:
+        tmp = source.with_suffix(".v.tmp")
+        tmp.write_text(text)
+        tmp.replace(source)
+    runner = get_runner(sim)
+    args: list[str] = []
+    if sim == "verilator":
+        # Amaranth's Verilog idioms (implicit widening, truncation) are lint
+        # warnings; `make verilog` lints them with named waivers.
+        args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+        args += ["--trace-fst", "--trace-structs"] if waves else []
+    runner.build(
+        sources=[source],
+        hdl_toplevel=toplevel,
+        build_dir=build_dir,
+        build_args=args,
+        always=False,
+        timescale=("1ns", "1ps"),
+        waves=waves,
+        log_file=build_dir / "build.log",
+    )
+    return Build(sim, toplevel, build_dir, waves)
+
+
+def run(
+    b: Build,
+    test_module: str,
+    env: dict[str, str] | None = None,
+    test_dir: Path | None = None,
+) -> Path:
+    """Run the cocotb ``test_module`` on build ``b``; the results file."""
+    from cocotb_tools.runner import get_runner
+
+    _check_sim(b.sim)
+    runner = get_runner(b.sim)
+    test_dir = Path(test_dir or b.build_dir)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    log = test_dir / "sim.log"
+
+    def failure(what: str) -> SimulationFailed:
+        tail = "\n".join(log.read_text().splitlines()[-40:]) if log.exists() else ""
+        return SimulationFailed(f"{what} on {b.sim} (log: {log}):\n{tail}")
+
+    try:
+        results = runner.test(
+            test_module=test_module,
+            hdl_toplevel=b.toplevel,
+            hdl_toplevel_lang="verilog",
+            build_dir=b.build_dir,
+            test_dir=test_dir,
+            extra_env=dict(env or {}),
+            waves=b.waves,
+            log_file=log,
+        )
+    except SystemExit as exc:  # the runner exits when a test fails
+        raise failure("cocotb test(s) failed") from exc
+    from cocotb_tools.check_results import get_results
+
+    _total, failed = get_results(results)
+    if failed:
+        raise failure(f"{failed} cocotb test(s) failed")
+    return results
