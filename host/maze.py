@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "random_maze",
     "DIRECTIONS",
     "DIR_NAMES",
     "Maze",
@@ -230,3 +231,29 @@ def shipped(name: str) -> Maze:
         known = sorted(p.stem for p in SHIPPED_DIR.glob("*.txt"))
         raise ValueError(f"no shipped maze {name!r}; shipped: {known}")
     return load_maze(path)
+
+
+def random_maze(
+    shape: tuple[int, int], rng: np.random.Generator, wall_density: float = 0.25, tries: int = 100
+) -> Maze:
+    """A random maze: walls at ``wall_density``, start and goal on free cells with
+    the goal reachable from the start (drawn again, up to ``tries`` times)."""
+    h, w = shape
+    if h < 2 or w < 2:
+        raise ValueError(f"a random maze needs at least 2 x 2 cells (got {h} x {w})")
+    if not 0.0 <= wall_density < 1.0:
+        raise ValueError(f"wall_density must be in [0, 1) (got {wall_density!r})")
+    for _ in range(tries):
+        walls = rng.random((h, w)) < wall_density
+        free = np.flatnonzero(~walls.reshape(-1))
+        if free.size < 2:
+            continue
+        s, g = rng.choice(free, size=2, replace=False)
+        goal = np.zeros(h * w, dtype=bool)
+        goal[g] = True
+        maze = Maze(walls, (int(s) // w, int(s) % w), goal.reshape(h, w), name="random")
+        if maze.shortest_path_length() > 0:
+            return maze
+    raise ValueError(
+        f"no {h} x {w} maze with a reachable goal at wall density {wall_density} in {tries} draws"
+    )

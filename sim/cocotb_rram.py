@@ -7,18 +7,25 @@ The generated Verilog of a core carries the port as six flat signals
 lane ``i`` in bits ``[8i, 8i + 8)``).
 
 * :class:`RRAMBus` finds those signals on a DUT and decodes a request.
-* :class:`RRAMDevice` is the memory side: it serves every request from a
-  :class:`~memrl.sim.devices.DevicePort` (READ, SET, RESET, and READ_ROW as
-  ``lanes`` READs in address order), answers in order ``latency`` cycles after
-  the cycle following acceptance, and can refuse requests at random
-  (back-pressure) from a seeded Generator. Its ``log`` has one
-  ``(op, addr, level, result)`` entry per device operation, the format of the
-  golden model's per-agent log.
+* :class:`RRAMDevice` is the memory side, cycle by cycle: it serves every
+  request from a :class:`~memrl.sim.devices.DevicePort` (READ, SET, RESET, and
+  READ_ROW as ``lanes`` READs in address order), answers in order ``latency``
+  cycles after the cycle following acceptance, and can refuse requests at
+  random (back-pressure) from a seeded Generator.
+* :class:`RRAMBatchDevice` is the memory side of a
+  :class:`~memrl.sim.batch_port.BatchPortTop`: it wakes once per batch of
+  requests instead of once per cycle, the fast way to run long simulations.
 
-Timing: the model acts at each falling clock edge. The core's outputs are
+Both keep a ``log`` with one ``(op, addr, level, result)`` entry per device
+operation, the format of the golden model's per-agent log, and serve the same
+requests with the same device-model calls (consecutive reads as one call), so
+they draw the same noise.
+
+Timing: :class:`RRAMDevice` acts at falling clock edges. The core's outputs are
 settled then (they do not depend combinationally on the port's inputs), so a
 transfer at the next rising edge is decided by what the model reads and drives
-at the falling edge before it.
+at the falling edge before it. While nothing is offered or owed it sleeps until
+``req.valid`` rises, so idle cycles cost no Python.
 """
 
 from __future__ import annotations
@@ -30,17 +37,30 @@ import numpy as np
 
 from memrl.sim.devices import DevicePort, Op
 
-__all__ = ["READ_ROW", "RRAMBus", "RRAMDevice", "value_of"]
+__all__ = ["READ_ROW", "RRAMBatchDevice", "RRAMBus", "RRAMDevice", "RRAMServer", "value_of"]
 
 READ_ROW = 4
 OP_BITS = 3
 
 
+_TO_BITS = str.maketrans("XZUW-LHxzuwlh", "0000000100001")
+
+
 def value_of(handle: object) -> int:
-    """A signal's value as an integer; 0 while it is unresolved (X or Z, as Icarus
-    shows combinational outputs before their first evaluation)."""
-    v = handle.value
-    return int(v) if v.is_resolvable else 0
+    """A signal's value as an integer, unresolved bits (X, Z: Icarus shows
+    combinational outputs so before their first evaluation) read as 0.
+
+    Reads the simulator's bit string directly: building a ``LogicArray`` for
+    every read costs more than the simulation of a cycle."""
+    raw = getattr(handle, "_handle", None)
+    if raw is None or not hasattr(raw, "get_signal_val_binstr"):
+        v = handle.value
+        return int(v) if v.is_resolvable else 0
+    bits = raw.get_signal_val_binstr()
+    try:
+        return int(bits, 2)
+    except ValueError:
+        return int(bits.translate(_TO_BITS), 2)
 
 
 @dataclass
@@ -78,18 +98,75 @@ class RRAMBus:
 
     def decode(self, payload: int) -> tuple[int, int, int]:
         """(op, address, level) of a request payload."""
-        op = payload & ((1 << OP_BITS) - 1)
-        addr = (payload >> OP_BITS) & ((1 << self.addr_width) - 1)
-        level = payload >> (OP_BITS + self.addr_width)
-        return op, addr, level
+        return decode(payload, self.addr_width)
 
 
-class RRAMDevice:
-    """The memory side of ``bus``, served from ``device``.
+def decode(payload: int, addr_width: int) -> tuple[int, int, int]:
+    """(op, address, level) of a request payload with ``addr_width`` address bits."""
+    op = payload & ((1 << OP_BITS) - 1)
+    addr = (payload >> OP_BITS) & ((1 << addr_width) - 1)
+    level = payload >> (OP_BITS + addr_width)
+    return op, addr, level
+
+
+class RRAMServer:
+    """Serves decoded requests from ``device`` and logs them (the two bus models' core)."""
+
+    def __init__(self, device: DevicePort, code_width: int, lanes: int) -> None:
+        self.device, self.code_width, self.lanes = device, code_width, lanes
+        self.log: list[tuple[int, int, int, int]] = []
+
+    def serve(self, requests: list[tuple[int, int, int]]) -> list[int]:
+        """Apply ``(op, addr, level)`` requests in order; their response payloads.
+
+        A run of READs and READ_ROWs goes to the device model as one read of all
+        their addresses, in order (the model draws its read noise per device in
+        address order, so this equals one call per request)."""
+        out: list[int] = []
+        w, lanes = self.code_width, self.lanes
+        i = 0
+        while i < len(requests):
+            op = requests[i][0]
+            if op == Op.READ or (op == READ_ROW and lanes > 1):
+                j, addrs = i, []
+                while j < len(requests) and requests[j][0] in (Op.READ, READ_ROW):
+                    _, addr, _ = requests[j]
+                    n = lanes if requests[j][0] == READ_ROW else 1
+                    addrs.extend(range(addr, addr + n))
+                    j += 1
+                codes = [int(v) for v in self.device.read(addrs)]
+                k = 0
+                for op_j, addr, level in requests[i:j]:
+                    if op_j == READ_ROW:
+                        row = codes[k : k + lanes]
+                        self.log.extend((int(Op.READ), addr + d, 0, c) for d, c in enumerate(row))
+                        out.append(sum(c << (d * w) for d, c in enumerate(row)))
+                        k += lanes
+                    else:
+                        self.log.append((int(Op.READ), addr, level, codes[k]))
+                        out.append(codes[k])
+                        k += 1
+                i = j
+                continue
+            _, addr, level = requests[i]
+            if op == Op.SET:
+                self.device.set([addr], level)
+            elif op == Op.RESET:
+                self.device.reset([addr], level)
+            else:
+                raise ValueError(f"unknown RRAM operation code {op} at address {addr}")
+            self.log.append((op, addr, level, -1))
+            out.append(0)
+            i += 1
+        return out
+
+
+class RRAMDevice(RRAMServer):
+    """The memory side of ``bus``, served from ``device`` cycle by cycle.
 
     ``latency``: extra cycles before a response (0: offered the cycle after the
-    request is accepted). ``ready_prob``: the chance that the model takes a
-    request in a given cycle (1: always), drawn from ``rng``.
+    request is accepted). ``ready_prob``: the chance that the model takes an
+    offered request in a given cycle (1: always), drawn from ``rng``.
     Start it with ``cocotb.start_soon(model.run())``.
     """
 
@@ -108,52 +185,42 @@ class RRAMDevice:
             raise ValueError(f"ready_prob must be in (0, 1] (got {ready_prob!r})")
         if ready_prob < 1.0 and rng is None:
             raise ValueError("random back-pressure needs a seeded numpy Generator (rng)")
-        self.bus, self.clk, self.device = bus, clk, device
+        super().__init__(device, bus.code_width, bus.lanes)
+        self.bus, self.clk = bus, clk
         self.latency, self.ready_prob, self.rng = latency, ready_prob, rng
-        self.log: list[tuple[int, int, int, int]] = []
         self.requests = 0
         self.stalls = 0  # cycles in which a request was offered and refused
+        self.queue: deque[tuple[int, int]] = deque()  # (cycle due, payload)
 
-    def _apply(self, op: int, addr: int, level: int) -> int:
-        """Apply one request to the device model and log it; the response payload."""
-        w = self.bus.code_width
-        if op == READ_ROW and self.bus.lanes > 1:
-            codes = [int(v) for v in self.device.read(list(range(addr, addr + self.bus.lanes)))]
-            self.log.extend((int(Op.READ), addr + i, 0, c) for i, c in enumerate(codes))
-            return sum(c << (i * w) for i, c in enumerate(codes))
-        if op == Op.READ:
-            code = int(self.device.read([addr])[0])
-            self.log.append((int(Op.READ), addr, level, code))
-            return code
-        if op == Op.SET:
-            self.device.set([addr], level)
-        elif op == Op.RESET:
-            self.device.reset([addr], level)
-        else:
-            raise ValueError(f"unknown RRAM operation code {op} at address {addr}")
-        self.log.append((op, addr, level, -1))
-        return 0
+    def clear(self) -> None:
+        """Drop the answers still owed (the core was reset)."""
+        self.queue.clear()
 
     async def run(self) -> None:
-        from cocotb.triggers import FallingEdge
+        from cocotb.triggers import FallingEdge, RisingEdge
 
-        bus = self.bus
-        queue: deque[tuple[int, int]] = deque()  # (cycle due, payload)
+        bus, queue = self.bus, self.queue
         cycle = 0
+        offered = False
         bus.req_ready.value = 0
         bus.resp_valid.value = 0
         while True:
+            # Sleep when nothing is owed, nothing is on offer for the coming edge and
+            # the core offers nothing.
+            if not queue and not offered and not value_of(bus.req_valid):
+                await RisingEdge(bus.req_valid)
             await FallingEdge(self.clk)
             cycle += 1
             # The core's outputs are settled for this cycle: what is offered now and
             # accepted is transferred at the next rising edge.
+            valid = value_of(bus.req_valid)
             ready = self.ready_prob >= 1.0 or bool(self.rng.random() < self.ready_prob)
             bus.req_ready.value = int(ready)
-            if value_of(bus.req_valid):
+            if valid:
                 if ready:
                     self.requests += 1
-                    op, addr, level = bus.decode(value_of(bus.req_payload))
-                    queue.append((cycle + 1 + self.latency, self._apply(op, addr, level)))
+                    req = bus.decode(value_of(bus.req_payload))
+                    queue.append((cycle + 1 + self.latency, self.serve([req])[0]))
                 else:
                     self.stalls += 1
             offered = bool(queue) and queue[0][0] <= cycle
@@ -162,3 +229,61 @@ class RRAMDevice:
                 bus.resp_payload.value = queue[0][1]
                 if value_of(bus.resp_ready):
                     queue.popleft()
+
+
+class RRAMBatchDevice(RRAMServer):
+    """The memory side of a :class:`~memrl.sim.batch_port.BatchPortTop` ``dut``.
+
+    ``addr_width``, ``level_width``, ``code_width`` and ``lanes`` are the core's
+    port widths (``RRAMPortSignature``). Start it with
+    ``cocotb.start_soon(model.run())``.
+    """
+
+    def __init__(
+        self,
+        dut: object,
+        clk: object,
+        device: DevicePort,
+        addr_width: int,
+        lanes: int = 1,
+        level_width: int = 4,
+        code_width: int = 8,
+    ) -> None:
+        super().__init__(device, code_width, lanes)
+        self.dut, self.clk, self.addr_width = dut, clk, addr_width
+        self.word_bits = code_width * lanes
+        self.payload_bits = OP_BITS + addr_width + level_width
+        depth, rest = divmod(len(dut.bat_req), self.payload_bits)
+        if rest or len(dut.bat_resp) != depth * self.word_bits:
+            raise ValueError(
+                f"bat_req ({len(dut.bat_req)} bits) and bat_resp ({len(dut.bat_resp)} bits) do "
+                f"not fit {self.payload_bits}-bit requests and {self.word_bits}-bit answers"
+            )
+        self.depth = depth
+        self.requests = 0
+        self.batches = 0
+        self._served = 0
+
+    def clear(self) -> None:
+        """Nothing is owed outside a batch; kept for the bus models' common interface."""
+
+    async def run(self) -> None:
+        from cocotb.triggers import FallingEdge, RisingEdge
+
+        dut, pb, wb = self.dut, self.payload_bits, self.word_bits
+        mask = (1 << pb) - 1
+        dut.bat_served.value = self._served
+        while True:
+            await RisingEdge(dut.bat_need)
+            await FallingEdge(self.clk)
+            n = value_of(dut.bat_count)
+            flat = value_of(dut.bat_req)
+            base = self.depth - n
+            aw = self.addr_width
+            reqs = [decode((flat >> ((base + i) * pb)) & mask, aw) for i in range(n)]
+            answers = self.serve(reqs)
+            dut.bat_resp.value = sum(a << (i * wb) for i, a in enumerate(answers))
+            self._served ^= 1
+            dut.bat_served.value = self._served
+            self.requests += n
+            self.batches += 1

@@ -1,73 +1,153 @@
 """The navigator core's Verilog on Icarus and Verilator under cocotb, against the
-golden model: every device operation and every trial's figures and trajectory."""
+golden model: every device operation and every trial's figures and trajectory.
+
+Every test runs on both simulators. The directed cases each drive one branch of
+the learning rule (the test fails if the branch is not taken); their branch
+counts go to the coverage report printed at the end of the session
+(tests/sim/conftest.py). The full 120-trial run is marked slow (`make bench`
+times it).
+"""
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from memrl.host.maze import Maze, shipped
-from memrl.host.navigator import PRESETS, Navigator, layout_schedule, run_agent
-from memrl.host.navigator_rtl import rtl_config
-from memrl.rtl.navigator import NavigatorCore
-from memrl.sim.cocotb_runner import build, run
+from memrl.host.maze import random_maze, shipped
+from memrl.host.navigator import PRESETS, with_overrides
+from memrl.host.navigator_cocotb import run_cocotb
+from memrl.host.navigator_coverage import BRANCHES, branch_counts
+
+from .conftest import record_coverage
 
 PAPER = PRESETS["paper"]
 SIMS = [pytest.param("icarus", marks=pytest.mark.icarus),
         pytest.param("verilator", marks=pytest.mark.verilator)]  # fmt: skip
 BUILD_ROOT = Path(__file__).resolve().parents[2] / "build" / "cocotb"
+WAVES = os.environ.get("WAVES", "") not in ("", "0")
 
 
-def _case(layouts: list[Maze], switch_at: list[int], trials: int, max_steps: int, seed: int):
-    """The testbench case and the golden model's run of it."""
-    schedule = layout_schedule(len(layouts), switch_at, trials)
-    nav = Navigator(layouts[0].shape, [seed], PAPER, record=True, engine="numpy")
-    gold: list = []
+def _pair():
+    return [shipped("small_a_9x9"), shipped("small_b_9x9")]
 
-    def keep(t, lay, r) -> None:  # noqa: ANN001
-        gold.append((r, nav.last_trajectories[0].tolist()))
 
-    run_agent(nav, layouts, switch_at, trials, max_steps, keep)
-    expected_trials = [
-        {
-            "steps": int(g.steps[0]),
-            "reached": bool(g.reached[0]),
-            "ticks": int(g.ticks[0]),
-            "moves": int(g.moves[0]),
-            "hits": int(g.hits[0]),
-            "reads": int(g.reads[0]),
-            "sets": int(g.sets[0]),
-            "resets": int(g.resets[0]),
-            "trajectory": [int(c) for c in traj],
-        }
-        for g, traj in gold
-    ]
-    case = {
-        "layouts": [
-            (lay.walls.reshape(-1).astype(int) | (lay.goal.reshape(-1).astype(int) << 1)).tolist()
-            for lay in layouts
-        ],
-        "starts": [list(lay.start) for lay in layouts],
-        "width": layouts[0].shape[1],
-        "schedule": schedule,
-        "max_steps": max_steps,
-        "seed": seed,
-        "expected": {"log": [list(x) for x in nav.logs[0]], "trials": expected_trials},
-    }
-    return case
+# name: (layouts, switch_at, trials, max_steps, seed, rule overrides)
+CASES = {
+    "dynamic": (_pair, [3], 6, 80, 0, {}),
+    "exploit_limit": (_pair, [3], 6, 80, 0, {"exploit_limit": 5}),
+    "stuck": (_pair, [3], 6, 80, 0, {"stuck_steps": 4}),
+    "no_fire": (_pair, [3], 3, 80, 0, {"max_ticks": 4}),
+}
+# The directed case of each branch.
+BRANCH_CASE = {
+    "move": "dynamic",
+    "wall": "dynamic",
+    "corner": "dynamic",
+    "exploit": "dynamic",
+    "forget_blocked": "dynamic",
+    "goal": "dynamic",
+    "step_limit": "dynamic",
+    "forget_exploit": "exploit_limit",
+    "stuck": "stuck",
+    "no_fire": "no_fire",
+}
+
+
+def _run(sim, name, workdir, **kw):
+    layouts, switch_at, trials, max_steps, seed, over = CASES[name]
+    lays = layouts()
+    params = with_overrides(PAPER, **over)
+    res = run_cocotb(
+        sim, lays, switch_at, trials, max_steps, seed, workdir, params,
+        waves=WAVES, build_root=BUILD_ROOT, **kw,
+    )  # fmt: skip
+    counts = branch_counts(res.log, res.trials, params, lays[0].shape, max_steps)
+    return res, counts
+
+
+def test_every_branch_has_a_directed_case():
+    assert set(BRANCH_CASE) == set(BRANCHES)
+    assert set(BRANCH_CASE.values()) <= set(CASES)
 
 
 @pytest.mark.parametrize("sim", SIMS)
-def test_small_dynamic_maze_equals_golden_model(sim, tmp_path):
-    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
-    case = _case([a, b], [3], 6, 80, 0)
-    core = NavigatorCore(rtl_config(PAPER, a.shape))
-    bld = build(sim, core, "navigator", BUILD_ROOT)
-    (tmp_path / "case.json").write_text(json.dumps(case))
-    env = {"MEMRL_TB_CASE": str(tmp_path / "case.json"), "MEMRL_TB_OUT": str(tmp_path / "out.json")}
-    run(bld, "memrl.sim.cocotb_navigator", env, tmp_path)
-    out = json.loads((tmp_path / "out.json").read_text())
-    assert len(out["log"]) == len(case["expected"]["log"]) > 1000
-    assert any(t["reached"] for t in out["trials"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_directed_case_equals_golden_model(sim, case, tmp_path):
+    """The run equals the golden model (checked in the testbench) and takes the
+    branches it is there for."""
+    res, counts = _run(sim, case, tmp_path)
+    record_coverage(sim, f"directed-{case}", counts)
+    mine = [b for b, c in BRANCH_CASE.items() if c == case]
+    missed = [b for b in mine if counts[b] == 0]
+    assert not missed, f"case {case!r} did not take {missed}: {counts}"
+    steps = sum(t["steps"] for t in res.trials)
+    assert counts["move"] + counts["wall"] + counts["corner"] + counts["no_fire"] == steps
+    assert res.batches and res.requests > res.batches  # several requests per batch
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_port_under_random_ready_delays(sim, tmp_path):
+    """The cycle-by-cycle bus model refusing 40 % of offers and answering two
+    cycles late: the same operations, just more cycles."""
+    fast, _ = _run(sim, "dynamic", tmp_path / "fast", bus="cycle")
+    slow, counts = _run(
+        sim, "dynamic", tmp_path / "slow", bus="cycle", latency=2, ready_prob=0.6,
+        backpressure_seed=7,
+    )  # fmt: skip
+    record_coverage(sim, "random-ready", counts)
+    assert slow.stalls > 100
+    assert np.array_equal(slow.log, fast.log)
+    assert slow.cycles > 1.2 * fast.cycles
+
+
+@pytest.mark.parametrize("bus", ["cycle", "batch"])
+@pytest.mark.parametrize("sim", SIMS)
+def test_reset_in_the_middle_of_a_trial(sim, bus, tmp_path):
+    """A reset 150 cycles into the second trial, with requests in flight: the core
+    is idle at once, and the whole schedule run again from a fresh device equals
+    the golden model (no state survives the reset)."""
+    res, _ = _run(sim, "dynamic", tmp_path, bus=bus, reset_at=(1, 150))
+    assert res.reset["busy"] == 1 and res.reset["busy_after"] == 0
+    assert len(res.trials) == 6
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("draw", [0, 1])
+def test_random_maze_and_device_seed(sim, draw, tmp_path):
+    """Random 8x11 mazes, a layout switch and random device seeds."""
+    rng = np.random.default_rng(1000 + draw)
+    lays = [random_maze((8, 11), rng, 0.25), random_maze((8, 11), rng, 0.25)]
+    seed = int(rng.integers(1 << 30))
+    res = run_cocotb(
+        sim, lays, [2], 4, 60, seed, tmp_path, PAPER, waves=WAVES, build_root=BUILD_ROOT
+    )
+    counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 60)
+    record_coverage(sim, f"random-{draw}", counts)
+    assert len(res.log) > 500
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("draw", range(2, 8))
+def test_more_random_mazes(sim, draw, tmp_path):
+    rng = np.random.default_rng(1000 + draw)
+    shape = (int(rng.integers(4, 16)), int(rng.integers(4, 16)))
+    lays = [random_maze(shape, rng, float(rng.uniform(0.1, 0.35))) for _ in range(2)]
+    seed = int(rng.integers(1 << 30))
+    res = run_cocotb(sim, lays, [5], 10, 120, seed, tmp_path, PAPER, build_root=BUILD_ROOT)
+    counts = branch_counts(res.log, res.trials, PAPER, shape, 120)
+    record_coverage(sim, f"random-{draw}", counts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", SIMS)
+def test_full_dynamic_maze_equals_golden_model(sim, tmp_path):
+    """The acceptance run: 120 trials of the shipped 30x30 pair, A -> B -> A."""
+    lays = [shipped("dynamic_a"), shipped("dynamic_b")]
+    res = run_cocotb(sim, lays, [40, 80], 120, 600, 0, tmp_path, PAPER, build_root=BUILD_ROOT)
+    counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 600)
+    record_coverage(sim, "full-dynamic", counts)
+    assert len(res.trials) == 120 and len(res.log) > 100_000
