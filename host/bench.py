@@ -163,6 +163,7 @@ def _flat(d: dict, prefix: str = "") -> list[tuple[str, object]]:
 def _load_groups() -> None:
     """Import the modules that register benchmarks."""
     from memrl.host import (  # noqa: F401
+        bench_cocotb,
         bench_crossbar,
         bench_devices,
         bench_navigator,

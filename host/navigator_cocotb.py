@@ -49,6 +49,7 @@ class CocotbRun:
     log: np.ndarray  # (n, 4): op, addr, level, result
     cycles: int
     wall_s: float  # the simulator run (build and golden model excluded)
+    schedule_wall_s: float  # init and trials inside the simulator (no start-up, no checks)
     requests: int
     batches: int | None
     stalls: int | None
@@ -168,6 +169,7 @@ def run_cocotb(
         log=np.load(workdir / "log.npy"),
         cycles=rep["cycles"],
         wall_s=wall,
+        schedule_wall_s=rep["schedule_wall_s"],
         requests=rep["requests"],
         batches=rep["batches"],
         stalls=rep["stalls"],

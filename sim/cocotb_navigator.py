@@ -20,13 +20,15 @@ The case comes as JSON in the file named by ``MEMRL_TB_CASE``:
 What the core did goes to the directory ``MEMRL_TB_OUT``: ``log.npy`` (the
 device operations) and ``run.json`` (per trial ``steps, reached, ticks, moves,
 hits, reads, sets, resets``, the trajectory, the ticks of each step, the
-cycles; the run's cycles, bus figures and the reset's figures).
+cycles; the run's cycles and the wall time of the schedule in this process,
+the bus figures and the reset's figures).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import cocotb
@@ -181,11 +183,12 @@ async def navigator_schedule(dut) -> None:
         assert not value_of(dut.busy), "the core is still busy after a reset"
         model.device = _device(case)
         model.log.clear()
-    t0 = _cycle()
+    t0, w0 = _cycle(), time.perf_counter()
     trials = await _schedule(dut, case, progress, None)
     report.update(
         trials=trials,
         cycles=_cycle() - t0,
+        schedule_wall_s=time.perf_counter() - w0,
         requests=model.requests,
         batches=getattr(model, "batches", None),
         stalls=getattr(model, "stalls", None),
