@@ -1,13 +1,10 @@
 """Functional coverage of the cocotb runs: each test records the learning-rule
-branches its run took; the session prints one table per simulator and writes
-build/coverage/navigator-<sim>.json."""
+branches its run took; tests/conftest.py prints the tables at the session's end."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from memrl.host.navigator_coverage import coverage_table, merge
 
 COVERAGE_DIR = Path(__file__).resolve().parents[2] / "build" / "coverage"
 
@@ -17,25 +14,3 @@ def record_coverage(sim: str, run: str, counts: dict[str, int]) -> None:
     d = COVERAGE_DIR / f"navigator-{sim}.d"
     d.mkdir(parents=True, exist_ok=True)
     (d / f"{run}.json").write_text(json.dumps(counts))
-
-
-def pytest_configure(config) -> None:  # noqa: ANN001
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller cleans up
-        return
-    for d in COVERAGE_DIR.glob("navigator-*.d"):
-        for f in d.glob("*.json"):
-            f.unlink()
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
-    for d in sorted(COVERAGE_DIR.glob("navigator-*.d")):
-        runs = {f.stem: json.loads(f.read_text()) for f in sorted(d.glob("*.json"))}
-        if not runs:
-            continue
-        sim = d.name.removeprefix("navigator-").removesuffix(".d")
-        total = merge(*runs.values())
-        out = COVERAGE_DIR / f"navigator-{sim}.json"
-        out.write_text(json.dumps({"total": total, "runs": runs}, indent=1))
-        terminalreporter.write_sep("-", f"navigator branch coverage on {sim} ({len(runs)} runs)")
-        terminalreporter.write_line(coverage_table(total))
-        terminalreporter.write_line(f"(written to {out})")
