@@ -88,10 +88,12 @@ class COBSEncoder(wiring.Component):
         rd = block.read_port(domain="comb")
         n = Signal(range(255))  # bytes held
         k = Signal(range(255))  # next held byte to send
-        closing_last = Signal()  # the block being sent ends the frame
         ib = self.i.payload
         m.d.comb += [wr.addr.eq(n), wr.data.eq(ib.byte), rd.addr.eq(k)]
 
+        # After the block: 0 another block follows, 1 the frame's delimiter,
+        # 2 an empty block (code 1) and then the delimiter.
+        after = Signal(2)
         with m.FSM():
             with m.State("FILL"):
                 m.d.comb += self.i.ready.eq(1)
@@ -100,38 +102,32 @@ class COBSEncoder(wiring.Component):
                         m.d.comb += wr.en.eq(1)
                         m.d.sync += n.eq(n + 1)
                     # A 0x00 or the last byte closes the block (the 0x00 is implied);
-                    # so does the 254th byte, as a full block with code 255.
+                    # so does the 254th byte, as a full block with code 255. A frame
+                    # ending in a 0x00 or a full block ends with an empty block
+                    # (code 1), as the host's encoder writes it.
                     full = (ib.byte != 0) & (n == 253)
                     with m.If(ib.last | (ib.byte == 0) | full):
-                        m.d.sync += [closing_last.eq(ib.last), k.eq(0)]
+                        m.d.sync += k.eq(0)
                         m.next = "CODE"
-                    # A frame ending in a 0x00 or a full block ends with an empty block
-                    # (code 1), as the host's encoder writes it.
-                    with m.If(ib.last & ((ib.byte == 0) | full)):
-                        m.d.sync += closing_last.eq(0)
-                        m.next = "CODE_THEN_EMPTY"
+                        with m.If(ib.last & ((ib.byte == 0) | full)):
+                            m.d.sync += after.eq(2)
+                        with m.Else():
+                            m.d.sync += after.eq(ib.last)
             with m.State("CODE"):
                 m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(n + 1)]
                 with m.If(self.o.ready):
                     m.next = "DATA"
-            with m.State("CODE_THEN_EMPTY"):
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(n + 1)]
-                with m.If(self.o.ready):
-                    m.next = "DATA_THEN_EMPTY"
-            with m.State("DATA_THEN_EMPTY"):
-                with m.If(k == n):
-                    m.d.sync += [n.eq(0), k.eq(0), closing_last.eq(1)]
-                    m.next = "CODE"
-                with m.Else():
-                    m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data)]
-                    with m.If(self.o.ready):
-                        m.d.sync += k.eq(k + 1)
             with m.State("DATA"):
                 with m.If(k == n):
-                    m.d.sync += n.eq(0)
-                    m.next = "DELIM"
-                    with m.If(~closing_last):
-                        m.next = "FILL"
+                    m.d.sync += [n.eq(0), k.eq(0)]
+                    with m.Switch(after):
+                        with m.Case(0):
+                            m.next = "FILL"
+                        with m.Case(1):
+                            m.next = "DELIM"
+                        with m.Default():
+                            m.d.sync += after.eq(1)
+                            m.next = "CODE"
                 with m.Else():
                     m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data)]
                     with m.If(self.o.ready):

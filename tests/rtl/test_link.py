@@ -98,3 +98,47 @@ def test_a_damaged_frame_gets_no_reply_and_the_next_one_does():
     got, counters = _run(bytes(bad) + encode_frame(good), 1)
     assert got == [Frame(0x87, 2, b"abc")] and counters["dropped"] == 1
     assert not any(isinstance(x, LinkError) for x in got)
+
+
+def _frame_rx(raws: list[bytes], buffer_bytes: int):
+    """Feed frames (before COBS) into a FrameRx; the header of each frame it offers."""
+    from memrl.rtl.link import FrameRx
+
+    frx = FrameRx(buffer_bytes)
+    offered, dropped = [], []
+
+    async def feed(ctx):
+        ctx.set(frx.frame.ready, 1)
+        for raw in raws:
+            for b in raw:
+                ctx.set(frx.i.payload, {"byte": b, "end": 0, "error": 0})
+                ctx.set(frx.i.valid, 1)
+                await ctx.tick().until(frx.i.ready)
+            ctx.set(frx.i.payload, {"byte": 0, "end": 1, "error": 0})
+            await ctx.tick().until(frx.i.ready)
+        ctx.set(frx.i.valid, 0)
+        for _ in range(4):
+            await ctx.tick()
+        dropped.append(ctx.get(frx.dropped))
+
+    async def watch(ctx):
+        while True:
+            _, _, valid, info = await ctx.tick().sample(frx.frame.valid, frx.frame.payload)
+            if valid:
+                offered.append((info.type, info.seq, info.length, info.size, info.too_long))
+
+    sim = Simulator(frx)
+    sim.add_clock(1e-6)
+    sim.add_testbench(watch, background=True)
+    sim.add_testbench(feed)
+    sim.run()
+    return offered, dropped[0]
+
+
+def test_a_frame_longer_than_the_buffer_is_offered_as_too_long_if_its_crc_holds():
+    long = Frame(0x03, 9, bytes(range(1, 41)))  # 47 bytes into a 32-byte buffer
+    bad = bytearray(Frame(0x03, 10, bytes(range(1, 41))).raw())
+    bad[20] ^= 0xFF
+    offered, dropped = _frame_rx([long.raw(), bytes(bad), Frame(0x01, 11).raw()], 32)
+    assert offered == [(0x03, 9, 40, 47, 1), (0x01, 11, 0, 7, 0)]
+    assert dropped == 1
