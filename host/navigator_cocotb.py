@@ -31,14 +31,13 @@ from memrl.sim.batch_port import BatchPortTop
 from memrl.sim.cocotb_runner import build, run
 
 from .maze import Maze
-from .navigator import PRESETS, Navigator, NavigatorParams, layout_schedule, run_agent
-from .navigator_rtl import rtl_config
+from .navigator import PRESETS, NavigatorParams, layout_schedule
+from .navigator_rtl import golden_run, layout_flags, rtl_config
 
-__all__ = ["BUSES", "CocotbRun", "golden_run", "make_case", "run_cocotb"]
+__all__ = ["BUSES", "CocotbRun", "make_case", "run_cocotb"]
 
 BUSES = ("batch", "cycle")
 TB_MODULE = "memrl.sim.cocotb_navigator"
-TRIAL_FIELDS = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
 
 
 @dataclass
@@ -55,28 +54,6 @@ class CocotbRun:
     stalls: int | None
     reset: dict | None = None
     out_dir: Path = field(default_factory=Path)
-
-
-def golden_run(
-    layouts: Sequence[Maze],
-    switch_at: Sequence[int],
-    trials: int,
-    max_steps: int,
-    seed: int,
-    params: NavigatorParams = PRESETS["paper"],
-) -> tuple[list[dict], np.ndarray]:
-    """The golden model's trials (the testbench's record format) and device log."""
-    nav = Navigator(layouts[0].shape, [seed], params, record=True, engine="numpy")
-    out: list[dict] = []
-
-    def keep(t, lay, r) -> None:  # noqa: ANN001
-        rec = {k: int(getattr(r, k)[0]) for k in TRIAL_FIELDS}
-        rec["reached"] = bool(rec["reached"])
-        rec["trajectory"] = [int(c) for c in nav.last_trajectories[0]]
-        out.append(rec)
-
-    run_agent(nav, layouts, switch_at, trials, max_steps, keep)
-    return out, np.asarray(nav.logs[0], dtype=np.int64).reshape(-1, 4)
 
 
 def make_case(
@@ -101,10 +78,7 @@ def make_case(
     if any(lay.shape != shape for lay in layouts):
         raise ValueError("every layout of a schedule must have the same shape")
     return {
-        "layouts": [
-            (lay.walls.reshape(-1).astype(int) | (lay.goal.reshape(-1).astype(int) << 1)).tolist()
-            for lay in layouts
-        ],
+        "layouts": [layout_flags(lay) for lay in layouts],
         "starts": [list(lay.start) for lay in layouts],
         "width": shape[1],
         "schedule": layout_schedule(len(layouts), switch_at, trials),
@@ -136,10 +110,15 @@ def run_cocotb(
     backpressure_seed: int = 0,
     reset_at: tuple[int, int] | None = None,
     check: bool = True,
+    expected: tuple[list[dict], np.ndarray] | None = None,
     waves: bool | None = None,
     build_root: Path = Path("build/cocotb"),
 ) -> CocotbRun:
     """Run the schedule on ``sim`` ("icarus" or "verilator"); see the module text.
+
+    ``expected``: the golden model's run of this schedule
+    (:func:`memrl.host.navigator_rtl.golden_run`), when the caller has it already
+    (several simulators, one golden run).
 
     ``workdir`` receives the case, the expected and the observed logs, the
     simulator's log (``sim.log``) and, with ``waves`` (default: the ``WAVES``
@@ -152,7 +131,7 @@ def run_cocotb(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if check:
-        want, want_log = golden_run(layouts, switch_at, trials, max_steps, seed, params)
+        want, want_log = expected or golden_run(layouts, switch_at, trials, max_steps, seed, params)
         np.save(workdir / "expected_log.npy", want_log)
         case["expected_log"] = str((workdir / "expected_log.npy").resolve())
         case["expected_trials"] = want

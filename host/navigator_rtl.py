@@ -6,7 +6,8 @@ parameters (refusing rule options the core does not implement);
 given trials, as :func:`memrl.host.navigator.run_agent` does) with the SiOx
 device model of that agent's seed answering the RRAM port, and returns what
 the golden model returns for the same run: per-trial results, trajectories,
-ticks per step and the device-operation log.
+ticks per step and the device-operation log. :func:`golden_run` is that golden
+run, in the form the RTL runs (here and under cocotb) are compared with.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 
+import numpy as np
 from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
@@ -25,9 +27,10 @@ from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.devices.emulator import EmulatorModel
 
 from .maze import Maze
-from .navigator import NavigatorParams, layout_schedule
+from .navigator import PRESETS, Navigator, NavigatorParams, layout_schedule, run_agent
 
-__all__ = ["UnsupportedRule", "rtl_config", "RtlTrial", "run_rtl"]
+__all__ = ["TRIAL_FIELDS", "UnsupportedRule", "golden_run", "layout_flags", "rtl_config",
+           "RtlTrial", "run_rtl"]  # fmt: skip
 
 #: Golden-model options and the values the core implements.
 _RTL_RULE = {
@@ -39,6 +42,42 @@ _RTL_RULE = {
     "boredom": 0,
     "forget_on_path_end": "off",
 }
+
+
+#: The per-trial figures the core reports, by their golden-model names.
+TRIAL_FIELDS = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
+
+
+def golden_run(
+    layouts: Sequence[Maze],
+    switch_at: Sequence[int],
+    trials: int,
+    max_steps: int,
+    seed: int,
+    params: NavigatorParams | None = None,
+) -> tuple[list[dict], np.ndarray]:
+    """The golden model's run of a schedule, to compare an RTL run with: per trial
+    a dict of :data:`TRIAL_FIELDS` and the trajectory, and the device-operation
+    log as ``(n, 4)`` rows ``(op, addr, level, result)``. ``params``: ``paper``
+    by default."""
+    nav = Navigator(
+        layouts[0].shape, [seed], params or PRESETS["paper"], record=True, engine="numpy"
+    )
+    out: list[dict] = []
+
+    def keep(t, lay, r) -> None:  # noqa: ANN001
+        rec = {k: int(getattr(r, k)[0]) for k in TRIAL_FIELDS}
+        rec["reached"] = bool(rec["reached"])
+        rec["trajectory"] = [int(c) for c in nav.last_trajectories[0]]
+        out.append(rec)
+
+    run_agent(nav, layouts, switch_at, trials, max_steps, keep)
+    return out, np.asarray(nav.logs[0], dtype=np.int64).reshape(-1, 4)
+
+
+def layout_flags(maze: Maze) -> list[int]:
+    """The core's layout word of every place, row-major: bit 0 wall, bit 1 goal."""
+    return (maze.walls.reshape(-1).astype(int) | (maze.goal.reshape(-1).astype(int) << 1)).tolist()
 
 
 class UnsupportedRule(ValueError):
@@ -144,9 +183,8 @@ def run_rtl(
             ctx.set(sig, 0)
 
         async def load(maze: Maze) -> None:
-            flags = maze.walls.reshape(-1).astype(int) | (maze.goal.reshape(-1).astype(int) << 1)
             ctx.set(core.layout_we, 1)
-            for cell, v in enumerate(flags.tolist()):
+            for cell, v in enumerate(layout_flags(maze)):
                 ctx.set(core.layout_addr, cell)
                 ctx.set(core.layout_data, v)
                 await ctx.tick()

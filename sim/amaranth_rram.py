@@ -19,11 +19,9 @@ from collections import deque
 from amaranth.lib import wiring
 
 from memrl.sim.devices import DevicePort, Op
+from memrl.sim.rram_server import READ_ROW, RRAMServer
 
-__all__ = ["READ_ROW", "RRAMResponder", "RRAMMonitor"]
-
-#: The port's READ_ROW operation code (``memrl.rtl.rram_port.RRAMOp.READ_ROW``).
-READ_ROW = 4
+__all__ = ["RRAMResponder", "RRAMMonitor"]
 
 
 def _port_shape(port: wiring.PureInterface) -> tuple[int, int]:
@@ -51,27 +49,13 @@ class RRAMResponder:
             raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
         self.port, self.device, self.latency = port, device, latency
         self.pipelined = pipelined
-        self.lanes, self.code_width = _port_shape(port)
-        self.log: list[tuple[int, int, int, int]] = []
+        lanes, code_width = _port_shape(port)
+        self._server = RRAMServer(device, code_width, lanes)
+        self.log = self._server.log
 
     def _apply(self, op: int, addr: int, level: int) -> int:
         """Apply one request to the device model and log it; the response payload."""
-        op, addr, level = int(op), int(addr), int(level)
-        result = -1
-        if op == READ_ROW and self.lanes > 1:
-            codes = [int(v) for v in self.device.read(list(range(addr, addr + self.lanes)))]
-            self.log.extend((int(Op.READ), addr + i, 0, c) for i, c in enumerate(codes))
-            return sum(c << (i * self.code_width) for i, c in enumerate(codes))
-        if op == Op.READ:
-            result = int(self.device.read([addr])[0])
-        elif op == Op.SET:
-            self.device.set([addr], level)
-        elif op == Op.RESET:
-            self.device.reset([addr], level)
-        else:
-            raise ValueError(f"unknown RRAM operation code {op} at address {addr}")
-        self.log.append((op, addr, level, result))
-        return max(result, 0)
+        return self._server.serve([(int(op), int(addr), int(level))])[0]
 
     async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
         if self.pipelined:

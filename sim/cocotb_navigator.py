@@ -37,6 +37,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
+from memrl.rtl.navigator import SLOTS
 from memrl.sim.cocotb_rram import RRAMBatchDevice, RRAMBus, RRAMDevice, value_of
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.scoreboard import check_streams
@@ -82,7 +83,7 @@ class _Progress:
 
 def _device(case: dict) -> SiOxPort:
     places = len(case["layouts"][0])
-    return SiOxPort(SiOxArray.batch([case["seed"]], 9 * places, SiOxParams()))
+    return SiOxPort(SiOxArray.batch([case["seed"]], SLOTS * places, SiOxParams()))
 
 
 async def _reset(dut, model) -> None:  # noqa: ANN001

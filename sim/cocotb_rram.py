@@ -35,12 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memrl.sim.devices import DevicePort, Op
+from memrl.sim.devices import DevicePort
+from memrl.sim.rram_server import OP_BITS, RRAMServer
 
-__all__ = ["READ_ROW", "RRAMBatchDevice", "RRAMBus", "RRAMDevice", "RRAMServer", "value_of"]
-
-READ_ROW = 4
-OP_BITS = 3
+__all__ = ["RRAMBatchDevice", "RRAMBus", "RRAMDevice", "value_of"]
 
 
 _TO_BITS = str.maketrans("XZUW-LHxzuwlh", "0000000100001")
@@ -107,58 +105,6 @@ def decode(payload: int, addr_width: int) -> tuple[int, int, int]:
     addr = (payload >> OP_BITS) & ((1 << addr_width) - 1)
     level = payload >> (OP_BITS + addr_width)
     return op, addr, level
-
-
-class RRAMServer:
-    """Serves decoded requests from ``device`` and logs them (the two bus models' core)."""
-
-    def __init__(self, device: DevicePort, code_width: int, lanes: int) -> None:
-        self.device, self.code_width, self.lanes = device, code_width, lanes
-        self.log: list[tuple[int, int, int, int]] = []
-
-    def serve(self, requests: list[tuple[int, int, int]]) -> list[int]:
-        """Apply ``(op, addr, level)`` requests in order; their response payloads.
-
-        A run of READs and READ_ROWs goes to the device model as one read of all
-        their addresses, in order (the model draws its read noise per device in
-        address order, so this equals one call per request)."""
-        out: list[int] = []
-        w, lanes = self.code_width, self.lanes
-        i = 0
-        while i < len(requests):
-            op = requests[i][0]
-            if op == Op.READ or (op == READ_ROW and lanes > 1):
-                j, addrs = i, []
-                while j < len(requests) and requests[j][0] in (Op.READ, READ_ROW):
-                    _, addr, _ = requests[j]
-                    n = lanes if requests[j][0] == READ_ROW else 1
-                    addrs.extend(range(addr, addr + n))
-                    j += 1
-                codes = [int(v) for v in self.device.read(addrs)]
-                k = 0
-                for op_j, addr, level in requests[i:j]:
-                    if op_j == READ_ROW:
-                        row = codes[k : k + lanes]
-                        self.log.extend((int(Op.READ), addr + d, 0, c) for d, c in enumerate(row))
-                        out.append(sum(c << (d * w) for d, c in enumerate(row)))
-                        k += lanes
-                    else:
-                        self.log.append((int(Op.READ), addr, level, codes[k]))
-                        out.append(codes[k])
-                        k += 1
-                i = j
-                continue
-            _, addr, level = requests[i]
-            if op == Op.SET:
-                self.device.set([addr], level)
-            elif op == Op.RESET:
-                self.device.reset([addr], level)
-            else:
-                raise ValueError(f"unknown RRAM operation code {op} at address {addr}")
-            self.log.append((op, addr, level, -1))
-            out.append(0)
-            i += 1
-        return out
 
 
 class RRAMDevice(RRAMServer):
@@ -265,7 +211,11 @@ class RRAMBatchDevice(RRAMServer):
         self._served = 0
 
     def clear(self) -> None:
-        """Nothing is owed outside a batch; kept for the bus models' common interface."""
+        """Restart the hand-over toggle with the top (the core and top were reset):
+        a reset top expects ``bat_served`` at 0, and a stale 1 would hand it the
+        previous batch's answers."""
+        self._served = 0
+        self.dut.bat_served.value = 0
 
     async def run(self) -> None:
         from cocotb.triggers import FallingEdge, RisingEdge

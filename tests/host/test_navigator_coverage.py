@@ -7,8 +7,8 @@ import pytest
 
 from memrl.host.maze import random_maze, shipped
 from memrl.host.navigator import PRESETS, with_overrides
-from memrl.host.navigator_cocotb import golden_run
 from memrl.host.navigator_coverage import BRANCHES, branch_counts, coverage_table, merge
+from memrl.host.navigator_rtl import golden_run
 
 PAPER = PRESETS["paper"]
 

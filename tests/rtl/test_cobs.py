@@ -22,69 +22,58 @@ FRAMES = st.lists(
 )
 
 
-def _encode(frames: list[bytes], stall_every: int) -> bytes:
-    enc = COBSEncoder()
-    out = bytearray()
-    total = sum(len(cobs_encode(f)) + 1 for f in frames)
+def _pump(dut, inputs: list, done, stall_every: int) -> list:
+    """Stream ``inputs`` into ``dut.i`` and collect ``dut.o`` payloads until
+    ``done(outputs)``, refusing every ``stall_every``-th output cycle (0: never)."""
+    out: list = []
 
     async def feed(ctx):
-        for f in frames:
-            for i, b in enumerate(f):
-                ctx.set(enc.i.payload, {"byte": b, "last": int(i == len(f) - 1)})
-                ctx.set(enc.i.valid, 1)
-                await ctx.tick().until(enc.i.ready)
-        ctx.set(enc.i.valid, 0)
+        for item in inputs:
+            ctx.set(dut.i.payload, item)
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+        ctx.set(dut.i.valid, 0)
 
     async def take(ctx):
         n = 0
-        while len(out) < total:
+        while not done(out):
             ready = int(stall_every == 0 or n % stall_every != 0)
             n += 1
-            ctx.set(enc.o.ready, ready)
-            *_, valid, payload = await ctx.tick().sample(enc.o.valid, enc.o.payload)
+            ctx.set(dut.o.ready, ready)
+            *_, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
             if valid and ready:
                 out.append(payload)
 
-    sim = Simulator(enc)
+    sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(feed, background=True)
     sim.add_testbench(take)
     sim.run()
-    return bytes(out)
+    return out
+
+
+def _encode(frames: list[bytes], stall_every: int) -> bytes:
+    total = sum(len(cobs_encode(f)) + 1 for f in frames)
+    items = [{"byte": b, "last": int(i == len(f) - 1)} for f in frames for i, b in enumerate(f)]
+    return bytes(_pump(COBSEncoder(), items, lambda out: len(out) >= total, stall_every))
 
 
 def _decode(wire: bytes, stall_every: int) -> list[tuple[bytes, bool]]:
-    dec = COBSDecoder()
-    frames: list[tuple[bytes, bool]] = []
-    cur = bytearray()
-    ends = wire.count(0)
+    ends, seen = wire.count(0), [0, 0]  # frame ends wanted; [ends seen, words looked at]
 
-    async def feed(ctx):
-        for b in wire:
-            ctx.set(dec.i.payload, b)
-            ctx.set(dec.i.valid, 1)
-            await ctx.tick().until(dec.i.ready)
-        ctx.set(dec.i.valid, 0)
+    def done(o: list) -> bool:
+        seen[0] += sum(bool(p.end) for p in o[seen[1] :])
+        seen[1] = len(o)
+        return seen[0] >= ends
 
-    async def take(ctx):
-        n = 0
-        while len(frames) < ends:
-            ready = int(stall_every == 0 or n % stall_every != 0)
-            n += 1
-            ctx.set(dec.o.ready, ready)
-            *_, valid, p = await ctx.tick().sample(dec.o.valid, dec.o.payload)
-            if valid and ready:
-                if p.end:
-                    frames.append((bytes(cur), bool(p.error)))
-                    cur.clear()
-                else:
-                    cur.append(p.byte)
-
-    sim = Simulator(dec)
-    sim.add_clock(1e-6)
-    sim.add_testbench(feed, background=True)
-    sim.add_testbench(take)
-    sim.run()
+    out = _pump(COBSDecoder(), list(wire), done, stall_every)
+    frames, cur = [], bytearray()
+    for p in out:
+        if p.end:
+            frames.append((bytes(cur), bool(p.error)))
+            cur.clear()
+        else:
+            cur.append(p.byte)
     return frames
 
 

@@ -4,49 +4,34 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from amaranth.back import verilog
 
 from memrl.host.maze import DIRECTIONS as HOST_DIRECTIONS
 from memrl.host.maze import shipped
-from memrl.host.navigator import PRESETS, Navigator, run_agent
-from memrl.host.navigator_rtl import UnsupportedRule, rtl_config, run_rtl
+from memrl.host.navigator import PRESETS
+from memrl.host.navigator_rtl import TRIAL_FIELDS, UnsupportedRule, golden_run, rtl_config, run_rtl
 from memrl.rtl.navigator import DIRECTIONS, NavigatorConfig, NavigatorCore
 from memrl.rtl.rram_port import RRAMOp, RRAMPortSignature
 from memrl.sim.devices import Op
+from memrl.sim.scoreboard import check_streams
 
 PAPER = PRESETS["paper"]
-
-
-def golden(layouts, switch_at, trials, max_steps, seed, params=PAPER):
-    nav = Navigator(layouts[0].shape, [seed], params, record=True, engine="numpy")
-    out = []
-
-    def keep(t, lay, r):
-        out.append((r, nav.last_trajectories[0].tolist()))
-
-    run_agent(nav, layouts, switch_at, trials, max_steps, keep)
-    return out, nav.logs[0]
 
 
 def assert_equal_runs(
     layouts, switch_at, trials, max_steps, seed, params=PAPER, latency=0, pipelined=False
 ):
-    gold, glog = golden(layouts, switch_at, trials, max_steps, seed, params)
+    gold, glog = golden_run(layouts, switch_at, trials, max_steps, seed, params)
     rtl, rlog = run_rtl(
         layouts, switch_at, trials, max_steps, seed, params, latency=latency, pipelined=pipelined
     )
-    assert len(rlog) == len(glog)
-    for i, (g, r) in enumerate(zip(glog, rlog, strict=True)):
-        assert tuple(g) == tuple(r), f"device operation {i}: golden {g}, RTL {r}"
-    for t, ((g, traj), r) in enumerate(zip(gold, rtl, strict=True)):
-        got = (r.steps, r.reached, r.ticks, r.moves, r.hits, r.reads, r.sets, r.resets)
-        want = tuple(
-            int(getattr(g, k)[0])
-            for k in ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
-        )
-        assert got == want, f"trial {t}"
-        assert r.trajectory == traj, f"trial {t}"
+    check_streams("device operations", np.asarray(rlog, dtype=np.int64).reshape(-1, 4), glog)
+    for t, (g, r) in enumerate(zip(gold, rtl, strict=True)):
+        got = tuple(getattr(r, k) for k in TRIAL_FIELDS)
+        assert got == tuple(g[k] for k in TRIAL_FIELDS), f"trial {t}"
+        assert r.trajectory == g["trajectory"], f"trial {t}"
         assert sum(r.step_ticks) == r.ticks and len(r.step_ticks) == r.steps
     return rtl, rlog
 

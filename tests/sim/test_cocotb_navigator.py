@@ -115,13 +115,15 @@ def test_port_under_random_ready_delays(sim, workdir):
     assert slow.cycles > 1.2 * fast.cycles
 
 
+@pytest.mark.parametrize("at", [150, 170])
 @pytest.mark.parametrize("bus", ["cycle", "batch"])
 @pytest.mark.parametrize("sim", SIMS)
-def test_reset_in_the_middle_of_a_trial(sim, bus, workdir):
-    """A reset 150 cycles into the second trial, with requests in flight: the core
-    is idle at once, and the whole schedule run again from a fresh device equals
-    the golden model (no state survives the reset)."""
-    res, _ = _run(sim, "dynamic", workdir, bus=bus, reset_at=(1, 150))
+def test_reset_in_the_middle_of_a_trial(sim, bus, at, workdir):
+    """A reset 150 or 170 cycles into the second trial, with requests in flight
+    (after an even and an odd number of batches on the batch bus): the core is
+    idle at once, and the whole schedule run again from a fresh device equals the
+    golden model (no state survives the reset)."""
+    res, _ = _run(sim, "dynamic", workdir, bus=bus, reset_at=(1, at))
     assert res.reset["busy"] == 1 and res.reset["busy_after"] == 0
     assert len(res.trials) == 6
 
