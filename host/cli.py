@@ -99,7 +99,21 @@ def maze() -> None:
 @click.option(
     "--preset", type=click.Choice(["paper", "default"]), default="default", show_default=True
 )
-@click.option("--backend", type=click.Choice(["golden"]), default="golden", show_default=True)
+@click.option(
+    "--backend",
+    default="golden",
+    show_default=True,
+    metavar="golden|amaranth|serial:PORT",
+    help="The golden model, the firmware in amaranth.sim (one per seed), or a board "
+    "(or a simulated one) on a serial port.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["siox", "emulator"]),
+    default="siox",
+    show_default=True,
+    help="The SiOx device model, or the on-chip RRAM emulator (its Python twin for golden).",
+)
 @click.option(
     "--agent",
     type=click.Choice(["navigator", "tabular-q", "dqn"]),
@@ -109,7 +123,7 @@ def maze() -> None:
 )
 @out_option("build/maze")
 def maze_run(  # noqa: PLR0913
-    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, agent, out
+    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, device, agent, out
 ) -> None:  # noqa: ANN001
     """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
     from .maze import MazeError
@@ -118,8 +132,9 @@ def maze_run(  # noqa: PLR0913
 
     switch = tuple(_int_list(switch_at, "--switch-at")) if switch_at else None
     cfg = MazeRunConfig(
-        tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend, agent
-    )
+        tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend, agent,
+        device,
+    )  # fmt: skip
     try:
         cfg.resolved()
     except (MazeError, ValueError) as exc:
@@ -130,6 +145,8 @@ def maze_run(  # noqa: PLR0913
             run_maze(cfg, out, progress=lambda _: bar.update())
         except KeyboardInterrupt:
             interrupted = True
+        except (OSError, RuntimeError, ValueError) as exc:  # a port, a link, a firmware
+            raise click.ClickException(f"backend {backend}: {exc}") from exc
     files = plot_run(out)
     summary = summarise(out)
     if interrupted:

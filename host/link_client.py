@@ -32,6 +32,9 @@ __all__ = ["Transport", "LinkClient", "ErrorReply", "LinkTimeout", "FaultyTransp
 
 
 class Transport(Protocol):
+    """Moves bytes. A transport may have ``now()``, the clock (seconds) its
+    timeouts run on: a simulation's time; wall-clock time otherwise."""
+
     def write(self, data: bytes) -> None: ...
 
     def read(self, timeout_s: float) -> bytes:
@@ -66,8 +69,10 @@ class LinkClient:
         self.seq = 0
         self.stats = {"requests": 0, "retries": 0, "dropped": 0, "stale": 0}
 
-    def request(self, cmd: int, payload: bytes = b"") -> bytes:
-        """Send ``cmd`` with ``payload``; the reply's payload."""
+    def request(self, cmd: int, payload: bytes = b"", timeout_s: float | None = None) -> bytes:
+        """Send ``cmd`` with ``payload``; the reply's payload. ``timeout_s``: this
+        request's timeout per attempt (the client's by default)."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
         self.seq = (self.seq + 1) % 256
         wire = encode_frame(Frame(int(cmd), self.seq, bytes(payload)))
         self.stats["requests"] += 1
@@ -75,7 +80,7 @@ class LinkClient:
             if attempt:
                 self.stats["retries"] += 1
             self.transport.write(wire)
-            reply = self._await(self.seq)
+            reply = self._await(self.seq, timeout_s)
             if reply is None:
                 continue
             if reply.type == ERROR:
@@ -88,12 +93,13 @@ class LinkClient:
             return reply.payload
         raise LinkTimeout(
             f"no reply to command 0x{int(cmd):02x} after {self.retries + 1} attempts "
-            f"of {self.timeout_s} s"
+            f"of {timeout_s} s"
         )
 
-    def _await(self, seq: int) -> Frame | None:
-        deadline = time.monotonic() + self.timeout_s
-        while (left := deadline - time.monotonic()) > 0:
+    def _await(self, seq: int, timeout_s: float) -> Frame | None:
+        now = getattr(self.transport, "now", time.monotonic)
+        deadline = now() + timeout_s
+        while (left := deadline - now()) > 0:
             for item in self.reader.feed(self.transport.read(left)):
                 if isinstance(item, LinkError):
                     self.stats["dropped"] += 1
@@ -141,6 +147,9 @@ class FaultyTransport:
             else:
                 out.append(b)
         return bytes(out)
+
+    def now(self) -> float:
+        return getattr(self.inner, "now", time.monotonic)()
 
     def write(self, data: bytes) -> None:
         self.inner.write(self._damage(data))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import DEVICES, navigator_agent, parse_backend
 from .baselines import DQN, TabularQ
 from .maze import Maze, load_maze, shipped
 from .navigator import PRESETS, Navigator, TrialResult, run_agent
@@ -43,14 +44,31 @@ class MazeRunConfig:
     seeds: int = 20
     first_seed: int = 0
     preset: str = "default"
-    backend: str = "golden"
+    backend: str = "golden"  # golden | amaranth | serial:PORT (memrl.host.backends)
     agent: str = "navigator"  # navigator | tabular-q | dqn
+    device: str = "siox"  # siox | emulator
 
     def resolved(self) -> tuple[list[Maze], list[int]]:
         if self.agent not in AGENTS:
             raise ValueError(f"agent must be one of {sorted(AGENTS)} (got {self.agent!r})")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {self.preset!r})")
+        backend = parse_backend(self.backend)
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES} (got {self.device!r})")
+        if self.agent != "navigator" and (backend.kind != "golden" or self.device != "siox"):
+            raise ValueError(
+                f"the {self.agent} baseline runs on the golden backend with the siox device only"
+            )
+        if backend.kind != "golden" and self.preset != "paper":
+            raise ValueError(
+                f"the firmware implements the paper rule: use --preset paper with "
+                f"--backend {self.backend}"
+            )
+        if backend.kind == "serial" and self.seeds != 1:
+            raise ValueError(
+                "a board holds one agent's devices: use --seeds 1 with a serial backend"
+            )
         if self.layouts:
             mazes = [load_maze(p) for p in self.layouts]
             switch = list(self.switch_at or ())
@@ -90,7 +108,12 @@ def run_maze(
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(config, indent=1))
     csv_path = out / "trials.csv"
-    agent = AGENTS[cfg.agent](mazes[0].shape, seeds, cfg.preset)
+    if cfg.agent == "navigator":
+        agent = navigator_agent(
+            parse_backend(cfg.backend), cfg.device, mazes[0].shape, seeds, cfg.preset
+        )
+    else:
+        agent = AGENTS[cfg.agent](mazes[0].shape, seeds, cfg.preset)
     status = "interrupted"
     try:
         with csv_path.open("w", newline="") as fh:

@@ -24,7 +24,7 @@ from memrl.rtl.navigator import SLOTS, NavigatorConfig, NavigatorCore
 from memrl.rtl.rram_emulator import RRAMEmulator
 from memrl.sim.amaranth_rram import RRAMMonitor, RRAMResponder
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
-from memrl.sim.devices.emulator import EmulatorModel
+from memrl.sim.devices.emulator import EmulatorModel, EmulatorPort
 
 from .maze import Maze
 from .navigator import PRESETS, Navigator, NavigatorParams, layout_schedule, run_agent
@@ -55,14 +55,23 @@ def golden_run(
     max_steps: int,
     seed: int,
     params: NavigatorParams | None = None,
+    device: str = "siox",
 ) -> tuple[list[dict], np.ndarray]:
     """The golden model's run of a schedule, to compare an RTL run with: per trial
     a dict of :data:`TRIAL_FIELDS` and the trajectory, and the device-operation
     log as ``(n, 4)`` rows ``(op, addr, level, result)``. ``params``: ``paper``
-    by default."""
+    by default. ``device``: ``siox``, or ``emulator`` (the emulator's Python
+    model built from ``seed``)."""
+    port = None
+    if device == "emulator":
+        h, w = layouts[0].shape
+        port = EmulatorPort(EmulatorModel.from_siox(SLOTS * h * w, seed))
+    elif device != "siox":
+        raise ValueError(f"device must be 'siox' or 'emulator' (got {device!r})")
     nav = Navigator(
-        layouts[0].shape, [seed], params or PRESETS["paper"], record=True, engine="numpy"
-    )
+        layouts[0].shape, [seed], params or PRESETS["paper"], record=True, engine="numpy",
+        device_port=port,
+    )  # fmt: skip
     out: list[dict] = []
 
     def keep(t, lay, r) -> None:  # noqa: ANN001

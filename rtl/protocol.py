@@ -61,3 +61,4 @@ class Err(enum.IntEnum):
     OUT_OF_RANGE = 4  # an address, place or count outside the core
     BUSY = 5  # the core is running (a trial or the run start)
     TOO_LONG = 6  # the frame exceeds the firmware's buffer
+    NOT_CONFIGURED = 7  # RUN_TRIAL before any CONFIGURE

@@ -1,0 +1,124 @@
+"""Where a maze run executes: the golden model, the simulated firmware or a board.
+
+``--backend``:
+
+* ``golden``: the Python model (:class:`memrl.host.navigator.Navigator`);
+* ``amaranth``: the firmware (:class:`memrl.rtl.commands.NavigatorCommands`) in
+  ``amaranth.sim``, one instance per seed, spoken to over its UART pins;
+* ``serial:PORT``: a board (or a simulated board behind a pseudo-terminal) on a
+  serial port: one agent, as a board holds one agent's devices.
+
+``--device``: ``siox`` (the SiOx physics model; the default everywhere it can
+run) or ``emulator`` (the on-chip emulator core; the golden model then runs
+against its Python twin, :class:`memrl.sim.devices.emulator.EmulatorPort`). A
+board has the device it was built with.
+
+Every backend runs the same schedule through :func:`memrl.host.navigator.run_agent`
+and yields the same per-trial records, so a run folder looks the same whichever
+backend wrote it; for the same seed and device the simulated backends equal the
+golden model (tests/host/test_backends.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from memrl.rtl.commands import config_id
+from memrl.rtl.navigator import SLOTS
+from memrl.sim.devices.emulator import EmulatorModel, EmulatorPort
+
+from .navigator import PRESETS, Navigator, TrialAgent, TrialResult
+
+__all__ = ["BACKENDS", "DEVICES", "Backend", "parse_backend", "StackedAgents", "navigator_agent"]
+
+BACKENDS = ("golden", "amaranth", "serial:PORT")
+DEVICES = ("siox", "emulator")
+#: The client's timeout per attempt in the simulated firmware's seconds (120,000
+#: cycles at 12 MHz: any request but a trial; trials get a bound of their own).
+SIM_TIMEOUT_S = 0.01
+
+
+@dataclass(frozen=True)
+class Backend:
+    kind: str  # golden | amaranth | serial
+    port: str = ""  # serial only
+
+    def __str__(self) -> str:
+        return f"serial:{self.port}" if self.kind == "serial" else self.kind
+
+
+def parse_backend(text: str) -> Backend:
+    """``golden``, ``amaranth`` or ``serial:PORT``; a ValueError names the choices."""
+    if text in ("golden", "amaranth"):
+        return Backend(text)
+    if text.startswith("serial:") and len(text) > len("serial:"):
+        return Backend("serial", text[len("serial:") :])
+    raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {text!r})")
+
+
+class StackedAgents:
+    """Single-agent :class:`TrialAgent` s run side by side as one batch."""
+
+    def __init__(self, agents: Sequence[TrialAgent]) -> None:
+        self.agents = list(agents)
+
+    def run_trial(self, maze, max_steps: int) -> TrialResult:  # noqa: ANN001
+        rs = [a.run_trial(maze, max_steps) for a in self.agents]
+        return TrialResult(
+            *(
+                np.concatenate([getattr(r, f) for r in rs])
+                for f in ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
+            )
+        )
+
+
+def _emulator_port(n_devices: int, seed: int) -> EmulatorPort:
+    return EmulatorPort(EmulatorModel.from_siox(n_devices, seed))
+
+
+def navigator_agent(
+    backend: Backend, device: str, shape: tuple[int, int], seeds: Sequence[int], preset: str
+) -> TrialAgent:
+    """The navigator on ``backend`` with ``device``, one agent per seed."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
+    params = PRESETS[preset]
+    n = SLOTS * shape[0] * shape[1]
+    if backend.kind == "golden":
+        if device == "siox":
+            return Navigator(shape, seeds, params)
+        return StackedAgents(
+            [Navigator(shape, [s], params, device_port=_emulator_port(n, s)) for s in seeds]
+        )
+    from .link_client import LinkClient
+    from .navigator_link import FirmwareAgent, NavigatorClient
+    from .navigator_rtl import rtl_config
+
+    if preset != "paper":
+        raise ValueError(
+            f"the firmware implements the paper rule: use --preset paper with --backend {backend}"
+        )
+    config = rtl_config(params, shape)
+    if backend.kind == "amaranth":
+        from .transports import AmaranthTransport
+
+        return StackedAgents(
+            [
+                FirmwareAgent(
+                    NavigatorClient(
+                        LinkClient(AmaranthTransport(config, s, device), timeout_s=SIM_TIMEOUT_S),
+                        config_id(config),
+                    )
+                )
+                for s in seeds
+            ]
+        )
+    from .transports import SerialTransport
+
+    if len(seeds) != 1:
+        raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
+    client = NavigatorClient(LinkClient(SerialTransport(backend.port)), config_id(config))
+    return FirmwareAgent(client)

@@ -1,0 +1,204 @@
+"""The navigator firmware's commands from the host (docs/protocol.md).
+
+:class:`NavigatorClient` wraps a :class:`~memrl.host.link_client.LinkClient`:
+it starts with IDENTIFY (which also makes the firmware forget the previous
+session's last request, so a new session's first sequence number cannot be
+taken for a retry), checks the firmware's kind and rule parameters, and turns
+each command into a method. :func:`run_schedule` runs a maze schedule the way
+:func:`memrl.host.navigator.run_agent` does and returns what
+:func:`memrl.host.navigator_rtl.golden_run` returns.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from memrl.rtl.commands import IDENTIFY_BYTES, KIND_NAVIGATOR, RESULT_BYTES, TRAJ_PER_READ
+from memrl.rtl.protocol import MAX_PAYLOAD, VERSION, Cmd
+from memrl.rtl.rram_port import RRAMOp
+
+from .link import LinkError
+from .link_client import LinkClient
+from .maze import Maze
+from .navigator import TrialResult, layout_schedule
+from .navigator_rtl import TRIAL_FIELDS, layout_flags
+
+__all__ = ["FirmwareInfo", "NavigatorClient", "FirmwareMismatch", "run_schedule",
+           "FirmwareAgent"]  # fmt: skip
+
+#: Clock cycles per step that bound a trial's length, beside the integration
+#: ticks: the forgetting sweep (two per place) and the step's fixed work.
+_CYCLES_PER_PLACE = 4
+_CYCLES_PER_STEP = 512
+_TICKS_PER_STEP = 4096  # the paper rule's max_ticks (4095), rounded up
+
+
+class FirmwareMismatch(RuntimeError):
+    """The firmware is not the one the host expects (kind, version or rule)."""
+
+
+@dataclass(frozen=True)
+class FirmwareInfo:
+    """The IDENTIFY reply."""
+
+    version: int
+    kind: int
+    rows: int
+    cols: int
+    max_payload: int
+    traj_depth: int
+    devices: int
+    config_id: int
+    clk_hz: int
+
+
+class NavigatorClient:
+    """The navigator firmware's commands over ``link``."""
+
+    def __init__(self, link: LinkClient, config_id: int | None = None) -> None:
+        self.link = link
+        raw = link.request(Cmd.IDENTIFY)
+        if len(raw) != IDENTIFY_BYTES:
+            raise LinkError(f"IDENTIFY reply of {len(raw)} bytes (expected {IDENTIFY_BYTES})")
+        self.info = FirmwareInfo(*struct.unpack("<BBHHHHIHI", raw))
+        i = self.info
+        if i.version != VERSION or i.kind != KIND_NAVIGATOR:
+            raise FirmwareMismatch(
+                f"the firmware speaks protocol {i.version}, kind {i.kind}; "
+                f"this host speaks protocol {VERSION} to the navigator (kind {KIND_NAVIGATOR})"
+            )
+        if config_id is not None and i.config_id != config_id:
+            raise FirmwareMismatch(
+                f"the firmware's rule parameters (id 0x{i.config_id:04x}) are not the "
+                f"requested ones (id 0x{config_id:04x}): rebuild it with them"
+            )
+        self.places = i.rows * i.cols
+        self.max_steps = 0
+
+    def reset(self) -> None:
+        self.link.request(Cmd.RESET)
+
+    def write_layout(self, maze: Maze) -> None:
+        """Write every place's flags (wall, goal), in as few frames as fit."""
+        if maze.shape != (self.info.rows, self.info.cols):
+            raise ValueError(
+                f"maze {maze.name!r} is {maze.shape}; the firmware's is "
+                f"{(self.info.rows, self.info.cols)}"
+            )
+        flags = layout_flags(maze)
+        per = 4 * (MAX_PAYLOAD - 4)
+        for first in range(0, len(flags), per):
+            chunk = flags[first : first + per]
+            packed = bytearray((len(chunk) + 3) // 4)
+            for i, f in enumerate(chunk):
+                packed[i >> 2] |= f << (2 * (i & 3))
+            self.link.request(Cmd.WRITE_LAYOUT, struct.pack("<HH", first, len(chunk)) + packed)
+
+    def configure(self, start: tuple[int, int], max_steps: int) -> None:
+        self.link.request(Cmd.CONFIGURE, struct.pack("<HHH", start[0], start[1], max_steps))
+        self.max_steps = max_steps
+
+    def _trial_timeout(self) -> float:
+        """A bound on a trial's time at the firmware's clock, with a margin."""
+        cycles = self.max_steps * (
+            _CYCLES_PER_STEP + _CYCLES_PER_PLACE * self.places + _TICKS_PER_STEP
+        )
+        return 2 * cycles / self.info.clk_hz + self.link.timeout_s
+
+    def init(self) -> None:
+        """The run start: every device to its initial level."""
+        cycles = 16 * self.info.devices + 1024
+        self.link.request(Cmd.INIT, timeout_s=2 * cycles / self.info.clk_hz + self.link.timeout_s)
+
+    @staticmethod
+    def _result(raw: bytes) -> dict:
+        if len(raw) != RESULT_BYTES:
+            raise LinkError(f"result of {len(raw)} bytes (expected {RESULT_BYTES})")
+        steps, reached, *rest = struct.unpack("<IB7I", raw)
+        ticks, moves, hits, reads, sets, resets, tlen = rest
+        return {
+            "steps": steps, "reached": bool(reached), "ticks": ticks, "moves": moves,
+            "hits": hits, "reads": reads, "sets": sets, "resets": resets, "trajectory_len": tlen,
+        }  # fmt: skip
+
+    def run_trial(self) -> dict:
+        """Run one trial; its results (:data:`TRIAL_FIELDS` and ``trajectory_len``)."""
+        return self._result(self.link.request(Cmd.RUN_TRIAL, timeout_s=self._trial_timeout()))
+
+    def read_result(self) -> dict:
+        return self._result(self.link.request(Cmd.READ_RESULT))
+
+    def read_trajectory(self, length: int) -> list[int]:
+        """The last trial's first ``length`` places."""
+        if length > self.info.traj_depth:
+            raise ValueError(
+                f"the trajectory has {length} places; the firmware keeps "
+                f"{self.info.traj_depth} (rebuild it with a deeper trajectory memory)"
+            )
+        out: list[int] = []
+        while len(out) < length:
+            n = min(TRAJ_PER_READ, length - len(out))
+            raw = self.link.request(Cmd.READ_TRAJECTORY, struct.pack("<HH", len(out), n))
+            out.extend(struct.unpack(f"<{n}H", raw))
+        return out
+
+    def read_device(self, addr: int, count: int = 1) -> list[int]:
+        """READ codes of devices ``addr`` .. ``addr + count - 1`` (at most 255)."""
+        return list(self.link.request(Cmd.READ_DEVICE, struct.pack("<IB", addr, count)))
+
+    def write_device(self, addr: int, op: RRAMOp, level: int) -> None:
+        """SET (compliance level) or RESET (stop level) one device."""
+        self.link.request(Cmd.WRITE_DEVICE, struct.pack("<IBB", addr, op.value, level))
+
+
+def run_schedule(
+    client: NavigatorClient,
+    layouts: Sequence[Maze],
+    switch_at: Sequence[int],
+    trials: int,
+    max_steps: int,
+    on_trial: Callable[[int, int, dict], None] | None = None,
+) -> list[dict]:
+    """Run one agent through a maze schedule on the firmware: INIT, then per
+    trial the layout (when it changes), CONFIGURE and RUN_TRIAL, then the
+    trajectory. Per trial a dict of :data:`TRIAL_FIELDS` and ``trajectory``;
+    ``on_trial(trial, layout index, record)`` after each."""
+    client.init()
+    out: list[dict] = []
+    loaded = None
+    for trial, k in enumerate(layout_schedule(len(layouts), switch_at, trials)):
+        maze = layouts[k]
+        if k != loaded:
+            client.write_layout(maze)
+            loaded = k
+        client.configure(maze.start, max_steps)
+        res = client.run_trial()
+        rec = {f: res[f] for f in TRIAL_FIELDS}
+        rec["trajectory"] = client.read_trajectory(res["trajectory_len"])
+        out.append(rec)
+        if on_trial is not None:
+            on_trial(trial, k, rec)
+    return out
+
+
+class FirmwareAgent:
+    """A :class:`~memrl.host.navigator.TrialAgent` on the firmware behind ``client``
+    (one agent): INIT on construction, then per trial the layout (when it
+    changes), CONFIGURE and RUN_TRIAL."""
+
+    def __init__(self, client: NavigatorClient) -> None:
+        self.client = client
+        self.loaded: Maze | None = None
+        client.init()
+
+    def run_trial(self, maze: Maze, max_steps: int) -> TrialResult:
+        if maze is not self.loaded:
+            self.client.write_layout(maze)
+            self.loaded = maze
+        self.client.configure(maze.start, max_steps)
+        r = self.client.run_trial()
+        return TrialResult(*(np.array([int(r[f])]) for f in TRIAL_FIELDS))

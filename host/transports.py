@@ -1,0 +1,166 @@
+"""Byte transports for :class:`~memrl.host.link_client.LinkClient`.
+
+* :class:`AmaranthTransport`: the firmware (:class:`memrl.rtl.commands.NavigatorCommands`)
+  simulated in-process by ``amaranth.sim``, bytes crossing its UART pins bit by
+  bit. Its RRAM port is answered by the SiOx model of one seed (``device="siox"``)
+  or by the on-chip emulator core built from that seed (``device="emulator"``).
+  Time is simulated time: the transport's :meth:`~AmaranthTransport.now` is the
+  clock the client's timeouts run on, so a slow simulation never times out.
+* :class:`SerialTransport`: a serial port through pyserial, the same for a board
+  and for a simulated board behind a pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from memrl.rtl.commands import NavigatorCommands
+from memrl.rtl.navigator import SLOTS, NavigatorConfig
+from memrl.rtl.rram_emulator import RRAMEmulator
+from memrl.sim.amaranth_rram import RRAMResponder
+from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
+from memrl.sim.devices.emulator import EmulatorModel
+
+__all__ = ["DEVICES", "SIM_CLK_HZ", "SIM_DIVISOR", "AmaranthTransport", "SerialTransport",
+           "emulator_core"]  # fmt: skip
+
+DEVICES = ("siox", "emulator")
+SIM_CLK_HZ = 12_000_000  # the simulated firmware's clock (iCEBreaker's oscillator)
+SIM_DIVISOR = 4  # clock cycles per UART bit in simulation (3 Mbaud)
+
+
+def emulator_core(model: EmulatorModel, addr_bits: int, lanes: int = 8) -> RRAMEmulator:
+    """The on-chip RRAM emulator core of ``model``."""
+    return RRAMEmulator(
+        model.init_codes, model.set_code, model.set_spread, model.reset_code,
+        model.reset_spread, model.lfsr_seed, addr_width=addr_bits, lanes=lanes,
+    )  # fmt: skip
+
+
+async def _ticks(ctx, n: int) -> None:  # noqa: ANN001 - amaranth.sim context
+    for _ in range(n):
+        await ctx.tick()
+
+
+class AmaranthTransport:
+    """The firmware of ``config`` in ``amaranth.sim``; see the module text.
+
+    ``log``: with ``device="siox"``, every device operation as ``(op, addr, level,
+    result)``, in the golden model's form.
+    """
+
+    def __init__(
+        self,
+        config: NavigatorConfig,
+        seed: int,
+        device: str = "siox",
+        siox: SiOxParams | None = None,
+        divisor: int = SIM_DIVISOR,
+        clk_hz: int = SIM_CLK_HZ,
+        traj_depth: int = 1024,
+    ) -> None:
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
+        self.fw = fw = NavigatorCommands(config, divisor, traj_depth=traj_depth, clk_hz=clk_hz)
+        self.divisor, self.clk_hz = divisor, clk_hz
+        m = Module()
+        m.submodules.fw = fw
+        n = SLOTS * config.places
+        self.log: list[tuple[int, int, int, int]] | None = None
+        if device == "siox":
+            port = SiOxPort(SiOxArray.batch([seed], n, siox or SiOxParams()))
+            responder = RRAMResponder(fw.rram, port, pipelined=True)
+            self.log = responder.log
+        else:
+            model = EmulatorModel.from_siox(n, seed, siox)
+            m.submodules.emulator = emu = emulator_core(model, fw.core.addr_bits)
+            wiring.connect(m, fw.rram, emu.port)
+        self._out: deque[int] = deque()
+        self._in = bytearray()
+        self._cycles = 0  # simulated so far (run_until targets fall a quarter cycle later)
+        self.cycles_per_poll = 32
+        sim = Simulator(m)
+        sim.add_clock(1 / clk_hz)
+        if device == "siox":
+            sim.add_process(responder.process)
+        sim.add_testbench(self._drive_rx, background=True)
+        sim.add_testbench(self._sample_tx, background=True)
+        self.sim = sim
+
+    async def _drive_rx(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
+        pin = self.fw.rx_pin
+        ctx.set(pin, 1)
+        while True:
+            if not self._out:
+                await ctx.delay(self.cycles_per_poll / self.clk_hz)
+                await ctx.tick()
+                continue
+            byte = self._out.popleft()
+            for bit in [0, *((byte >> i) & 1 for i in range(8)), 1]:
+                ctx.set(pin, bit)
+                await _ticks(ctx, self.divisor)
+
+    async def _sample_tx(self, ctx) -> None:  # noqa: ANN001
+        pin = self.fw.tx_pin
+        half = self.divisor // 2
+        while True:
+            await ctx.negedge(pin)
+            await _ticks(ctx, half)  # the middle of the start bit
+            byte = 0
+            for i in range(8):
+                await _ticks(ctx, self.divisor)
+                byte |= ctx.get(pin) << i
+            await _ticks(ctx, self.divisor)  # stop bit
+            self._in.append(byte)
+
+    def now(self) -> float:
+        """Simulated seconds."""
+        return self._cycles / self.clk_hz
+
+    def write(self, data: bytes) -> None:
+        self._out.extend(data)
+
+    def read(self, timeout_s: float) -> bytes:
+        """Simulate until a frame delimiter arrives or ``timeout_s`` simulated
+        seconds pass; the bytes received."""
+        end = self._cycles + max(1, round(timeout_s * self.clk_hz))
+        while 0 not in self._in and self._cycles < end:
+            self._cycles = min(end, self._cycles + 2000)
+            # A quarter cycle past the edge: never on an event, always after the last run.
+            self.sim.run_until((self._cycles + 0.25) / self.clk_hz)
+        out = bytes(self._in)
+        self._in.clear()
+        return out
+
+
+class SerialTransport:
+    """A serial port (pyserial): a board, or a simulated board behind a pty."""
+
+    def __init__(self, port: str, baud: int = 115_200) -> None:
+        try:
+            import serial
+        except ImportError as exc:  # pragma: no cover - pyserial is a dependency
+            raise RuntimeError("the serial transport needs pyserial: pip install pyserial") from exc
+        try:
+            self.port = serial.Serial(port, baud, timeout=0)
+        except serial.SerialException as exc:
+            raise RuntimeError(f"cannot open serial port {port}: {exc}") from exc
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def write(self, data: bytes) -> None:
+        self.port.write(data)
+
+    def read(self, timeout_s: float) -> bytes:
+        self.port.timeout = max(0.0, timeout_s)
+        first = self.port.read(1)
+        return first + self.port.read(self.port.in_waiting) if first else b""
+
+    def close(self) -> None:
+        self.port.close()
