@@ -554,6 +554,69 @@ main.add_command(
 )
 
 
+@main.group()
+def fpga() -> None:
+    """Bitstreams of the navigator SoC for the boards, and programming them."""
+
+
+@fpga.command("build")
+@click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), required=True)
+@click.option("--maze-size", default="30x30", show_default=True, metavar="ROWSxCOLS")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True,
+    help="The seed of the on-chip RRAM emulator's devices (as --first-seed of maze run).",
+)  # fmt: skip
+@click.option("--baud", type=click.IntRange(min=1200), default=115_200, show_default=True)
+@click.option("--pnr-seed", type=click.IntRange(min=1), default=1, show_default=True)
+@out_option("build/fpga/BOARD", "Output folder (default build/fpga/<board>).")
+def fpga_build(board: str, maze_size: str, seed: int, baud: int, pnr_seed: int, out: Path) -> None:
+    """Synthesise, place and route the navigator SoC; writes the bitstream and report.json."""
+    from memrl.sim.tools import ToolMissing
+
+    from .fpga import BuildFailed, build
+    from .navigator import PRESETS
+    from .navigator_rtl import rtl_config
+
+    try:
+        rows, cols = (int(v) for v in maze_size.lower().split("x"))
+        config = rtl_config(PRESETS["paper"], (rows, cols))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{maze_size!r}: expected ROWSxCOLS, each 2-1024 ({exc})", param_hint="--maze-size"
+        ) from exc
+    if str(out) == "build/fpga/BOARD":
+        out = Path("build/fpga") / board
+    click.echo(f"building the {rows}x{cols} navigator SoC for the {board} into {out}/ ...")
+    try:
+        r = build(board, out, config, seed, baud, pnr_seed=pnr_seed)
+    except (BuildFailed, ToolMissing, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"wrote {out / r['bitstream']}: {r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} block "
+        f"RAMs; Fmax {r['fmax_mhz']} MHz at a {r['clock_mhz']:g} MHz clock "
+        f"(timing {'met' if r['timing_met'] else 'NOT met'}); report.json"
+    )
+
+
+@fpga.command("program")
+@click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), required=True)
+@click.option(
+    "--bitstream", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Default: build/fpga/<board>/navigator.bin (iCE40) or .bit (ECP5).",
+)  # fmt: skip
+def fpga_program(board: str, bitstream: Path | None) -> None:
+    """Load a bitstream with the board's programmer (iceprog, openFPGALoader, fujprog)."""
+    from memrl.sim.tools import ToolMissing
+
+    from .fpga import BOARDS, program
+
+    path = bitstream or Path("build/fpga") / board / f"navigator.{BOARDS[board].bitstream}"
+    try:
+        click.echo(program(board, path))
+    except (ToolMissing, FileNotFoundError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command("verilog")
 @click.option(
     "--out",

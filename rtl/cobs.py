@@ -85,11 +85,16 @@ class COBSEncoder(wiring.Component):
         m = Module()
         m.submodules.block = block = memory.Memory(shape=8, depth=254, init=[])
         wr = block.write_port()
-        rd = block.read_port(domain="comb")
+        # A synchronous read (block RAM) addressed with the next cycle's ``k``, so
+        # ``rd.data`` is byte ``k`` in every cycle; transparent for the write of
+        # the block's last byte, which may be byte 0.
+        rd = block.read_port(transparent_for=(wr,))
         n = Signal(range(255))  # bytes held
         k = Signal(range(255))  # next held byte to send
+        k_next = Signal(range(255))
         ib = self.i.payload
-        m.d.comb += [wr.addr.eq(n), wr.data.eq(ib.byte), rd.addr.eq(k)]
+        m.d.comb += [wr.addr.eq(n), wr.data.eq(ib.byte), k_next.eq(k), rd.addr.eq(k_next)]
+        m.d.sync += k.eq(k_next)
 
         # After the block: 0 another block follows, 1 the frame's delimiter,
         # 2 an empty block (code 1) and then the delimiter.
@@ -107,7 +112,7 @@ class COBSEncoder(wiring.Component):
                     # (code 1), as the host's encoder writes it.
                     full = (ib.byte != 0) & (n == 253)
                     with m.If(ib.last | (ib.byte == 0) | full):
-                        m.d.sync += k.eq(0)
+                        m.d.comb += k_next.eq(0)
                         m.next = "CODE"
                         with m.If(ib.last & ((ib.byte == 0) | full)):
                             m.d.sync += after.eq(2)
@@ -119,7 +124,8 @@ class COBSEncoder(wiring.Component):
                     m.next = "DATA"
             with m.State("DATA"):
                 with m.If(k == n):
-                    m.d.sync += [n.eq(0), k.eq(0)]
+                    m.d.comb += k_next.eq(0)
+                    m.d.sync += n.eq(0)
                     with m.Switch(after):
                         with m.Case(0):
                             m.next = "FILL"
@@ -131,7 +137,7 @@ class COBSEncoder(wiring.Component):
                 with m.Else():
                     m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(rd.data)]
                     with m.If(self.o.ready):
-                        m.d.sync += k.eq(k + 1)
+                        m.d.comb += k_next.eq(k + 1)
             with m.State("DELIM"):
                 m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(0)]
                 with m.If(self.o.ready):

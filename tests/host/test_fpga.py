@@ -1,0 +1,55 @@
+"""The navigator SoC for the boards: it elaborates for each, a build writes a
+bitstream and its report, and programming names what is missing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from memrl.firmware.navigator_soc import NavigatorSoC
+from memrl.host.cli import main
+from memrl.host.fpga import BOARDS, _demand, build
+from memrl.rtl.navigator import NavigatorConfig
+
+
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_the_soc_elaborates_for_each_board(board: str) -> None:
+    platform = BOARDS[board].platform()
+    plan = platform.prepare(NavigatorSoC(NavigatorConfig(height=5, width=6), seed=1), name="nav")
+    files = plan.files
+    assert "nav.il" in files and "build_nav.sh" in files
+    # the UART pins and the LED are constrained
+    constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf")))
+    assert constraints.count("uart_0__") >= 2 and "led_0" in constraints
+
+
+def test_nextpnr_utilisation_is_read_from_its_log() -> None:
+    log = (
+        "Info: Device utilisation:\nInfo: \t  ICESTORM_LC:  6251/  5280   118%\n"
+        "Info: \t ICESTORM_RAM:    26/    30    86%\nInfo: \t  SB_IO:     0/   96     0%\n"
+    )
+    assert _demand(log) == {"ICESTORM_LC": [6251, 5280], "ICESTORM_RAM": [26, 30]}
+
+
+def test_program_names_the_missing_pieces(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["fpga", "program", "--board", "icebreaker",
+                                    "--bitstream", str(tmp_path / "x.bin")])  # fmt: skip
+    assert res.exit_code == 1 and "no such bitstream" in res.output
+    bit = tmp_path / "x.bit"
+    bit.write_bytes(b"\0")
+    res = CliRunner().invoke(main, ["fpga", "program", "--board", "icebreaker",
+                                    "--bitstream", str(bit)])  # fmt: skip
+    assert res.exit_code == 1 and "takes a .bin bitstream" in res.output
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_ulx3s_build_writes_a_bitstream_that_meets_timing(tmp_path: Path) -> None:
+    r = build("ulx3s", tmp_path, NavigatorConfig(height=9, width=9), seed=0)
+    assert r["built"] and r["timing_met"] and r["fmax_mhz"] > r["clock_mhz"] == 25.0
+    assert (tmp_path / "navigator.bit").stat().st_size == r["bitstream_bytes"] > 100_000
+    assert json.loads((tmp_path / "report.json").read_text()) == r
+    assert r["luts"] > 1000 and r["brams"] >= 1
