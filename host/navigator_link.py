@@ -193,7 +193,14 @@ class FirmwareAgent:
     def __init__(self, client: NavigatorClient) -> None:
         self.client = client
         self.loaded: Maze | None = None
+        self.on_close: list[Callable[[], None]] = []  # run by close(), in order
         client.init()
+
+    def close(self) -> None:
+        closer = getattr(self.client.link.transport, "close", None)
+        for f in [*([closer] if closer else []), *self.on_close]:
+            f()
+        self.on_close.clear()
 
     def run_trial(self, maze: Maze, max_steps: int) -> TrialResult:
         if maze is not self.loaded:

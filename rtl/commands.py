@@ -121,14 +121,16 @@ class NavigatorCommands(wiring.Component):
         hdr = phy.frame.payload
         args = Signal(8 * ARG_BYTES)
         a16 = [args[16 * i : 16 * (i + 1)] for i in range(3)]
-        a32 = args[:32]
-        idx = Signal(16)
+        # A device address: its low ``ab`` bits, and whether the bits above are zero.
+        ab = max(16, core.addr_bits)
+        dev_lo, dev_hi0 = args[:ab], args[ab:32] == 0
+        idx = Signal(12)  # a payload byte or a layout place (at most 4 * 508)
         last_seq = Signal(8)
         last_type = Signal(8)
         have_last = Signal()
         replay = Signal()
         rtype = Signal(8)
-        rlen = Signal(16)
+        rlen = Signal(range(MAX_PAYLOAD + 1))
         err = Signal(8)
         byte = Signal(8)  # the reply byte to send
 
@@ -143,7 +145,7 @@ class NavigatorCommands(wiring.Component):
             core.start_col.eq(start_col),
             core.max_steps.eq(max_steps),
         ]
-        tlen = Signal(32)
+        tlen = Signal(c.max_steps_bits + 1)  # at most max_steps + 1 places
         prev = Signal(16)
         kept = Signal(17)  # trajectory entries held: min(tlen, traj_depth)
         m.d.comb += kept.eq(Mux(tlen >= self.traj_depth, self.traj_depth, tlen))
@@ -159,7 +161,7 @@ class NavigatorCommands(wiring.Component):
             _le(tlen, 4),
         )  # fmt: skip
         assert len(ident) == 8 * IDENTIFY_BYTES and len(results) == 8 * RESULT_BYTES
-        header = Cat(Const(VERSION, 8), rtype, hdr.seq, rlen)
+        header = Cat(Const(VERSION, 8), rtype, hdr.seq, _le(rlen, 2))
 
         # Payload sources of a reply.
         SRC_ERR, SRC_IDENT, SRC_RESULT, SRC_TRAJ, SRC_DEVICE = range(5)
@@ -237,7 +239,7 @@ class NavigatorCommands(wiring.Component):
                         m.d.comb += [
                             known.eq(1),
                             bad_len.eq(n != 5),
-                            bad_range.eq(a32 + args[32:40] > self.devices),
+                            bad_range.eq(~dev_hi0 | (dev_lo + args[32:40] > self.devices)),
                         ]
                     with m.Case(Cmd.WRITE_DEVICE):
                         op, level = args[32:40], args[40:48]
@@ -245,7 +247,7 @@ class NavigatorCommands(wiring.Component):
                             known.eq(1),
                             bad_len.eq(n != 6),
                             bad_range.eq(
-                                (a32 >= self.devices)
+                                ~dev_hi0 | (dev_lo >= self.devices)
                                 | ((op != RRAMOp.SET.value) & (op != RRAMOp.RESET.value))
                                 | (level >= 1 << self.rram.signature.level_width)
                             ),
@@ -369,7 +371,7 @@ class NavigatorCommands(wiring.Component):
                     own.eq(1),
                     dreq.valid.eq(1),
                     dreq.payload.op.as_value().eq(args[32:35]),
-                    dreq.payload.addr.eq(a32),
+                    dreq.payload.addr.eq(dev_lo),
                     dreq.payload.level.eq(args[40:48]),
                 ]
                 with m.If(dreq.ready):
@@ -415,7 +417,7 @@ class NavigatorCommands(wiring.Component):
                             own.eq(1),
                             dreq.valid.eq(1),
                             dreq.payload.op.eq(RRAMOp.READ),
-                            dreq.payload.addr.eq(a32 + idx),
+                            dreq.payload.addr.eq(dev_lo + idx),
                         ]
                         with m.If(dreq.ready):
                             m.next = "FETCH_DEVICE"

@@ -16,6 +16,11 @@ interleaved banks (device ``a`` in bank ``a mod lanes``, word ``a // lanes``),
 so any ``lanes`` consecutive devices are read in one cycle. The emulator is a
 pipeline: it accepts a request every cycle and answers in order, the cycle
 after (plus ``latency`` cycles); a response that is not taken stalls it.
+
+``serial=True`` trades speed for logic (for small FPGAs): one bank and one
+request at a time. A programming operation is answered the cycle after it is
+accepted, a READ two cycles after, a READ_ROW (one device per cycle) ``lanes``
++ 1 cycles after. The codes are the same.
 """
 
 from __future__ import annotations
@@ -34,10 +39,14 @@ __all__ = ["RRAMEmulator"]
 LFSR_TAPS = 0xB400
 
 
-def _lfsr8(state):  # noqa: ANN001, ANN202 - Amaranth values
-    """Eight Galois steps of the LFSR as combinational logic."""
-    for _ in range(8):
-        state = Mux(state[0], (state >> 1) ^ LFSR_TAPS, state >> 1)[:16]
+def _lfsr8(m: Module, state):  # noqa: ANN001, ANN202 - Amaranth values
+    """Eight Galois steps of the LFSR as combinational logic, a signal per step (as
+    one expression, each step would copy the previous one three times: 3**8 terms
+    in the Verilog)."""
+    for k in range(8):
+        step = Signal(16, name=f"lfsr_step{k}")
+        m.d.comb += step.eq(Mux(state[0], (state >> 1) ^ LFSR_TAPS, state >> 1))
+        state = step
     return state
 
 
@@ -55,6 +64,7 @@ class RRAMEmulator(wiring.Component):
         latency: int = 0,
         addr_width: int | None = None,
         lanes: int = 1,
+        serial: bool = False,
     ) -> None:
         try:
             self._check(
@@ -73,6 +83,10 @@ class RRAMEmulator(wiring.Component):
             self._MustUse__silence = True
             raise ValueError(f"lanes must be 1, 2, 4 or 8 (got {lanes!r})")
         self.lanes = lanes
+        if serial and latency:
+            self._MustUse__silence = True
+            raise ValueError("the serial emulator has a fixed latency (latency must be 0)")
+        self.serial = serial
         self._init = [int(v) for v in init_codes]
         self._tables = (
             [int(v) for v in set_code],
@@ -105,8 +119,73 @@ class RRAMEmulator(wiring.Component):
         if not 1 <= len(reset_code) == len(reset_spread) <= 16:
             raise ValueError("reset_code and reset_spread need 1-16 levels each")
 
+    def _programming(self, m: Module):  # noqa: ANN202 - Amaranth values
+        """The LFSR register, its next state and the clamped programming value of
+        the request on the port (written when it is accepted)."""
+        req = self.port.req
+        set_code, set_spread, reset_code, reset_spread = (
+            Array(Const(v, 10) for v in t) for t in self._tables
+        )
+        lfsr = Signal(16, init=self.lfsr_seed)
+        nxt = Signal(16)
+        m.d.comb += nxt.eq(_lfsr8(m, lfsr))
+        noise = Signal(signed(6))
+        m.d.comb += noise.eq(nxt[0:4] + nxt[4:8] - 15)
+        op, level = req.payload.op, req.payload.level
+        is_set = op == RRAMOp.SET
+        mean = Mux(is_set, set_code[level], reset_code[level])
+        spread = Mux(is_set, set_spread[level], reset_spread[level])
+        prod = Signal(signed(18))
+        m.d.comb += prod.eq(noise * spread)
+        value = Signal(signed(12))
+        m.d.comb += value.eq(mean + (prod >> 6))
+        clamped = Mux(value < 0, 0, Mux(value > 255, 255, value[:8]))
+        return lfsr, nxt, clamped
+
+    def _elaborate_serial(self, m: Module) -> Module:
+        req, resp = self.port.req, self.port.resp
+        n = self.n_devices
+        mem = Memory(shape=unsigned(8), depth=n, init=self._init)
+        m.submodules.bank = mem
+        rd, wr = mem.read_port(), mem.write_port()
+        lfsr, nxt, clamped = self._programming(m)
+        op = req.payload.op
+        is_prog = (op == RRAMOp.SET) | (op == RRAMOp.RESET)
+        addr = Signal.like(req.payload.addr)
+        left = Signal(range(self.lanes + 1))  # devices of a row still to read
+        row = Signal()
+        acc = Signal(8 * self.lanes)  # a row's codes, shifted in from the top
+        m.d.comb += [wr.addr.eq(req.payload.addr), wr.data.eq(clamped), rd.addr.eq(addr)]
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += [req.ready.eq(1), rd.addr.eq(req.payload.addr)]
+                with m.If(req.valid):
+                    m.d.sync += [addr.eq(req.payload.addr + 1), acc.eq(0)]
+                    with m.If(is_prog):
+                        m.d.comb += wr.en.eq(1)
+                        m.d.sync += [lfsr.eq(nxt), row.eq(0), left.eq(0)]
+                        m.next = "ANSWER"
+                    with m.Else():
+                        is_row = (op == RRAMOp.READ_ROW) & (self.lanes > 1)
+                        m.d.sync += [row.eq(is_row), left.eq(Mux(is_row, self.lanes, 1))]
+                        m.next = "READ"
+            with m.State("READ"):  # ``rd.data``: the device before ``addr``
+                m.d.sync += [acc.eq(Cat(acc[8:], rd.data)), addr.eq(addr + 1), left.eq(left - 1)]
+                with m.If(left == 1):
+                    m.next = "ANSWER"
+            with m.State("ANSWER"):
+                m.d.comb += [
+                    resp.valid.eq(1),
+                    resp.payload.eq(Mux(row, acc, acc[-8:])),
+                ]
+                with m.If(resp.ready):
+                    m.next = "IDLE"
+        return m
+
     def elaborate(self, platform: object) -> Module:
         m = Module()
+        if self.serial:
+            return self._elaborate_serial(m)
         req, resp = self.port.req, self.port.resp
         L = self.lanes
         lb = L.bit_length() - 1  # log2(lanes)
@@ -117,26 +196,9 @@ class RRAMEmulator(wiring.Component):
             mem = Memory(shape=unsigned(8), depth=words, init=init + [0] * (words - len(init)))
             m.submodules[f"bank{b}"] = mem
             banks.append((mem.read_port(), mem.write_port()))
-        set_code, set_spread, reset_code, reset_spread = (
-            Array(Const(v, 10) for v in t) for t in self._tables
-        )
-
-        # Programming value of the request on the port (written as it is accepted).
-        lfsr = Signal(16, init=self.lfsr_seed)
-        nxt = Signal(16)
-        m.d.comb += nxt.eq(_lfsr8(lfsr))
-        noise = Signal(signed(6))
-        m.d.comb += noise.eq(nxt[0:4] + nxt[4:8] - 15)
-        op, level = req.payload.op, req.payload.level
-        is_set = op == RRAMOp.SET
+        lfsr, nxt, clamped = self._programming(m)
+        op = req.payload.op
         is_prog = (op == RRAMOp.SET) | (op == RRAMOp.RESET)
-        mean = Mux(is_set, set_code[level], reset_code[level])
-        spread = Mux(is_set, set_spread[level], reset_spread[level])
-        prod = Signal(signed(18))
-        m.d.comb += prod.eq(noise * spread)
-        value = Signal(signed(12))
-        m.d.comb += value.eq(mean + (prod >> 6))
-        clamped = Mux(value < 0, 0, Mux(value > 255, 255, value[:8]))
 
         # The pipeline advances when its last stage is empty or being taken.
         out_valid = Signal()

@@ -13,8 +13,10 @@ test directory.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,21 @@ def waves_requested() -> bool:
     return os.environ.get("WAVES", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
+_TRIGGER = re.compile(
+    r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$", re.M
+)
+
+
+def _icarus_time0(text: str) -> str:
+    """Icarus runs an ``always @*`` block only on a change of what it reads; Yosys
+    makes each block read a trigger register initialised at time 0, which races
+    with the block's start, so a block whose other inputs keep their initial
+    values (an FSM's outputs in its reset state) can stay X
+    (amaranth-lang/amaranth#594). Each trigger also changes at 1 ns, once every
+    block waits on it."""
+    return _TRIGGER.sub(lambda m: f"{m[0]}\n{m[1]}initial #1 {m[2]}= 1'h1;", text)
+
+
 def build(sim: str, core: object, toplevel: str, root: Path, waves: bool | None = None) -> Build:
     """Compile ``core`` (an Amaranth component) as ``toplevel`` for ``sim`` under ``root``."""
     from cocotb_tools.runner import get_runner
@@ -61,6 +78,8 @@ def build(sim: str, core: object, toplevel: str, root: Path, waves: bool | None 
     _check_sim(sim)
     waves = waves_requested() if waves is None else waves
     text = verilog.convert(core, name=toplevel)
+    if sim == "icarus":
+        text = _icarus_time0(text)
     key = hashlib.sha256(text.encode()).hexdigest()[:12]
     build_dir = Path(root).resolve() / f"{toplevel}-{sim}-{key}{'-waves' if waves else ''}"
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -76,16 +95,19 @@ def build(sim: str, core: object, toplevel: str, root: Path, waves: bool | None 
         # warnings; `make verilog` lints them with named waivers.
         args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
         args += ["--trace-structs"] if waves else []  # the runner adds --trace
-    runner.build(
-        sources=[source],
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        build_args=args,
-        always=False,
-        timescale=("1ns", "1ps"),
-        waves=waves,
-        log_file=build_dir / "build.log",
-    )
+    # One build at a time per directory: test workers and simulated boards share them.
+    with (build_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runner.build(
+            sources=[source],
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            build_args=args,
+            always=False,
+            timescale=("1ns", "1ps"),
+            waves=waves,
+            log_file=build_dir / "build.log",
+        )
     return Build(sim, toplevel, build_dir, waves)
 
 

@@ -41,7 +41,7 @@ def test_amaranth_backend_writes_the_golden_models_trials(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "fpga"], "backend must be one of golden, amaranth, serial:PORT"),
+        (["--backend", "fpga"], "one of golden, amaranth, icarus, verilator, serial:PORT"),
         (["--backend", "amaranth", "--preset", "default"], "use --preset paper"),
         (["--backend", "serial:/dev/null", "--seeds", "2"], "use --seeds 1"),
         (["--backend", "amaranth", "--agent", "dqn"], "golden backend with the siox device"),
@@ -58,3 +58,37 @@ def test_parse_backend() -> None:
     assert str(parse_backend("serial:COM3")) == "serial:COM3"
     with pytest.raises(ValueError, match="serial:PORT"):
         parse_backend("serial:")
+
+
+@pytest.mark.parametrize(
+    ("sim", "device"),
+    [
+        pytest.param("icarus", "siox", marks=pytest.mark.icarus),
+        pytest.param("icarus", "emulator", marks=pytest.mark.icarus),
+        pytest.param("verilator", "siox", marks=pytest.mark.verilator),
+        pytest.param("verilator", "emulator", marks=pytest.mark.verilator),
+    ],
+)
+def test_simulated_boards_write_the_golden_models_trials(
+    tmp_path: Path, sim: str, device: str
+) -> None:
+    """The firmware's Verilog behind a pseudo-terminal, spoken to through pyserial."""
+    args = ("--device", device, "--seeds", "1", "--first-seed", "5")
+    gold = _run(tmp_path, "golden", "--backend", "golden", *args)
+    assert _run(tmp_path, sim, "--backend", sim, *args) == gold
+
+
+@pytest.mark.verilator
+def test_serial_backend_on_a_served_board(tmp_path: Path) -> None:
+    """`memrl sim serve`'s board, reached as a serial port: the board's code path."""
+    from memrl.host.navigator import PRESETS
+    from memrl.host.navigator_rtl import rtl_config
+    from memrl.sim.uart_bridge import SimBoard
+
+    config = rtl_config(PRESETS["paper"], (9, 9))
+    args = ("--seeds", "1", "--first-seed", "2")
+    gold = _run(tmp_path, "golden", "--backend", "golden", *args)
+    with SimBoard("verilator", config, 2) as board:
+        got = _run(tmp_path, "serial", "--backend", f"serial:{board.port}", *args)
+        assert board.proc.poll() is None  # the board outlives its client
+    assert got == gold

@@ -90,15 +90,20 @@ def _model_response(ref: EmulatorPort, op: int, addr: int, level: int, lanes: in
     return 0
 
 
-@pytest.mark.parametrize(("lanes", "latency", "stall"), [(8, 0, 0.0), (8, 1, 0.4), (4, 3, 0.2)])
-def test_streamed_operations_and_rows_equal_model(lanes, latency, stall):
+@pytest.mark.parametrize(
+    ("lanes", "latency", "stall", "serial"),
+    [(8, 0, 0.0, False), (8, 1, 0.4, False), (4, 3, 0.2, False), (8, 0, 0.0, True),
+     (8, 0, 0.3, True)],
+)  # fmt: skip
+def test_streamed_operations_and_rows_equal_model(lanes, latency, stall, serial):
     """A request every cycle (READ, READ_ROW, SET, RESET at random addresses),
     responses taken with random back-pressure: the codes equal the model's, and
-    without back-pressure the emulator takes one request per cycle."""
+    without back-pressure the emulator takes one request per cycle (the serial
+    one: two cycles per operation, ``lanes`` per row)."""
     n = 72
     model = EmulatorModel.from_siox(n, 11)
     ref = EmulatorPort(model)
-    dut = _core(model, latency=latency, lanes=lanes)
+    dut = _core(model, latency=latency, lanes=lanes, serial=serial)
     rng = np.random.default_rng(lanes + latency)
     kinds = [Op.READ, RRAMOp.READ_ROW.value, Op.SET, Op.RESET]
     ops = []
@@ -137,8 +142,13 @@ def test_streamed_operations_and_rows_equal_model(lanes, latency, stall):
     want = [_model_response(ref, op, addr, level, lanes) for op, addr, level in ops]
     assert got == want
     assert sum(op == RRAMOp.READ_ROW.value for op, _, _ in ops) > 50
-    if stall == 0.0:
+    rows = sum(op == RRAMOp.READ_ROW.value for op, _, _ in ops)
+    if stall == 0.0 and not serial:
         assert cycles[0] == len(ops) + 1 + latency
+    elif stall == 0.0:
+        reads = sum(op == Op.READ for op, _, _ in ops)
+        progs = len(ops) - reads - rows
+        assert cycles[0] == 2 * progs + 3 * reads + (lanes + 2) * rows
 
 
 def test_navigator_on_the_emulator_equals_golden_model():
