@@ -39,9 +39,21 @@ sim: install
 	@case "$(SIM)" in icarus|verilator) ;; *) echo "SIM must be icarus or verilator (got '$(SIM)')" >&2; exit 2;; esac
 	WAVES=$(WAVES) $(PY) -m pytest -n $(if $(WAVES),0,$(JOBS)) tests/sim -m "$(SIM)$(if $(SLOW),, and not slow)" $(PYTEST_ARGS)
 
+# The simulated FPGA's run: the firmware in amaranth.sim by default (nothing to
+# install); DEMO_BACKEND=icarus|verilator runs its Verilog behind a pty instead.
+DEMO_BACKEND ?= amaranth
+MAZES := host/data/mazes
+FPGA_RUN := --layout $(MAZES)/small_a_9x9.txt --layout $(MAZES)/small_b_9x9.txt \
+	--switch-at 10,20 --trials 30 --max-steps 120 --seeds 1 --preset paper
+
 demo: install
 	$(VENV)/bin/memrl devices characterise --out $(OUT)/devices
 	$(VENV)/bin/memrl maze run --seeds 20 --out $(OUT)/maze
+	$(VENV)/bin/memrl maze run $(FPGA_RUN) --backend $(DEMO_BACKEND) --out $(OUT)/fpga
+	$(VENV)/bin/memrl maze run $(FPGA_RUN) --backend golden --out $(OUT)/fpga-golden
+	@cmp $(OUT)/fpga/trials.csv $(OUT)/fpga-golden/trials.csv \
+	  && echo "the simulated FPGA ($(DEMO_BACKEND)) ran the golden model's trials, every figure equal" \
+	  || { echo "MISMATCH: $(OUT)/fpga/trials.csv differs from the golden model's" >&2; exit 1; }
 
 bench: install
 	$(VENV)/bin/memrl bench --out build/bench.json

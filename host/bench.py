@@ -166,6 +166,7 @@ def _load_groups() -> None:
         bench_cocotb,
         bench_crossbar,
         bench_devices,
+        bench_link,
         bench_navigator,
         bench_rtl,
     )

@@ -84,6 +84,7 @@ class AmaranthTransport:
         self._in = bytearray()
         self._cycles = 0  # simulated so far (run_until targets fall a quarter cycle later)
         self.cycles_per_poll = 32
+        self.chunk_cycles = 200  # simulated per step of read(): now()'s resolution
         sim = Simulator(m)
         sim.add_clock(1 / clk_hz)
         if device == "siox":
@@ -130,7 +131,7 @@ class AmaranthTransport:
         seconds pass; the bytes received."""
         end = self._cycles + max(1, round(timeout_s * self.clk_hz))
         while 0 not in self._in and self._cycles < end:
-            self._cycles = min(end, self._cycles + 2000)
+            self._cycles = min(end, self._cycles + self.chunk_cycles)
             # A quarter cycle past the edge: never on an event, always after the last run.
             self.sim.run_until((self._cycles + 0.25) / self.clk_hz)
         out = bytes(self._in)

@@ -40,16 +40,16 @@ CRC = catalog.CRC16_IBM_3740
 class Cmd(enum.IntEnum):
     """Request types."""
 
-    IDENTIFY = 0x01  # -> version, core kind, maze rows and columns, max payload
+    IDENTIFY = 0x01  # -> the build's figures (memrl.rtl.commands.IDENTIFY_BYTES)
     RESET = 0x02  # soft reset of the core (device state is kept)
-    WRITE_LAYOUT = 0x03  # [first place u16][flags, 4 places per byte, 2 bits each]
+    WRITE_LAYOUT = 0x03  # [first place u16][count u16][flags, 4 places per byte, 2 bits each]
     CONFIGURE = 0x04  # [start row u16][start column u16][max steps u16]
     INIT = 0x05  # the run start: every device to its initial level
     RUN_TRIAL = 0x06  # one trial; the reply comes when it ends, with the results
-    READ_RESULT = 0x07  # the last trial's results
-    READ_TRAJECTORY = 0x08  # [first step u16][count u16] -> places, u16 each
-    READ_DEVICE = 0x09  # [address u16][count u8] -> READ codes
-    WRITE_DEVICE = 0x0A  # [address u16][op u8][level u8]: SET or RESET one device
+    READ_RESULT = 0x07  # the last trial's results (memrl.rtl.commands.RESULT_BYTES)
+    READ_TRAJECTORY = 0x08  # [first entry u16][count u16] -> places, u16 each
+    READ_DEVICE = 0x09  # [address u32][count u8] -> READ codes
+    WRITE_DEVICE = 0x0A  # [address u32][op u8][level u8]: SET or RESET one device
 
 
 class Err(enum.IntEnum):
@@ -59,6 +59,6 @@ class Err(enum.IntEnum):
     UNKNOWN_COMMAND = 2
     BAD_LENGTH = 3  # the payload's length does not fit the command
     OUT_OF_RANGE = 4  # an address, place or count outside the core
-    BUSY = 5  # the core is running (a trial or the run start)
+    BUSY = 5  # reserved: the navigator firmware answers INIT and RUN_TRIAL when they end
     TOO_LONG = 6  # the frame exceeds the firmware's buffer
     NOT_CONFIGURED = 7  # RUN_TRIAL before any CONFIGURE
