@@ -92,3 +92,20 @@ def test_serial_backend_on_a_served_board(tmp_path: Path) -> None:
         got = _run(tmp_path, "serial", "--backend", f"serial:{board.port}", *args)
         assert board.proc.poll() is None  # the board outlives its client
     assert got == gold
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+def test_full_dynamic_maze_over_the_pty_equals_golden(tmp_path: Path) -> None:
+    """The shipped 30x30 pair, 120 trials, through the Verilator board's pty."""
+
+    def run(name: str, backend: str) -> str:
+        out = tmp_path / name
+        res = CliRunner().invoke(main, ["maze", "run", "--preset", "paper", "--seeds", "1",
+                                        "--backend", backend, "--out", str(out)])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        return (out / "trials.csv").read_text()
+
+    gold = run("golden", "golden")
+    assert run("verilator", "verilator") == gold
+    assert len(gold.splitlines()) == 121
