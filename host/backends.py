@@ -65,6 +65,20 @@ def parse_backend(text: str) -> Backend:
     raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {text!r})")
 
 
+def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
+    """The parsed backend, after refusing what it cannot run (naming the option)."""
+    b = parse_backend(backend)
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
+    if b.kind != "golden" and preset != "paper":
+        raise ValueError(
+            f"the firmware implements the paper rule: use --preset paper with --backend {b}"
+        )
+    if b.kind == "serial" and seeds != 1:
+        raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
+    return b
+
+
 class StackedAgents:
     """Single-agent :class:`TrialAgent` s run side by side as one batch."""
 
@@ -78,11 +92,13 @@ class StackedAgents:
 
     def run_trial(self, maze, max_steps: int) -> TrialResult:  # noqa: ANN001
         rs = [a.run_trial(maze, max_steps) for a in self.agents]
+        costs = [r.cost for r in rs]
         return TrialResult(
             *(
                 np.concatenate([getattr(r, f) for r in rs])
                 for f in ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
-            )
+            ),
+            cost=None if any(c is None for c in costs) else np.concatenate(costs),
         )
 
 
@@ -91,11 +107,17 @@ def _emulator_port(n_devices: int, seed: int) -> EmulatorPort:
 
 
 def navigator_agent(
-    backend: Backend, device: str, shape: tuple[int, int], seeds: Sequence[int], preset: str
+    backend: Backend,
+    device: str,
+    shape: tuple[int, int],
+    seeds: Sequence[int],
+    preset: str,
+    traj_depth: int = 1024,
 ) -> TrialAgent:
-    """The navigator on ``backend`` with ``device``, one agent per seed."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
+    """The navigator on ``backend`` with ``device``, one agent per seed. A simulated
+    firmware keeps ``traj_depth`` trajectory places per trial (a terrain map's
+    cost needs all of them: max steps + 1)."""
+    check_run(str(backend), device, preset, len(seeds))
     params = PRESETS[preset]
     n = SLOTS * shape[0] * shape[1]
     if backend.kind == "golden":
@@ -108,10 +130,6 @@ def navigator_agent(
     from .navigator_link import FirmwareAgent, NavigatorClient
     from .navigator_rtl import rtl_config
 
-    if preset != "paper":
-        raise ValueError(
-            f"the firmware implements the paper rule: use --preset paper with --backend {backend}"
-        )
     config = rtl_config(params, shape)
     if backend.kind == "amaranth":
         from .transports import AmaranthTransport
@@ -120,7 +138,10 @@ def navigator_agent(
             [
                 FirmwareAgent(
                     NavigatorClient(
-                        LinkClient(AmaranthTransport(config, s, device), timeout_s=SIM_TIMEOUT_S),
+                        LinkClient(
+                            AmaranthTransport(config, s, device, traj_depth=traj_depth),
+                            timeout_s=SIM_TIMEOUT_S,
+                        ),
                         config_id(config),
                     )
                 )
@@ -135,7 +156,7 @@ def navigator_agent(
         agents: list[FirmwareAgent] = []
         try:
             for s in seeds:
-                board = SimBoard(backend.kind, config, s, device)
+                board = SimBoard(backend.kind, config, s, device, traj_depth=traj_depth)
                 try:
                     link = LinkClient(SerialTransport(board.port), timeout_s=SIMBOARD_TIMEOUT_S)
                     agent = FirmwareAgent(NavigatorClient(link, config_id(config)))
@@ -148,7 +169,5 @@ def navigator_agent(
             StackedAgents(agents).close()
             raise
         return StackedAgents(agents)
-    if len(seeds) != 1:
-        raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
     client = NavigatorClient(LinkClient(SerialTransport(backend.port)), config_id(config))
     return FirmwareAgent(client)

@@ -246,8 +246,26 @@ def rover() -> None:
 @click.option(
     "--preset", type=click.Choice(["paper", "default"]), default="default", show_default=True
 )
+@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--backend", default="golden", show_default=True,
+              metavar="golden|amaranth|icarus|verilator|serial:PORT",
+              help="As for maze run (docs/firmware.md).")  # fmt: skip
+@click.option("--device", type=click.Choice(["siox", "emulator"]), default="siox",
+              show_default=True)  # fmt: skip
 @out_option("build/rover")
-def rover_run(trials, transfer_at, max_steps, seeds, terrain_seed, cost_file, preset, out) -> None:  # noqa: ANN001, E501
+def rover_run(  # noqa: PLR0913
+    trials,
+    transfer_at,
+    max_steps,
+    seeds,
+    terrain_seed,
+    cost_file,
+    preset,
+    first_seed,
+    backend,
+    device,
+    out,
+) -> None:  # noqa: ANN001
     """Steps per trial on the rover map, with and without transfer at --transfer-at."""
     from .rover import RoverConfig, plot_rover, run_rover, summarise_rover
 
@@ -259,12 +277,21 @@ def rover_run(trials, transfer_at, max_steps, seeds, terrain_seed, cost_file, pr
         terrain_seed=terrain_seed,
         cost_file=cost_file,
         preset=preset,
+        first_seed=first_seed,
+        backend=backend,
+        device=device,
     )
+    try:
+        cfg.check()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     try:
         with tqdm(total=trials, desc=f"rover ({seeds} seeds)", unit="trial") as bar:
             run_rover(cfg, out, progress=bar.update)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    except (OSError, RuntimeError) as exc:  # a port, a link, a firmware
+        raise click.ClickException(f"backend {backend}: {exc}") from exc
     plot_rover(out)
     s = summarise_rover(out)
     for cond in ("transfer", "fresh"):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import DEVICES, navigator_agent, parse_backend
+from .backends import check_run, navigator_agent, parse_backend
 from .baselines import DQN, TabularQ
 from .maze import Maze, load_maze, shipped
 from .navigator import PRESETS, Navigator, TrialResult, run_agent
@@ -53,22 +53,13 @@ class MazeRunConfig:
             raise ValueError(f"agent must be one of {sorted(AGENTS)} (got {self.agent!r})")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {self.preset!r})")
-        backend = parse_backend(self.backend)
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES} (got {self.device!r})")
-        if self.agent != "navigator" and (backend.kind != "golden" or self.device != "siox"):
+        if self.agent != "navigator" and (
+            parse_backend(self.backend).kind != "golden" or self.device != "siox"
+        ):
             raise ValueError(
                 f"the {self.agent} baseline runs on the golden backend with the siox device only"
             )
-        if backend.kind != "golden" and self.preset != "paper":
-            raise ValueError(
-                f"the firmware implements the paper rule: use --preset paper with "
-                f"--backend {self.backend}"
-            )
-        if backend.kind == "serial" and self.seeds != 1:
-            raise ValueError(
-                "a board holds one agent's devices: use --seeds 1 with a serial backend"
-            )
+        check_run(self.backend, self.device, self.preset, self.seeds)
         if self.layouts:
             mazes = [load_maze(p) for p in self.layouts]
             switch = list(self.switch_at or ())

@@ -24,7 +24,7 @@ from memrl.rtl.rram_port import RRAMOp
 from .link import LinkError
 from .link_client import LinkClient
 from .maze import Maze
-from .navigator import TrialResult, layout_schedule
+from .navigator import COST_UNIT, TrialResult, cost_units, layout_schedule
 from .navigator_rtl import TRIAL_FIELDS, layout_flags
 
 __all__ = ["FirmwareInfo", "NavigatorClient", "FirmwareMismatch", "run_schedule",
@@ -188,7 +188,8 @@ def run_schedule(
 class FirmwareAgent:
     """A :class:`~memrl.host.navigator.TrialAgent` on the firmware behind ``client``
     (one agent): INIT on construction, then per trial the layout (when it
-    changes), CONFIGURE and RUN_TRIAL."""
+    changes), CONFIGURE and RUN_TRIAL; on a terrain map also the trajectory, for
+    the trial's entry cost (as the golden model sums it)."""
 
     def __init__(self, client: NavigatorClient) -> None:
         self.client = client
@@ -208,4 +209,9 @@ class FirmwareAgent:
             self.loaded = maze
         self.client.configure(maze.start, max_steps)
         r = self.client.run_trial()
-        return TrialResult(*(np.array([int(r[f])]) for f in TRIAL_FIELDS))
+        cost = None
+        units = cost_units(maze)
+        if units is not None:  # a terrain map: the summed entry cost of the places entered
+            places = self.client.read_trajectory(r["trajectory_len"])
+            cost = np.array([units[places[1:]].sum() / COST_UNIT])
+        return TrialResult(*(np.array([int(r[f])]) for f in TRIAL_FIELDS), cost=cost)

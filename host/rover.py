@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import check_run, navigator_agent, parse_backend
 from .envs import ROVER_GOAL, ROVER_START, load_rover, rover_terrain
 from .maze import Maze
 from .navigator import PRESETS, Navigator, cost_units
@@ -41,6 +42,17 @@ class RoverConfig:
     terrain_seed: int = 0
     cost_file: str | None = None
     preset: str = "default"
+    backend: str = "golden"  # golden | amaranth | icarus | verilator | serial:PORT
+    device: str = "siox"  # siox | emulator
+
+    def check(self) -> None:
+        """Refuse what a backend cannot run, naming the option."""
+        backend = check_run(self.backend, self.device, self.preset, self.seeds)
+        if backend.kind == "serial" and self.transfer_at < self.trials:
+            raise ValueError(
+                "a board holds one agent's devices: a serial backend runs no fresh "
+                "condition (--transfer-at equal to --trials)"
+            )
 
 
 def rover_maze(cost: np.ndarray, goal: tuple[int, int], start=ROVER_START) -> Maze:  # noqa: ANN001
@@ -61,6 +73,13 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
     cost = load_rover(cfg.cost_file) if cfg.cost_file else rover_terrain(cfg.terrain_seed)[1]
     if not 0 < cfg.transfer_at <= cfg.trials:
         raise ValueError(f"transfer_at must be in [1, {cfg.trials}] (got {cfg.transfer_at})")
+    cfg.check()
+
+    def agent():  # noqa: ANN202 - a TrialAgent; one per condition, one agent per seed
+        # A firmware keeps the whole trajectory: a trial's cost sums every place entered.
+        return navigator_agent(parse_backend(cfg.backend), cfg.device, cost.shape, seeds,
+                               cfg.preset, traj_depth=cfg.max_steps + 1)  # fmt: skip
+
     tasks = [rover_maze(cost, ROVER_GOAL), rover_maze(cost, tuple(cfg.new_goal))]
     best = [cheapest_cost(m) for m in tasks]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
@@ -70,17 +89,21 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
     (out / "config.json").write_text(json.dumps(config, indent=1))
     path = out / "trials.csv"
     status = "interrupted"
+    agents: list = []
     try:
         with path.open("w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(ROVER_COLUMNS)
-            learned = Navigator(cost.shape, seeds, PRESETS[cfg.preset])
+            learned = agent()
+            agents.append(learned)
             fresh = None
             for t in range(cfg.trials):
                 k = int(t >= cfg.transfer_at)
                 runs = [("transfer", learned)]
                 if k:
-                    fresh = fresh or Navigator(cost.shape, seeds, PRESETS[cfg.preset])
+                    if fresh is None:
+                        fresh = agent()
+                        agents.append(fresh)
                     runs.append(("fresh", fresh))
                 for name, nav in runs:
                     r = nav.run_trial(tasks[k], cfg.max_steps)
@@ -92,6 +115,9 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
                     progress()
         status = "complete"
     finally:
+        for a in agents:
+            if hasattr(a, "close"):  # simulated boards, serial ports
+                a.close()
         config["status"] = status
         (out / "config.json").write_text(json.dumps(config, indent=1))
     return path

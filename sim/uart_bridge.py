@@ -44,10 +44,12 @@ class SimBoardTop(wiring.Component):
     """The firmware with its UART pins; with ``device="siox"`` its RRAM port too
     (a model answers it), with ``"emulator"`` the emulator of ``seed`` inside."""
 
-    def __init__(self, config: NavigatorConfig, device: str, seed: int = 0) -> None:
+    def __init__(
+        self, config: NavigatorConfig, device: str, seed: int = 0, traj_depth: int = 1024
+    ) -> None:
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
-        self.fw = NavigatorCommands(config, SIM_DIVISOR, clk_hz=SIM_CLK_HZ)
+        self.fw = NavigatorCommands(config, SIM_DIVISOR, traj_depth, clk_hz=SIM_CLK_HZ)
         self.device, self.seed = device, seed
         members = {"rx_pin": In(1, init=1), "tx_pin": Out(1, init=1)}
         if device == "siox":
@@ -83,10 +85,11 @@ class SimBoard:
         device: str = "siox",
         workdir: Path = Path("build/simboard"),
         start_timeout_s: float = 300.0,
+        traj_depth: int = 1024,
     ) -> None:
         if sim not in SIMULATORS:
             raise ValueError(f"simulator must be one of {SIMULATORS} (got {sim!r})")
-        top = SimBoardTop(config, device, seed)
+        top = SimBoardTop(config, device, seed, traj_depth)
         workdir = Path(workdir).resolve()  # the simulator runs in a directory of its own
         b = build(sim, top, "simboard", Path(workdir) / "builds", waves=False)
         run_dir = Path(workdir) / f"run-{sim}-{device}-{seed}-{os.getpid()}-{id(self)}"

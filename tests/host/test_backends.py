@@ -109,3 +109,28 @@ def test_full_dynamic_maze_over_the_pty_equals_golden(tmp_path: Path) -> None:
     gold = run("golden", "golden")
     assert run("verilator", "verilator") == gold
     assert len(gold.splitlines()) == 121
+
+
+@pytest.mark.verilator
+def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
+    """The 128x128 rover map, both conditions (a fresh board at the transfer): steps,
+    ticks and the terrain cost, which the host sums from the trajectory read back."""
+    args = ["rover", "run", "--trials", "3", "--transfer-at", "2", "--max-steps", "200",
+            "--seeds", "1", "--first-seed", "1", "--preset", "paper"]  # fmt: skip
+    csvs = []
+    for backend in ("golden", "verilator"):
+        out = tmp_path / backend
+        res = CliRunner().invoke(main, [*args, "--backend", backend, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        csvs.append((out / "trials.csv").read_text())
+    assert csvs[0] == csvs[1]
+    assert csvs[0].count("fresh,") == 1 and len(csvs[0].splitlines()) == 5
+
+
+def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["rover", "run", "--backend", "serial:/dev/null", "--seeds",
+                                    "1", "--preset", "paper", "--out", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "no fresh condition" in res.output
+    res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--out",
+                                    str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "use --preset paper" in res.output
