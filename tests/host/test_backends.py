@@ -134,3 +134,39 @@ def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--out",
                                     str(tmp_path)])  # fmt: skip
     assert res.exit_code == 2 and "use --preset paper" in res.output
+
+
+@pytest.mark.icarus
+def test_sim_serve_serves_until_interrupted(tmp_path: Path) -> None:
+    """`memrl sim serve` prints its port, answers on it, and stops its simulator on Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from memrl.host.link_client import LinkClient
+    from memrl.host.navigator_link import NavigatorClient
+    from memrl.host.transports import SerialTransport
+
+    cmd = [sys.executable, "-m", "memrl.host.cli", "sim", "serve", "--sim", "icarus",
+           "--maze-size", "5x6", "--seed", "3"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 120
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, "sim serve ended before serving"
+            if line.startswith("serving on "):
+                port = line.split()[2]
+        assert port is not None
+        transport = SerialTransport(port)
+        client = NavigatorClient(LinkClient(transport, timeout_s=2.0))
+        assert (client.info.rows, client.info.cols) == (5, 6)
+        transport.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
