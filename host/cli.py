@@ -620,10 +620,16 @@ def fpga_build(board: str, maze_size: str, seed: int, baud: int, pnr_seed: int, 
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
     click.echo(f"building the {rows}x{cols} navigator SoC for the {board} into {out}/ ...")
-    try:
-        r = build(board, out, config, seed, baud, pnr_seed=pnr_seed)
-    except (BuildFailed, ToolMissing, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    with tqdm(desc="yosys, nextpnr", unit="s", bar_format="{desc}: {elapsed}") as bar:
+
+        def tick(phase: str) -> None:
+            bar.set_description_str(phase)
+            bar.update()
+
+        try:
+            r = build(board, out, config, seed, baud, pnr_seed=pnr_seed, progress=tick)
+        except (BuildFailed, ToolMissing, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(
         f"wrote {out / r['bitstream']}: {r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} block "
         f"RAMs; Fmax {r['fmax_mhz']} MHz at a {r['clock_mhz']:g} MHz clock "

@@ -119,8 +119,10 @@ def build(
     baud: int = 115_200,
     traj_depth: int = 1024,
     pnr_seed: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Build the navigator SoC for ``board`` into ``out``; returns the report."""
+    """Build the navigator SoC for ``board`` into ``out``; returns the report.
+    ``progress(phase)`` is called about once a second while the tools run."""
     if board not in BOARDS:
         raise ValueError(f"board must be one of {sorted(BOARDS)} (got {board!r})")
     b = BOARDS[board]
@@ -139,10 +141,22 @@ def build(
     env = _tool_env()
     script = "build_navigator.sh"
     plan.extract(out)
-    proc = subprocess.run(
-        ["sh", script], cwd=out, env=env, capture_output=True, text=True, check=False
-    )
-    (out / "build.log").write_text(proc.stdout + proc.stderr)
+    log = out / "build.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(["sh", script], cwd=out, env=env, stdout=fh, stderr=fh)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=1.0)
+                    break
+                except subprocess.TimeoutExpired:
+                    if progress is not None:
+                        progress(_phase(out))
+        except BaseException:  # an interrupt: stop the tools, keep what they wrote
+            proc.kill()
+            proc.wait()
+            raise
+    output = log.read_text()
     report = {
         "board": b.name, "maze": [config.height, config.width], "emulator_seed": seed,
         "baud": baud, "traj_depth": traj_depth, "clock_mhz": clk_hz / 1e6,
@@ -160,7 +174,7 @@ def build(
         if over:
             what = ", ".join(f"{k} {u} of {a}" for k, (u, a) in over.items())
             raise BuildFailed(f"the design does not fit the {board}: it needs {what}", report)
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        tail = "\n".join(output.strip().splitlines()[-8:])
         raise BuildFailed(f"the {board} build failed (log: {out / 'build.log'}):\n{tail}", report)
     pnr = json.loads((out / "navigator.pnr.json").read_text())
     fmax = min(v["achieved"] for v in pnr["fmax"].values())
@@ -176,6 +190,15 @@ def build(
     )
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def _phase(out: Path) -> str:
+    """The build's phase, from the files its tools have written so far."""
+    if any(out.glob("navigator.bi[nt]")):
+        return "bitstream"
+    if (out / "navigator.tim").exists():
+        return "place and route"
+    return "synthesis"
 
 
 def _cells(cells: dict[str, int]) -> dict[str, int]:
