@@ -602,7 +602,11 @@ def fpga() -> None:
 
 @fpga.command("build")
 @click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), required=True)
-@click.option("--maze-size", default="30x30", show_default=True, metavar="ROWSxCOLS")
+@click.option(
+    "--maze-size", default=None, metavar="ROWSxCOLS",
+    help="Default: the largest shipped maze the board holds: 9x9 on the iCEBreaker "
+    "(its UP5K fits up to 16x16), 30x30 on the ULX3S.",
+)  # fmt: skip
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True,
     help="The seed of the on-chip RRAM emulator's devices (as --first-seed of maze run).",
@@ -610,13 +614,15 @@ def fpga() -> None:
 @click.option("--baud", type=click.IntRange(min=1200), default=115_200, show_default=True)
 @click.option("--pnr-seed", type=click.IntRange(min=1), default=1, show_default=True)
 @out_option("build/fpga/BOARD", "Output folder (default build/fpga/<board>).")
-def fpga_build(board: str, maze_size: str, seed: int, baud: int, pnr_seed: int, out: Path) -> None:
+def fpga_build(
+    board: str, maze_size: str | None, seed: int, baud: int, pnr_seed: int, out: Path
+) -> None:
     """Synthesise, place and route the navigator SoC; writes the bitstream and report.json."""
     from memrl.sim.tools import ToolMissing
 
-    from .fpga import BuildFailed, build
+    from .fpga import BOARDS, BuildFailed, build
 
-    rows, cols, config = _firmware_config(maze_size)
+    rows, cols, config = _firmware_config(maze_size or BOARDS[board].maze_size)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
     click.echo(f"building the {rows}x{cols} navigator SoC for the {board} into {out}/ ...")

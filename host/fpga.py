@@ -40,6 +40,7 @@ class Board:
     programmers: tuple[tuple[str, ...], ...]  # commands, bitstream path appended
     install: str  # what to install for programming
     serial_emulator: bool  # the emulator's small form (NavigatorSoC)
+    maze_size: str  # the default maze: the largest shipped one the board holds
 
 
 def _icebreaker() -> object:
@@ -58,12 +59,12 @@ BOARDS: dict[str, Board] = {
     "icebreaker": Board(
         "icebreaker", _icebreaker, "ice40", "bin",
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
-        "iceprog (Debian package fpga-icestorm) or openFPGALoader", True,
+        "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "9x9",
     ),
     "ulx3s": Board(
         "ulx3s", _ulx3s, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
-        "openFPGALoader (Debian package openfpgaloader) or fujprog", False,
+        "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
     ),
 }  # fmt: skip
 

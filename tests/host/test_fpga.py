@@ -53,3 +53,13 @@ def test_ulx3s_build_writes_a_bitstream_that_meets_timing(tmp_path: Path) -> Non
     assert (tmp_path / "navigator.bit").stat().st_size == r["bitstream_bytes"] > 100_000
     assert json.loads((tmp_path / "report.json").read_text()) == r
     assert r["luts"] > 1000 and r["brams"] >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_icebreaker_build_of_the_9x9_navigator_fits_and_meets_timing(tmp_path: Path) -> None:
+    r = build("icebreaker", tmp_path, NavigatorConfig(height=9, width=9), seed=0)
+    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 12.0
+    used, available = r["placed"]["ICESTORM_LC"]
+    assert used <= available == 5280
+    assert (tmp_path / "navigator.bin").stat().st_size == r["bitstream_bytes"] > 100_000
