@@ -1,10 +1,11 @@
 """The navigator SoC: what a board runs.
 
 The board's UART pins (its USB serial bridge) -> :class:`memrl.rtl.commands.NavigatorCommands`
-(link, command decoder, navigator core, trajectory memory) -> the on-chip RRAM
-emulator (:class:`memrl.rtl.rram_emulator.RRAMEmulator`), whose initial codes and
-programming tables come from the SiOx model of one seed
-(:meth:`memrl.sim.devices.emulator.EmulatorModel.from_siox`): the golden model
+(link, command decoder, navigator core, trajectory memory) with the on-chip RRAM
+emulator (:class:`memrl.rtl.rram_emulator.RRAMEmulator`) inside. The emulator's
+initial codes and programming tables are given as an emulator model; the host
+builds it from the SiOx model of one seed
+(:meth:`memrl.sim.devices.emulator.EmulatorModel.from_siox`), and the golden model
 runs against the same model, so a board's run can be checked against it. The
 supported boards (iCEBreaker, ULX3S) have no resistive memory of their own. The
 first LED shows a command being served. ``serial_emulator``: the emulator's
@@ -14,45 +15,35 @@ small form (one device read per cycle), for the iCE40.
 from __future__ import annotations
 
 from amaranth import Elaboratable, Module
-from amaranth.lib import io, wiring
+from amaranth.lib import io
 
 from memrl.rtl.commands import NavigatorCommands
-from memrl.rtl.navigator import SLOTS, NavigatorConfig
-from memrl.rtl.rram_emulator import RRAMEmulator
+from memrl.rtl.navigator import NavigatorConfig
 from memrl.rtl.uart import divisor_for
-from memrl.sim.devices.emulator import EmulatorModel
 
 __all__ = ["NavigatorSoC"]
 
 
 class NavigatorSoC(Elaboratable):
     """The navigator of ``config`` on a board's UART at ``baud``, with the emulator
-    of ``seed``'s devices."""
+    of ``emulator`` (an emulator model)."""
 
     def __init__(
-        self, config: NavigatorConfig, seed: int, baud: int = 115_200, traj_depth: int = 1024,
-        serial_emulator: bool = False,
+        self, config: NavigatorConfig, emulator: object, baud: int = 115_200,
+        traj_depth: int = 1024, serial_emulator: bool = False,
     ) -> None:  # fmt: skip
-        self.config, self.seed, self.baud, self.traj_depth = config, seed, baud, traj_depth
+        self.config, self.emulator, self.baud, self.traj_depth = config, emulator, baud, traj_depth
         self.serial_emulator = serial_emulator
-        self.model = EmulatorModel.from_siox(SLOTS * config.places, seed)
 
     def elaborate(self, platform) -> Module:  # noqa: ANN001 - an amaranth.build Platform
         if platform is None:
             raise ValueError("NavigatorSoC is a board top: build it for a platform")
         m = Module()
         clk_hz = int(platform.default_clk_frequency)
-        fw = NavigatorCommands(
-            self.config, divisor_for(clk_hz, self.baud), self.traj_depth, clk_hz=clk_hz
-        )
-        m.submodules.fw = fw
-        mdl = self.model
-        m.submodules.emulator = emu = RRAMEmulator(
-            mdl.init_codes, mdl.set_code, mdl.set_spread, mdl.reset_code, mdl.reset_spread,
-            mdl.lfsr_seed, addr_width=fw.core.addr_bits, lanes=fw.rram.signature.lanes,
-            serial=self.serial_emulator,
+        m.submodules.fw = fw = NavigatorCommands(
+            self.config, divisor_for(clk_hz, self.baud), self.traj_depth, clk_hz=clk_hz,
+            emulator=self.emulator, serial_emulator=self.serial_emulator,
         )  # fmt: skip
-        wiring.connect(m, fw.rram, emu.port)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx = rx = io.Buffer("i", uart.rx)
         m.submodules.tx = tx = io.Buffer("o", uart.tx)

@@ -31,17 +31,19 @@ import numpy as np
 
 from memrl.rtl.commands import config_id
 from memrl.rtl.navigator import SLOTS
-from memrl.sim.devices.emulator import EmulatorModel, EmulatorPort
+from memrl.sim.devices.emulator import RRAM_DEVICES, EmulatorModel, EmulatorPort, check_device
 
 from .navigator import PRESETS, Navigator, TrialAgent, TrialResult
+from .navigator_rtl import TRIAL_FIELDS, rtl_config
 
-__all__ = ["BACKENDS", "DEVICES", "Backend", "parse_backend", "StackedAgents", "navigator_agent"]
+__all__ = ["BACKENDS", "RRAM_DEVICES", "Backend", "parse_backend", "check_run", "StackedAgents",
+           "navigator_agent"]  # fmt: skip
 
 BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
 #: The client's timeout per attempt on a simulated board behind a pseudo-terminal
 #: (wall seconds: a request's bytes take about 0.1 s on Icarus).
 SIMBOARD_TIMEOUT_S = 2.0
-DEVICES = ("siox", "emulator")
+BOARD_TIMEOUT_S = 0.5  # a board at 115,200 baud: a full 512-byte reply takes 45 ms
 #: The client's timeout per attempt in the simulated firmware's seconds (120,000
 #: cycles at 12 MHz: any request but a trial; trials get a bound of their own).
 SIM_TIMEOUT_S = 0.01
@@ -68,8 +70,7 @@ def parse_backend(text: str) -> Backend:
 def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
     """The parsed backend, after refusing what it cannot run (naming the option)."""
     b = parse_backend(backend)
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
+    check_device(device)
     if b.kind != "golden" and preset != "paper":
         raise ValueError(
             f"the firmware implements the paper rule: use --preset paper with --backend {b}"
@@ -94,10 +95,7 @@ class StackedAgents:
         rs = [a.run_trial(maze, max_steps) for a in self.agents]
         costs = [r.cost for r in rs]
         return TrialResult(
-            *(
-                np.concatenate([getattr(r, f) for r in rs])
-                for f in ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
-            ),
+            *(np.concatenate([getattr(r, f) for r in rs]) for f in TRIAL_FIELDS),
             cost=None if any(c is None for c in costs) else np.concatenate(costs),
         )
 
@@ -128,46 +126,34 @@ def navigator_agent(
         )
     from .link_client import LinkClient
     from .navigator_link import FirmwareAgent, NavigatorClient
-    from .navigator_rtl import rtl_config
+    from .transports import AmaranthTransport, SerialTransport
 
     config = rtl_config(params, shape)
-    if backend.kind == "amaranth":
-        from .transports import AmaranthTransport
 
-        return StackedAgents(
-            [
-                FirmwareAgent(
-                    NavigatorClient(
-                        LinkClient(
-                            AmaranthTransport(config, s, device, traj_depth=traj_depth),
-                            timeout_s=SIM_TIMEOUT_S,
-                        ),
-                        config_id(config),
-                    )
-                )
-                for s in seeds
-            ]
-        )
-    from .transports import SerialTransport
+    def firmware(transport: object, timeout_s: float) -> FirmwareAgent:
+        link = LinkClient(transport, timeout_s=timeout_s)
+        return FirmwareAgent(NavigatorClient(link, config_id(config)))
 
-    if backend.kind in ("icarus", "verilator"):
-        from memrl.sim.uart_bridge import SimBoard
+    if backend.kind == "serial":
+        return firmware(SerialTransport(backend.port), BOARD_TIMEOUT_S)
+    agents: list[FirmwareAgent] = []
+    try:
+        for s in seeds:
+            if backend.kind == "amaranth":
+                t = AmaranthTransport(config, s, device, traj_depth=traj_depth)
+                agents.append(firmware(t, SIM_TIMEOUT_S))
+                continue
+            from memrl.sim.uart_bridge import SimBoard
 
-        agents: list[FirmwareAgent] = []
-        try:
-            for s in seeds:
-                board = SimBoard(backend.kind, config, s, device, traj_depth=traj_depth)
-                try:
-                    link = LinkClient(SerialTransport(board.port), timeout_s=SIMBOARD_TIMEOUT_S)
-                    agent = FirmwareAgent(NavigatorClient(link, config_id(config)))
-                except BaseException:
-                    board.close()
-                    raise
-                agent.on_close.append(board.close)
-                agents.append(agent)
-        except BaseException:
-            StackedAgents(agents).close()
-            raise
-        return StackedAgents(agents)
-    client = NavigatorClient(LinkClient(SerialTransport(backend.port)), config_id(config))
-    return FirmwareAgent(client)
+            board = SimBoard(backend.kind, config, s, device, traj_depth=traj_depth)
+            try:
+                agent = firmware(SerialTransport(board.port), SIMBOARD_TIMEOUT_S)
+            except BaseException:
+                board.close()
+                raise
+            agent.on_close.append(board.close)
+            agents.append(agent)
+    except BaseException:
+        StackedAgents(agents).close()
+        raise
+    return StackedAgents(agents)

@@ -19,7 +19,7 @@ from .bench import bench, experiment
 from .maze import shipped
 from .navigator import PRESETS, layout_schedule
 from .navigator_rtl import SLOTS, run_rtl
-from .rtl_build import FAMILIES, synth_report
+from .rtl_build import FAMILIES, cell_summary, synth_report
 
 SMALL_SWITCH_AT, SMALL_TRIALS = (6, 12), 18
 
@@ -114,15 +114,9 @@ def _synth() -> dict:
                 seeds = (1, 2, 3, 4, 5) if family.startswith("ice40") else (1, 2, 3)
                 r = synth_report(top, family, Path(tmp) / f"{top}_{family}", seeds)
                 cells = r["cells"]
-                luts = sum(v for k, v in cells.items() if "LUT" in k)
-                ffs = sum(v for k, v in cells.items() if "DFF" in k or k.startswith("TRELLIS_FF"))
-                brams = sum(v for k, v in cells.items() if k in ("SB_RAM40_4K", "DP16KD"))
-                sprams = cells.get("SB_SPRAM256KA", 0)
+                summary = cell_summary(cells)
                 out[f"{top}.{family}"] = {
-                    "luts": luts,
-                    "ffs": ffs,
-                    "brams": brams,
-                    "sprams": sprams,
+                    **{k: summary[k] for k in ("luts", "ffs", "brams", "sprams")},
                     "cells": cells,
                     "placed": {k: v["used"] for k, v in r["utilization"].items()},
                     "available": {k: v["available"] for k, v in r["utilization"].items()},

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
+from .backends import BACKENDS, RRAM_DEVICES
+
 if TYPE_CHECKING:
     from .control_run import ControlRunConfig
 
@@ -67,6 +69,29 @@ def characterise_cmd(out: Path, seed: int) -> None:
     )
 
 
+def device_option(f: Callable) -> Callable:
+    return click.option(
+        "--device",
+        type=click.Choice(list(RRAM_DEVICES)),
+        default="siox",
+        show_default=True,
+        help="The SiOx device model, or the on-chip RRAM emulator (its Python twin for golden).",
+    )(f)
+
+
+def backend_options(f: Callable) -> Callable:
+    """``--backend`` and ``--device`` of the navigator's runs (docs/firmware.md)."""
+    f = device_option(f)
+    return click.option(
+        "--backend",
+        default="golden",
+        show_default=True,
+        metavar="|".join(BACKENDS),
+        help="The golden model; the firmware in amaranth.sim, or its Verilog on Icarus or "
+        "Verilator behind a pseudo-terminal (one per seed); or a board on a serial port.",
+    )(f)
+
+
 @main.group()
 def maze() -> None:
     """The self-adaptive navigator on grid mazes."""
@@ -99,21 +124,7 @@ def maze() -> None:
 @click.option(
     "--preset", type=click.Choice(["paper", "default"]), default="default", show_default=True
 )
-@click.option(
-    "--backend",
-    default="golden",
-    show_default=True,
-    metavar="golden|amaranth|icarus|verilator|serial:PORT",
-    help="The golden model; the firmware in amaranth.sim, or its Verilog on Icarus or "
-    "Verilator behind a pseudo-terminal (one per seed); or a board on a serial port.",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["siox", "emulator"]),
-    default="siox",
-    show_default=True,
-    help="The SiOx device model, or the on-chip RRAM emulator (its Python twin for golden).",
-)
+@backend_options
 @click.option(
     "--agent",
     type=click.Choice(["navigator", "tabular-q", "dqn"]),
@@ -247,11 +258,7 @@ def rover() -> None:
     "--preset", type=click.Choice(["paper", "default"]), default="default", show_default=True
 )
 @click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--backend", default="golden", show_default=True,
-              metavar="golden|amaranth|icarus|verilator|serial:PORT",
-              help="As for maze run (docs/firmware.md).")  # fmt: skip
-@click.option("--device", type=click.Choice(["siox", "emulator"]), default="siox",
-              show_default=True)  # fmt: skip
+@backend_options
 @out_option("build/rover")
 def rover_run(  # noqa: PLR0913
     trials,
@@ -673,8 +680,7 @@ def sim() -> None:
 @click.option("--maze-size", default="30x30", show_default=True, metavar="ROWSxCOLS")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
-@click.option("--device", type=click.Choice(["siox", "emulator"]), default="siox",
-              show_default=True)  # fmt: skip
+@device_option
 def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
     """Run the navigator firmware's Verilog behind a pseudo-terminal until Ctrl-C.
 

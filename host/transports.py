@@ -15,36 +15,19 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from amaranth import Module
-from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from memrl.rtl.commands import NavigatorCommands
 from memrl.rtl.navigator import SLOTS, NavigatorConfig
-from memrl.rtl.rram_emulator import RRAMEmulator
 from memrl.sim.amaranth_rram import RRAMResponder
+from memrl.sim.amaranth_tb import uart_read_byte, uart_write
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
-from memrl.sim.devices.emulator import EmulatorModel
+from memrl.sim.devices.emulator import EmulatorModel, check_device
 
-__all__ = ["DEVICES", "SIM_CLK_HZ", "SIM_DIVISOR", "AmaranthTransport", "SerialTransport",
-           "emulator_core"]  # fmt: skip
+__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "AmaranthTransport", "SerialTransport"]
 
-DEVICES = ("siox", "emulator")
 SIM_CLK_HZ = 12_000_000  # the simulated firmware's clock (iCEBreaker's oscillator)
 SIM_DIVISOR = 4  # clock cycles per UART bit in simulation (3 Mbaud)
-
-
-def emulator_core(model: EmulatorModel, addr_bits: int, lanes: int = 8) -> RRAMEmulator:
-    """The on-chip RRAM emulator core of ``model``."""
-    return RRAMEmulator(
-        model.init_codes, model.set_code, model.set_spread, model.reset_code,
-        model.reset_spread, model.lfsr_seed, addr_width=addr_bits, lanes=lanes,
-    )  # fmt: skip
-
-
-async def _ticks(ctx, n: int) -> None:  # noqa: ANN001 - amaranth.sim context
-    for _ in range(n):
-        await ctx.tick()
 
 
 class AmaranthTransport:
@@ -64,30 +47,26 @@ class AmaranthTransport:
         clk_hz: int = SIM_CLK_HZ,
         traj_depth: int = 1024,
     ) -> None:
-        if device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
-        self.fw = fw = NavigatorCommands(config, divisor, traj_depth=traj_depth, clk_hz=clk_hz)
-        self.divisor, self.clk_hz = divisor, clk_hz
-        m = Module()
-        m.submodules.fw = fw
+        check_device(device)
         n = SLOTS * config.places
+        emulator = EmulatorModel.from_siox(n, seed, siox) if device == "emulator" else None
+        self.fw = fw = NavigatorCommands(
+            config, divisor, traj_depth=traj_depth, clk_hz=clk_hz, emulator=emulator
+        )
+        self.divisor, self.clk_hz = divisor, clk_hz
         self.log: list[tuple[int, int, int, int]] | None = None
-        if device == "siox":
+        if emulator is None:
             port = SiOxPort(SiOxArray.batch([seed], n, siox or SiOxParams()))
             responder = RRAMResponder(fw.rram, port, pipelined=True)
             self.log = responder.log
-        else:
-            model = EmulatorModel.from_siox(n, seed, siox)
-            m.submodules.emulator = emu = emulator_core(model, fw.core.addr_bits)
-            wiring.connect(m, fw.rram, emu.port)
         self._out: deque[int] = deque()
         self._in = bytearray()
         self._cycles = 0  # simulated so far (run_until targets fall a quarter cycle later)
         self.cycles_per_poll = 32
         self.chunk_cycles = 200  # simulated per step of read(): now()'s resolution
-        sim = Simulator(m)
+        sim = Simulator(fw)
         sim.add_clock(1 / clk_hz)
-        if device == "siox":
+        if emulator is None:
             sim.add_process(responder.process)
         sim.add_testbench(self._drive_rx, background=True)
         sim.add_testbench(self._sample_tx, background=True)
@@ -101,23 +80,11 @@ class AmaranthTransport:
                 await ctx.delay(self.cycles_per_poll / self.clk_hz)
                 await ctx.tick()
                 continue
-            byte = self._out.popleft()
-            for bit in [0, *((byte >> i) & 1 for i in range(8)), 1]:
-                ctx.set(pin, bit)
-                await _ticks(ctx, self.divisor)
+            await uart_write(ctx, pin, [self._out.popleft()], self.divisor)
 
     async def _sample_tx(self, ctx) -> None:  # noqa: ANN001
-        pin = self.fw.tx_pin
-        half = self.divisor // 2
         while True:
-            await ctx.negedge(pin)
-            await _ticks(ctx, half)  # the middle of the start bit
-            byte = 0
-            for i in range(8):
-                await _ticks(ctx, self.divisor)
-                byte |= ctx.get(pin) << i
-            await _ticks(ctx, self.divisor)  # stop bit
-            self._in.append(byte)
+            self._in.append(await uart_read_byte(ctx, self.fw.tx_pin, self.divisor))
 
     def now(self) -> float:
         """Simulated seconds."""

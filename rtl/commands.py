@@ -29,6 +29,7 @@ beyond the kept ones.
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import asdict
 
 from amaranth import Array, Cat, Const, Module, Mux, ResetInserter, Signal
@@ -39,17 +40,25 @@ from amaranth.lib.wiring import In, Out
 from .link import FRAME_BUFFER_BYTES, LinkPHY
 from .navigator import SLOTS, NavigatorConfig, NavigatorCore
 from .protocol import CRC, ERROR, HEADER_BYTES, MAX_PAYLOAD, REPLY, VERSION, Cmd, Err
+from .rram_emulator import RRAMEmulator
 from .rram_port import RRAMOp, RRAMPortSignature
 
-__all__ = ["KIND_NAVIGATOR", "IDENTIFY_BYTES", "RESULT_BYTES", "config_id", "NavigatorCommands"]
+__all__ = ["KIND_NAVIGATOR", "IDENTIFY_FORMAT", "IDENTIFY_BYTES", "RESULT_FIELDS",
+           "RESULT_FORMAT", "RESULT_BYTES", "TRAJ_PER_READ", "config_id",
+           "NavigatorCommands"]  # fmt: skip
 
 KIND_NAVIGATOR = 1
-#: IDENTIFY reply: version u8, kind u8, rows u16, columns u16, max payload u16,
-#: trajectory depth u16, devices u32, configuration id u16, clock frequency u32 (Hz).
-IDENTIFY_BYTES = 20
-#: Trial results: steps, reached (u8), ticks, moves, hits, reads, sets, resets,
-#: trajectory length; u32 little-endian but ``reached``.
-RESULT_BYTES = 33
+#: IDENTIFY reply (``struct`` format, little-endian): version u8, kind u8, rows u16,
+#: columns u16, max payload u16, trajectory depth u16, devices u32, configuration
+#: id u16, clock frequency u32 (Hz).
+IDENTIFY_FORMAT = "<BBHHHHIHI"
+IDENTIFY_BYTES = struct.calcsize(IDENTIFY_FORMAT)
+#: Trial results: the fields, in order, and their ``struct`` format (u32
+#: little-endian but ``reached``, u8).
+RESULT_FIELDS = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets",
+                 "trajectory_len")  # fmt: skip
+RESULT_FORMAT = "<IB7I"
+RESULT_BYTES = struct.calcsize(RESULT_FORMAT)
 #: The longest trajectory read per request (its reply fills the payload).
 TRAJ_PER_READ = MAX_PAYLOAD // 2
 ARG_BYTES = 6  # payload bytes read into registers before a command runs
@@ -72,11 +81,15 @@ class NavigatorCommands(wiring.Component):
 
     ``divisor``: clock cycles per UART bit. ``traj_depth``: trajectory places kept.
     ``clk_hz``: the clock frequency IDENTIFY reports (the host sizes its timeouts by it).
+    ``emulator``: an emulator model (:meth:`RRAMEmulator.from_model`); with one, the
+    on-chip emulator answers the RRAM port inside (``serial_emulator``: its small
+    form) and the component has only its UART pins and ``busy``, ``dropped``.
     """
 
     def __init__(
         self, config: NavigatorConfig, divisor: int, traj_depth: int = 1024,
-        clk_hz: int = 12_000_000,
+        clk_hz: int = 12_000_000, emulator: object | None = None,
+        serial_emulator: bool = False,
     ) -> None:  # fmt: skip
         self.config = config
         self.core = NavigatorCore(config)
@@ -95,15 +108,21 @@ class NavigatorCommands(wiring.Component):
             raise ValueError(f"clk_hz must be a positive 32-bit integer (got {clk_hz!r})")
         self.divisor, self.traj_depth, self.clk_hz = divisor, traj_depth, clk_hz
         self.config_id = config_id(config)
-        super().__init__(
-            {
-                "rx_pin": In(1, init=1),
-                "tx_pin": Out(1, init=1),
-                "rram": Out(RRAMPortSignature(self.core.addr_bits, lanes=8)),
-                "busy": Out(1),  # a command is being served (for a LED)
-                "dropped": Out(16),
-            }
-        )
+        port = RRAMPortSignature(self.core.addr_bits, lanes=8)
+        self.emulator = None
+        if emulator is not None:
+            self.emulator = RRAMEmulator.from_model(
+                emulator, addr_width=port.addr_width, lanes=port.lanes, serial=serial_emulator
+            )
+        members = {
+            "rx_pin": In(1, init=1),
+            "tx_pin": Out(1, init=1),
+            "busy": Out(1),  # a command is being served (for a LED)
+            "dropped": Out(16),
+        }
+        if self.emulator is None:
+            members["rram"] = Out(port)
+        super().__init__(members)
 
     def elaborate(self, platform: object) -> Module:  # noqa: C901, PLR0915 - one state machine
         m = Module()
@@ -114,6 +133,11 @@ class NavigatorCommands(wiring.Component):
         m.submodules.phy = phy = LinkPHY(self.divisor, FRAME_BUFFER_BYTES)
         m.d.comb += [phy.rx_pin.eq(self.rx_pin), self.tx_pin.eq(phy.tx_pin)]
         m.d.comb += self.dropped.eq(phy.dropped)
+        if self.emulator is None:
+            rram = self.rram
+        else:
+            m.submodules.emulator = self.emulator
+            rram = wiring.flipped(self.emulator.port)
         m.submodules.traj = traj = Memory(shape=16, depth=self.traj_depth, init=[])
         tw = traj.write_port()
         tr = traj.read_port()
@@ -163,13 +187,14 @@ class NavigatorCommands(wiring.Component):
         assert len(ident) == 8 * IDENTIFY_BYTES and len(results) == 8 * RESULT_BYTES
         header = Cat(Const(VERSION, 8), rtype, hdr.seq, _le(rlen, 2))
 
-        # Payload sources of a reply.
-        SRC_ERR, SRC_IDENT, SRC_RESULT, SRC_TRAJ, SRC_DEVICE = range(5)
+        # Payload sources of a reply. SRC_ARGS: the first bytes of ``args`` (an error
+        # reply's [type, code]; also named by the empty replies, which fetch nothing).
+        SRC_ARGS, SRC_IDENT, SRC_RESULT, SRC_TRAJ, SRC_DEVICE = range(5)
         src = Signal(3)
 
         # The RRAM port: the core's, but the decoder's while it serves a device command.
         own = Signal()
-        dreq = self.rram.req
+        dreq = rram.req
         creq = core.rram.req
         with m.If(own):
             m.d.comb += core.rram.resp.valid.eq(0)
@@ -178,10 +203,10 @@ class NavigatorCommands(wiring.Component):
                 dreq.valid.eq(creq.valid),
                 dreq.payload.eq(creq.payload),
                 creq.ready.eq(dreq.ready),
-                core.rram.resp.valid.eq(self.rram.resp.valid),
-                self.rram.resp.ready.eq(core.rram.resp.ready),
+                core.rram.resp.valid.eq(rram.resp.valid),
+                rram.resp.ready.eq(core.rram.resp.ready),
             ]
-        m.d.comb += core.rram.resp.payload.eq(self.rram.resp.payload)
+        m.d.comb += core.rram.resp.payload.eq(rram.resp.payload)
 
         def reply(rt, n, source) -> None:  # noqa: ANN001
             m.d.sync += [rtype.eq(rt), rlen.eq(n), src.eq(source), idx.eq(0)]
@@ -249,7 +274,7 @@ class NavigatorCommands(wiring.Component):
                             bad_range.eq(
                                 ~dev_hi0 | (dev_lo >= self.devices)
                                 | ((op != RRAMOp.SET.value) & (op != RRAMOp.RESET.value))
-                                | (level >= 1 << self.rram.signature.level_width)
+                                | (level >= 1 << core.rram.signature.level_width)
                             ),
                         ]  # fmt: skip
                 with m.If(hdr.version != VERSION):
@@ -276,7 +301,7 @@ class NavigatorCommands(wiring.Component):
                 ]
                 with m.If(err != 0):
                     m.d.sync += args[:16].eq(Cat(t, err))
-                    reply(ERROR, 2, SRC_ERR)
+                    reply(ERROR, 2, SRC_ARGS)
                 with m.Else():
                     m.next = "RUN"
 
@@ -289,10 +314,10 @@ class NavigatorCommands(wiring.Component):
                         m.d.comb += core_rst.eq(~replay)
                         with m.If(~replay):
                             m.d.sync += tlen.eq(0)
-                        reply(ok_reply, 0, SRC_ERR)
+                        reply(ok_reply, 0, SRC_ARGS)
                     with m.Case(Cmd.WRITE_LAYOUT):
                         with m.If(replay):
-                            reply(ok_reply, 0, SRC_ERR)
+                            reply(ok_reply, 0, SRC_ARGS)
                         with m.Else():
                             m.next = "LAYOUT"
                     with m.Case(Cmd.CONFIGURE):
@@ -303,10 +328,10 @@ class NavigatorCommands(wiring.Component):
                             start_cell.eq(a16[0] * c.width + a16[1]),
                             configured.eq(1),
                         ]
-                        reply(ok_reply, 0, SRC_ERR)
+                        reply(ok_reply, 0, SRC_ARGS)
                     with m.Case(Cmd.INIT):
                         with m.If(replay):
-                            reply(ok_reply, 0, SRC_ERR)
+                            reply(ok_reply, 0, SRC_ARGS)
                         with m.Else():
                             m.d.comb += core.init.eq(1)
                             m.next = "INIT"
@@ -330,7 +355,7 @@ class NavigatorCommands(wiring.Component):
                         reply(ok_reply, args[32:40], SRC_DEVICE)
                     with m.Case(Cmd.WRITE_DEVICE):
                         with m.If(replay):
-                            reply(ok_reply, 0, SRC_ERR)
+                            reply(ok_reply, 0, SRC_ARGS)
                         with m.Else():
                             m.next = "WRITE_DEVICE"
 
@@ -348,11 +373,11 @@ class NavigatorCommands(wiring.Component):
                 ]
                 with m.If(idx > a16[1]):
                     m.d.sync += lay_on.eq(0)
-                    reply(ok_reply, 0, SRC_ERR)
+                    reply(ok_reply, 0, SRC_ARGS)
 
             with m.State("INIT"):
                 with m.If(core.done):
-                    reply(ok_reply, 0, SRC_ERR)
+                    reply(ok_reply, 0, SRC_ARGS)
 
             with m.State("TRIAL"):
                 moved = core.step_valid & (core.pos != prev)
@@ -378,9 +403,9 @@ class NavigatorCommands(wiring.Component):
                     m.next = "WRITE_DEVICE_ACK"
 
             with m.State("WRITE_DEVICE_ACK"):
-                m.d.comb += [own.eq(1), self.rram.resp.ready.eq(1)]
-                with m.If(self.rram.resp.valid):
-                    reply(ok_reply, 0, SRC_ERR)
+                m.d.comb += [own.eq(1), rram.resp.ready.eq(1)]
+                with m.If(rram.resp.valid):
+                    reply(ok_reply, 0, SRC_ARGS)
 
             with m.State("HEADER"):
                 m.d.comb += [
@@ -398,7 +423,7 @@ class NavigatorCommands(wiring.Component):
 
             with m.State("FETCH"):  # the payload byte ``idx`` into ``byte``
                 with m.Switch(src):
-                    with m.Case(SRC_ERR):
+                    with m.Case(SRC_ARGS):
                         m.d.sync += byte.eq(args[:16].word_select(idx[:1], 8))
                         m.next = "SEND"
                     with m.Case(SRC_IDENT):
@@ -427,9 +452,9 @@ class NavigatorCommands(wiring.Component):
                 m.next = "SEND"
 
             with m.State("FETCH_DEVICE"):
-                m.d.comb += [own.eq(1), self.rram.resp.ready.eq(1)]
-                with m.If(self.rram.resp.valid):
-                    m.d.sync += byte.eq(self.rram.resp.payload[:8])
+                m.d.comb += [own.eq(1), rram.resp.ready.eq(1)]
+                with m.If(rram.resp.valid):
+                    m.d.sync += byte.eq(rram.resp.payload[:8])
                     m.next = "SEND"
 
             with m.State("SEND"):

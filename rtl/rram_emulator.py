@@ -97,6 +97,16 @@ class RRAMEmulator(wiring.Component):
         self.lfsr_seed, self.latency = lfsr_seed, latency
         super().__init__({"port": In(RRAMPortSignature(self.addr_width, lanes=lanes))})
 
+    @classmethod
+    def from_model(cls, model: object, **kwargs: object) -> RRAMEmulator:
+        """The core of an emulator model: any object with ``init_codes``,
+        ``set_code``, ``set_spread``, ``reset_code``, ``reset_spread`` and
+        ``lfsr_seed``, as :class:`memrl.sim.devices.emulator.EmulatorModel` has."""
+        return cls(
+            model.init_codes, model.set_code, model.set_spread, model.reset_code,
+            model.reset_spread, model.lfsr_seed, **kwargs,
+        )  # fmt: skip
+
     @staticmethod
     def _check(init_codes, set_code, set_spread, reset_code, reset_spread, lfsr_seed, latency):  # noqa: ANN001, ANN205, PLR0913
         if len(init_codes) < 1:

@@ -65,10 +65,8 @@ async def uart_bridge(dut) -> None:
     dut.rst.value = 1
     Clock(dut.clk, PERIOD_NS, unit="ns").start()
     if cfg["device"] == "siox":
-        bus = RRAMBus(dut)
-        n = 1 << bus.addr_width
-        device = SiOxPort(SiOxArray.batch([cfg["seed"]], min(n, cfg["devices"]), SiOxParams()))
-        cocotb.start_soon(RRAMDevice(bus, dut.clk, device).run())
+        device = SiOxPort(SiOxArray.batch([cfg["seed"]], cfg["devices"], SiOxParams()))
+        cocotb.start_soon(RRAMDevice(RRAMBus(dut), dut.clk, device).run())
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
     cocotb.start_soon(_tx_to_pty(dut, master, divisor))

@@ -1,6 +1,7 @@
 """A simulated board: the firmware's Verilog on Icarus or Verilator behind a pseudo-terminal.
 
-:class:`SimBoard` builds the firmware top (:class:`SimBoardTop`), starts the
+:class:`SimBoard` builds the firmware top (:class:`~memrl.rtl.commands.NavigatorCommands`,
+with the emulator inside or its RRAM port out to the SiOx model), starts the
 cocotb bridge (:mod:`memrl.sim.cocotb_uart_bridge`) in a process of its own
 and gives the pseudo-terminal's name (``port``): the host opens it with
 pyserial exactly as it opens a board's serial port. ``memrl sim serve`` runs
@@ -22,55 +23,16 @@ import sys
 import time
 from pathlib import Path
 
-from amaranth import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
-
 from memrl.rtl.commands import NavigatorCommands
 from memrl.rtl.navigator import SLOTS, NavigatorConfig
-from memrl.rtl.rram_emulator import RRAMEmulator
-from memrl.sim.devices.emulator import EmulatorModel
+from memrl.sim.devices.emulator import EmulatorModel, check_device
 
 from .cocotb_runner import SIMULATORS, build, run
 
-__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "SimBoardTop", "SimBoard", "main"]
+__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "SimBoard", "main"]
 
 SIM_CLK_HZ = 10_000  # what IDENTIFY reports: simulated cycles per wall second, at least
 SIM_DIVISOR = 8  # clock cycles per UART bit
-DEVICES = ("siox", "emulator")
-
-
-class SimBoardTop(wiring.Component):
-    """The firmware with its UART pins; with ``device="siox"`` its RRAM port too
-    (a model answers it), with ``"emulator"`` the emulator of ``seed`` inside."""
-
-    def __init__(
-        self, config: NavigatorConfig, device: str, seed: int = 0, traj_depth: int = 1024
-    ) -> None:
-        if device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES} (got {device!r})")
-        self.fw = NavigatorCommands(config, SIM_DIVISOR, traj_depth, clk_hz=SIM_CLK_HZ)
-        self.device, self.seed = device, seed
-        members = {"rx_pin": In(1, init=1), "tx_pin": Out(1, init=1)}
-        if device == "siox":
-            members["rram"] = Out(self.fw.rram.signature)
-        super().__init__(members)
-
-    def elaborate(self, platform: object) -> Module:
-        m = Module()
-        m.submodules.fw = fw = self.fw
-        m.d.comb += [fw.rx_pin.eq(self.rx_pin), self.tx_pin.eq(fw.tx_pin)]
-        if self.device == "siox":
-            wiring.connect(m, fw.rram, wiring.flipped(self.rram))
-        else:
-            mdl = EmulatorModel.from_siox(SLOTS * fw.config.places, self.seed)
-            m.submodules.emulator = emu = RRAMEmulator(
-                mdl.init_codes, mdl.set_code, mdl.set_spread, mdl.reset_code,
-                mdl.reset_spread, mdl.lfsr_seed, addr_width=fw.core.addr_bits,
-                lanes=fw.rram.signature.lanes,
-            )  # fmt: skip
-            wiring.connect(m, fw.rram, emu.port)
-        return m
 
 
 class SimBoard:
@@ -89,7 +51,12 @@ class SimBoard:
     ) -> None:
         if sim not in SIMULATORS:
             raise ValueError(f"simulator must be one of {SIMULATORS} (got {sim!r})")
-        top = SimBoardTop(config, device, seed, traj_depth)
+        check_device(device)
+        emulator = (
+            EmulatorModel.from_siox(SLOTS * config.places, seed) if device == "emulator" else None
+        )
+        # With the SiOx model, the RRAM port is the top's: the cocotb bus model answers it.
+        top = NavigatorCommands(config, SIM_DIVISOR, traj_depth, SIM_CLK_HZ, emulator=emulator)
         workdir = Path(workdir).resolve()  # the simulator runs in a directory of its own
         b = build(sim, top, "simboard", Path(workdir) / "builds", waves=False)
         run_dir = Path(workdir) / f"run-{sim}-{device}-{seed}-{os.getpid()}-{id(self)}"

@@ -28,7 +28,18 @@ from ._check import check_int_range
 from .port import DevicePort, SiOxPort
 from .siox import SiOxArray, SiOxParams
 
-__all__ = ["LFSR_TAPS", "lfsr_advance", "EmulatorModel", "EmulatorPort"]
+__all__ = ["LFSR_TAPS", "RRAM_DEVICES", "check_device", "lfsr_advance", "EmulatorModel",
+           "EmulatorPort"]  # fmt: skip
+
+#: The devices a run can use (``--device``): the SiOx physics model, or the
+#: on-chip emulator (its Python model for the golden model).
+RRAM_DEVICES = ("siox", "emulator")
+
+
+def check_device(device: str) -> None:
+    if device not in RRAM_DEVICES:
+        raise ValueError(f"device must be one of {RRAM_DEVICES} (got {device!r})")
+
 
 LFSR_TAPS = 0xB400
 NOISE_STD = 6.5  # standard deviation of n

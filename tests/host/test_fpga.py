@@ -13,12 +13,15 @@ from memrl.firmware.navigator_soc import NavigatorSoC
 from memrl.host.cli import main
 from memrl.host.fpga import BOARDS, _demand, build
 from memrl.rtl.navigator import NavigatorConfig
+from memrl.sim.devices.emulator import EmulatorModel
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
 def test_the_soc_elaborates_for_each_board(board: str) -> None:
     platform = BOARDS[board].platform()
-    plan = platform.prepare(NavigatorSoC(NavigatorConfig(height=5, width=6), seed=1), name="nav")
+    emulator = EmulatorModel.from_siox(9 * 30, 1)
+    soc = NavigatorSoC(NavigatorConfig(height=5, width=6), emulator)
+    plan = platform.prepare(soc, name="nav")
     files = plan.files
     assert "nav.il" in files and "build_nav.sh" in files
     # the UART pins and the LED are constrained

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from memrl.host.link import cobs_encode
 from memrl.rtl.cobs import COBSDecoder, COBSEncoder
+from memrl.sim.amaranth_tb import put
 
 FRAMES = st.lists(
     st.one_of(
@@ -28,11 +29,7 @@ def _pump(dut, inputs: list, done, stall_every: int) -> list:
     out: list = []
 
     async def feed(ctx):
-        for item in inputs:
-            ctx.set(dut.i.payload, item)
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+        await put(ctx, dut.i, inputs)
 
     async def take(ctx):
         n = 0

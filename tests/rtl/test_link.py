@@ -8,16 +8,13 @@ from amaranth.sim import Simulator
 from memrl.host.link import Frame, FrameReader, LinkError, encode_frame
 from memrl.rtl.link import LinkPHY
 from memrl.rtl.protocol import REPLY
+from memrl.sim.amaranth_tb import put, uart_decode, uart_levels
 
 DIV = 4
 
 
 def _uart_bits(wire: bytes) -> list[int]:
-    line = [1] * 3 * DIV
-    for b in wire:
-        for bit in [0] + [(b >> i) & 1 for i in range(8)] + [1]:
-            line += [bit] * DIV
-    return line
+    return [1] * 3 * DIV + uart_levels(wire, DIV)
 
 
 def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000):
@@ -44,11 +41,8 @@ def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000):
             ctx.set(phy.frame.ready, 0)
             body = [info.version, info.type | REPLY, info.seq, info.length & 0xFF,
                     info.length >> 8, *payload]  # fmt: skip
-            for i, b in enumerate(body):
-                ctx.set(phy.reply.payload, {"byte": b, "last": int(i == len(body) - 1)})
-                ctx.set(phy.reply.valid, 1)
-                await ctx.tick().until(phy.reply.ready)
-            ctx.set(phy.reply.valid, 0)
+            await put(ctx, phy.reply, [{"byte": b, "last": int(i == len(body) - 1)}
+                                       for i, b in enumerate(body)])  # fmt: skip
         state["done"] = True
 
     async def watch(ctx):
@@ -72,16 +66,7 @@ def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000):
 
     sim.add_testbench(watch_counters, background=True)
     sim.run()
-    # Decode the tx line: start bit, sample each bit at its middle.
-    out, i = bytearray(), 0
-    while i < len(tx_bits):
-        if tx_bits[i] == 0:
-            byte = sum(tx_bits[i + DIV // 2 + DIV * (k + 1)] << k for k in range(8))
-            out.append(byte)
-            i += 10 * DIV - DIV // 2
-        else:
-            i += 1
-    return list(FrameReader().feed(bytes(out))), counters
+    return list(FrameReader().feed(uart_decode(tx_bits, DIV))), counters
 
 
 def test_frames_are_echoed_with_crc_and_cobs():
@@ -109,14 +94,9 @@ def _frame_rx(raws: list[bytes], buffer_bytes: int):
 
     async def feed(ctx):
         ctx.set(frx.frame.ready, 1)
-        for raw in raws:
-            for b in raw:
-                ctx.set(frx.i.payload, {"byte": b, "end": 0, "error": 0})
-                ctx.set(frx.i.valid, 1)
-                await ctx.tick().until(frx.i.ready)
-            ctx.set(frx.i.payload, {"byte": 0, "end": 1, "error": 0})
-            await ctx.tick().until(frx.i.ready)
-        ctx.set(frx.i.valid, 0)
+        end = {"byte": 0, "end": 1, "error": 0}
+        byte = [{"byte": b, "end": 0, "error": 0} for b in range(256)]
+        await put(ctx, frx.i, [item for raw in raws for item in (*(byte[b] for b in raw), end)])
         for _ in range(4):
             await ctx.tick()
         dropped.append(ctx.get(frx.dropped))

@@ -32,15 +32,7 @@ def test_model_tables_follow_the_siox_classes():
 
 
 def _core(model: EmulatorModel, **kw) -> RRAMEmulator:
-    return RRAMEmulator(
-        model.init_codes,
-        model.set_code,
-        model.set_spread,
-        model.reset_code,
-        model.reset_spread,
-        model.lfsr_seed,
-        **kw,
-    )
+    return RRAMEmulator.from_model(model, **kw)
 
 
 @pytest.mark.parametrize("latency", [0, 2])

@@ -8,10 +8,11 @@ from amaranth import Module
 from amaranth.sim import Simulator
 
 from memrl.rtl.uart import UARTRx, UARTTx, divisor_for
+from memrl.sim.amaranth_tb import put, uart_bits
 
 
 def _bits(byte: int, stop: int = 1) -> list[int]:
-    return [0] + [(byte >> i) & 1 for i in range(8)] + [stop]
+    return uart_bits(byte)[:-1] + [stop]
 
 
 def _drive(divisor_eff: float, frames: list[list[int]], gap_bits: int = 1) -> list[int]:
@@ -54,11 +55,7 @@ def test_loopback(divisor):
     got = []
 
     async def feed(ctx):
-        for b in data:
-            ctx.set(tx.data.payload, b)
-            ctx.set(tx.data.valid, 1)
-            await ctx.tick().until(tx.data.ready)
-        ctx.set(tx.data.valid, 0)
+        await put(ctx, tx.data, data)
 
     async def take(ctx):
         ctx.set(rx.data.ready, 1)
