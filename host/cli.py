@@ -611,8 +611,7 @@ def fpga() -> None:
 @click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), required=True)
 @click.option(
     "--maze-size", default=None, metavar="ROWSxCOLS",
-    help="Default: the largest shipped maze the board holds: 9x9 on the iCEBreaker "
-    "(its UP5K fits up to 16x16), 30x30 on the ULX3S.",
+    help="Default: 30x30, the largest shipped maze (both boards hold it).",
 )  # fmt: skip
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True,

@@ -61,7 +61,7 @@ BOARDS: dict[str, Board] = {
     "icebreaker": Board(
         "icebreaker", _icebreaker, "ice40", "bin",
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
-        "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "9x9",
+        "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "30x30",
     ),
     "ulx3s": Board(
         "ulx3s", _ulx3s, "ecp5", "bit",

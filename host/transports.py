@@ -34,7 +34,8 @@ class AmaranthTransport:
     """The firmware of ``config`` in ``amaranth.sim``; see the module text.
 
     ``log``: with ``device="siox"``, every device operation as ``(op, addr, level,
-    result)``, in the golden model's form.
+    result)``, in the golden model's form. ``serial_emulator``: with
+    ``device="emulator"``, the emulator's small form (the iCEBreaker's).
     """
 
     def __init__(
@@ -46,13 +47,15 @@ class AmaranthTransport:
         divisor: int = SIM_DIVISOR,
         clk_hz: int = SIM_CLK_HZ,
         traj_depth: int = 1024,
+        serial_emulator: bool = False,
     ) -> None:
         check_device(device)
         n = SLOTS * config.places
         emulator = EmulatorModel.from_siox(n, seed, siox) if device == "emulator" else None
         self.fw = fw = NavigatorCommands(
-            config, divisor, traj_depth=traj_depth, clk_hz=clk_hz, emulator=emulator
-        )
+            config, divisor, traj_depth=traj_depth, clk_hz=clk_hz, emulator=emulator,
+            serial_emulator=serial_emulator,
+        )  # fmt: skip
         self.divisor, self.clk_hz = divisor, clk_hz
         self.log: list[tuple[int, int, int, int]] | None = None
         if emulator is None:

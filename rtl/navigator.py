@@ -189,17 +189,25 @@ class NavigatorCore(wiring.Component):
         rows_left = Signal(self.row_bits)  # trial start: rows still to add to ``here``
         m.d.comb += self.pos.eq(here)
         tgt_valid = Signal(8)  # the eight targets lie on the grid (registered per step)
-        # Per target, registered at the start of each step: place, device base 9 x
-        # place, threshold device, and the synapse of the current place towards it.
-        tgt_cell = [Signal(self.cell_bits, name=f"tgt_cell{d}") for d in range(8)]
-        tgt_row = [Signal(self.row_bits, name=f"tgt_row{d}") for d in range(8)]
-        tgt_col = [Signal(self.col_bits, name=f"tgt_col{d}") for d in range(8)]
-        tgt_base = [Signal(ab, name=f"tgt_base{d}") for d in range(8)]
-        tgt_thr = [Signal(ab, name=f"tgt_thr{d}") for d in range(8)]
-        tgt_syn = [Signal(ab, name=f"tgt_syn{d}") for d in range(8)]
         here_thr = Signal(ab)  # the current place's threshold device
-        # Offsets of the eight targets from the position: place dr * W + dc and
-        # device 9 (dr * W + dc).
+        # Offsets of the eight targets from the position: place dr * W + dc, device
+        # base 9 (dr * W + dc), threshold device, and the synapse towards each. A
+        # target's address is the position's plus its constant offset, added once
+        # the target is chosen (one adder per field, not one per target).
+        off_cell = [dr * W + dc for dr, dc in DIRECTIONS]
+        off_base = [SLOTS * o for o in off_cell]
+        off_thr = [o + THR for o in off_base]
+        off_row = [dr for dr, _ in DIRECTIONS]
+        off_col = [dc for _, dc in DIRECTIONS]
+        off_syn = list(range(8))
+
+        def offset(hot, offsets, width: int):  # noqa: ANN001, ANN202
+            """The constant offset of the set bit of one-hot ``hot`` (zero when
+            none), modulo 2**width: an AND-OR of constants."""
+            out = Const(0, width)
+            for i, v in enumerate(offsets):
+                out = out | Mux(hot[i], Const(v % (1 << width), width), 0)
+            return out
 
         def on_grid(row, col, dr: int, dc: int):  # noqa: ANN001, ANN202
             """The place at offset (dr, dc) from (row, col) lies on the grid."""
@@ -228,7 +236,7 @@ class NavigatorCore(wiring.Component):
         look = Signal(4)  # layout and visited lookups: address of target ``look``
         r_valid = Signal(8)  # on-grid bits of the targets from ``r_hot`` on (shifted)
         # places of the targets still to look up, in direction order
-        lk_cell = [Signal(self.cell_bits, name=f"lk_cell{d}") for d in range(8)]
+        lk_head = Signal(self.cell_bits)  # the place of target ``look``
 
         steps, moves, hits = self.steps, self.moves, self.hits
         exploit = Signal(_bits(c.exploit_limit + 1))
@@ -292,7 +300,8 @@ class NavigatorCore(wiring.Component):
         op_op = Signal(3)  # an RRAMOp value
         op_addr = Signal(ab)
         op_level = Signal(4)
-        rq_addr = Array(Signal(ab, name=f"rq_addr{i}") for i in range(9))
+        rq_head = Signal(ab)  # the address of the queue's head
+        rq_hot = Signal(9)  # which entry the head is (one-hot)
         rq_on = Signal(9)  # the queue entry is a READ to issue (on-grid target)
         rq_live = Signal(9)  # the queue entry is still to be taken from the queue
         row_sent = Signal()  # the synapse row READ_ROW is accepted
@@ -338,10 +347,10 @@ class NavigatorCore(wiring.Component):
 
         m.d.comb += [
             maze_w.data.eq(self.layout_data),
-            vis_w.addr.eq(lk_cell[0]),
+            vis_w.addr.eq(lk_head),
             self.busy.eq(1),
             req.payload.op.eq(Mux(in_reads, Mux(row_sent, RRAMOp.READ, RRAMOp.READ_ROW), op_op)),
-            req.payload.addr.eq(Mux(in_reads, rq_addr[0], op_addr)),
+            req.payload.addr.eq(Mux(in_reads, rq_head, op_addr)),
             req.payload.level.eq(Mux(in_reads, 0, op_level)),
         ]
 
@@ -426,13 +435,6 @@ class NavigatorCore(wiring.Component):
         def pick(bits):  # noqa: ANN001, ANN202
             return (bits & win_hot).any()
 
-        def pick_word(words):  # noqa: ANN001, ANN202
-            """The winner's entry of a per-target register (AND-OR over targets)."""
-            out = Mux(win_hot[0], words[0], 0)
-            for d in range(1, 8):
-                out = out | Mux(win_hot[d], words[d], 0)
-            return out
-
         t_reward = Signal()  # the winner's target read REWARD
         win_goal = Signal()  # the winner's target is a goal
         v_forget = Signal()
@@ -490,7 +492,7 @@ class NavigatorCore(wiring.Component):
             """Load a step's targets and read queue for the place (row, col), ``cell``,
             device base ``base9``, and clear the per-step state."""
             m.d.sync += [
-                rq_addr[0].eq(base9),
+                rq_head.eq(base9),
                 here_thr.eq(base9 + THR),
                 rq_on.eq(Cat(Const(1, 1), Cat(on_grid(row, col, *o) for o in DIRECTIONS))),
                 rq_live.eq(0x1FF),
@@ -505,19 +507,11 @@ class NavigatorCore(wiring.Component):
                 any_fires.eq(0),
                 at_max.eq(0),
             ]
-            for d, (dr, dc) in enumerate(DIRECTIONS):
-                thr = base9 + (SLOTS * (dr * W + dc) + THR)
-                m.d.sync += [
-                    tgt_valid[d].eq(on_grid(row, col, dr, dc)),
-                    rq_addr[d + 1].eq(thr),
-                    lk_cell[d].eq(cell + (dr * W + dc)),
-                    tgt_cell[d].eq(cell + (dr * W + dc)),
-                    tgt_row[d].eq(row + dr),
-                    tgt_col[d].eq(col + dc),
-                    tgt_base[d].eq(base9 + SLOTS * (dr * W + dc)),
-                    tgt_thr[d].eq(thr),
-                    tgt_syn[d].eq(base9 + d),
-                ]
+            m.d.sync += [
+                tgt_valid.eq(Cat(on_grid(row, col, *o) for o in DIRECTIONS)),
+                rq_hot.eq(1),
+                lk_head.eq(cell + off_cell[0]),
+            ]
 
         with OneHotFSM(m, "nav", reset="IDLE") as fsm:
             with fsm.State("IDLE"):
@@ -601,7 +595,11 @@ class NavigatorCore(wiring.Component):
                     m.d.comb += req.valid.eq(rq_on[0])
                     with m.If(~rq_on[0] | req.ready):
                         m.d.sync += [rq_on.eq(rq_on >> 1), rq_live.eq(rq_live >> 1)]
-                        m.d.sync += [rq_addr[i].eq(rq_addr[i + 1]) for i in range(8)]
+                        # entry i + 1 is the threshold device of direction i
+                        m.d.sync += [
+                            rq_hot.eq(rq_hot << 1),
+                            rq_head.eq(here9 + offset(rq_hot, off_thr, ab)),
+                        ]
                     with m.If(rq_on[0] & req.ready):
                         m.d.sync += row_sent.eq(1)
 
@@ -628,7 +626,9 @@ class NavigatorCore(wiring.Component):
                 with m.If(r_step):
                     m.d.sync += [r_hot.eq(r_hot << 1), r_valid.eq(r_valid >> 1)]
 
-                m.d.sync += [lk_cell[i].eq(lk_cell[i + 1]) for i in range(7)]
+                # the next lookup's place; the last one holds
+                nxt = Array(Const(o % (1 << self.cell_bits), self.cell_bits) for o in off_cell)
+                m.d.sync += lk_head.eq(here + nxt[Mux(look >= 7, 7, look + 1)])
                 with m.If(look < 9):
                     m.d.sync += look.eq(look + 1)
                 with m.If((look >= 1) & (look <= 8)):
@@ -679,12 +679,13 @@ class NavigatorCore(wiring.Component):
                         hit_corner.eq(pick(t_corner)),
                         t_reward.eq(pick(cls_reward)),
                         win_goal.eq(pick(goal_bits)),
-                        win_cell.eq(pick_word(tgt_cell)),
-                        win9.eq(pick_word(tgt_base)),
-                        win_thr.eq(pick_word(tgt_thr)),
-                        win_syn.eq(pick_word(tgt_syn)),
-                        win_row.eq(pick_word(tgt_row)),
-                        win_col.eq(pick_word(tgt_col)),
+                        # the winner's target: the position plus its offset
+                        win_cell.eq(here + offset(win_hot, off_cell, self.cell_bits)),
+                        win9.eq(here9 + offset(win_hot, off_base, ab)),
+                        win_thr.eq(here9 + offset(win_hot, off_thr, ab)),
+                        win_syn.eq(here9 + offset(win_hot, off_syn, ab)),
+                        win_row.eq(pos_r + offset(win_hot, off_row, self.row_bits)),
+                        win_col.eq(pos_c + offset(win_hot, off_col, self.col_bits)),
                     ]
                     fsm.next = "DECIDE"
 
@@ -753,14 +754,8 @@ class NavigatorCore(wiring.Component):
 
             # Stuck fallback: the on-grid 3x3 neighbourhood, row-major, to NOMINAL.
             nb_addr = Signal(ab)  # registered: the position is held a cycle before use
-            m.d.sync += nb_addr.eq(
-                any_of(
-                    [
-                        Mux(nb_hot[i], here_thr if o == (0, 0) else tgt_thr[DIRECTIONS.index(o)], 0)
-                        for i, o in enumerate(NEIGHBOURS)
-                    ]
-                )
-            )
+            off_nb = [SLOTS * (dr * W + dc) for dr, dc in NEIGHBOURS]
+            m.d.sync += nb_addr.eq(here_thr + offset(nb_hot, off_nb, ab))
             with fsm.State("NBR"):
                 with m.If(nb_hot[9]):
                     fsm.next = "BOOK"
@@ -830,7 +825,7 @@ class NavigatorCore(wiring.Component):
         # the layout is written while idle and read during steps, the visited map
         # written by CLEAR and BOOK and read during steps (at the next lookup).
         m.d.comb += [
-            maze_w.addr.eq(Mux(fsm.ongoing("IDLE"), self.layout_addr, lk_cell[0])),
+            maze_w.addr.eq(Mux(fsm.ongoing("IDLE"), self.layout_addr, lk_head)),
             maze_r.addr.eq(maze_w.addr),
             vis_r.addr.eq(vis_w.addr),
             # no read while writing: the read data holds (single-port RAM semantics)

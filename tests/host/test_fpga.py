@@ -60,9 +60,10 @@ def test_ulx3s_build_writes_a_bitstream_that_meets_timing(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 @pytest.mark.fpga
-def test_icebreaker_build_of_the_9x9_navigator_fits_and_meets_timing(tmp_path: Path) -> None:
-    r = build("icebreaker", tmp_path, NavigatorConfig(height=9, width=9), seed=0)
-    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 12.0
+def test_icebreaker_build_of_the_30x30_navigator_fits_and_meets_timing(tmp_path: Path) -> None:
+    """The dynamic maze's SoC (serial emulator) on the UP5K."""
+    r = build("icebreaker", tmp_path, NavigatorConfig(height=30, width=30), seed=0)
+    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 12.0 and r["serial_emulator"]
     used, available = r["placed"]["ICESTORM_LC"]
     assert used <= available == 5280
     assert (tmp_path / "navigator.bin").stat().st_size == r["bitstream_bytes"] > 100_000

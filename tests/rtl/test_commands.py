@@ -161,6 +161,18 @@ def test_schedule_over_the_link_equals_golden_model() -> None:
     assert np.array_equal(np.asarray(t.log).reshape(-1, 4), log)
 
 
+def test_the_icebreaker_firmware_equals_golden_model() -> None:
+    """The iCEBreaker's firmware (the serial emulator inside) over the UART pins:
+    the trials equal the golden model's against the emulator's twin."""
+    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
+    cfg = rtl_config(PRESETS["paper"], a.shape)
+    t = AmaranthTransport(cfg, seed=5, device="emulator", serial_emulator=True)
+    assert t.fw.emulator.serial
+    got = run_schedule(NavigatorClient(LinkClient(t, timeout_s=TIMEOUT), config_id(cfg)),
+                       [a, b], [2], 4, 60)  # fmt: skip
+    assert got == golden_run([a, b], [2], 4, 60, 5, device="emulator")[0]
+
+
 def test_a_full_run_through_byte_faults_equals_a_clean_run() -> None:
     """Flips and drops at 1e-3 per byte and bursts, both ways: every request is
     retried until answered, none runs twice, the results equal the golden model's."""
