@@ -235,8 +235,7 @@ class NavigatorCore(wiring.Component):
         r_hot = Signal(9)  # next target whose threshold reading is taken (one-hot)
         look = Signal(4)  # layout and visited lookups: address of target ``look``
         r_valid = Signal(8)  # on-grid bits of the targets from ``r_hot`` on (shifted)
-        # places of the targets still to look up, in direction order
-        lk_head = Signal(self.cell_bits)  # the place of target ``look``
+        lk_head = Signal(self.cell_bits)  # the place of target ``look`` (direction order)
 
         steps, moves, hits = self.steps, self.moves, self.hits
         exploit = Signal(_bits(c.exploit_limit + 1))
