@@ -37,7 +37,7 @@ from .navigator import PRESETS, Navigator, TrialAgent, TrialResult
 from .navigator_rtl import TRIAL_FIELDS, rtl_config
 
 __all__ = ["BACKENDS", "RRAM_DEVICES", "Backend", "parse_backend", "check_run", "StackedAgents",
-           "navigator_agent"]  # fmt: skip
+           "close_agents", "navigator_agent"]  # fmt: skip
 
 BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
 #: The client's timeout per attempt on a simulated board behind a pseudo-terminal
@@ -80,6 +80,13 @@ def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
     return b
 
 
+def close_agents(agents: Sequence[object]) -> None:
+    """Close each agent that holds a simulator or a port (those with ``close``)."""
+    for a in agents:
+        if hasattr(a, "close"):
+            a.close()
+
+
 class StackedAgents:
     """Single-agent :class:`TrialAgent` s run side by side as one batch."""
 
@@ -87,9 +94,7 @@ class StackedAgents:
         self.agents = list(agents)
 
     def close(self) -> None:
-        for a in self.agents:
-            if hasattr(a, "close"):
-                a.close()
+        close_agents(self.agents)
 
     def run_trial(self, maze, max_steps: int) -> TrialResult:  # noqa: ANN001
         rs = [a.run_trial(maze, max_steps) for a in self.agents]
@@ -154,6 +159,6 @@ def navigator_agent(
             agent.on_close.append(board.close)
             agents.append(agent)
     except BaseException:
-        StackedAgents(agents).close()
+        close_agents(agents)
         raise
     return StackedAgents(agents)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import check_run, navigator_agent, parse_backend
+from .backends import check_run, close_agents, navigator_agent, parse_backend
 from .baselines import DQN, TabularQ
 from .maze import Maze, load_maze, shipped
 from .navigator import PRESETS, Navigator, TrialResult, run_agent
@@ -120,8 +120,7 @@ def run_maze(
             run_agent(agent, mazes, switch, cfg.trials, cfg.max_steps, record)
         status = "complete"
     finally:
-        if hasattr(agent, "close"):  # simulated boards, serial ports
-            agent.close()
+        close_agents([agent])  # simulated boards, serial ports
         config["status"] = status
         config["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         cfg_path.write_text(json.dumps(config, indent=1))

@@ -24,7 +24,7 @@ from memrl.rtl.navigator import SLOTS, NavigatorConfig, NavigatorCore
 from memrl.rtl.rram_emulator import RRAMEmulator
 from memrl.sim.amaranth_rram import RRAMMonitor, RRAMResponder
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
-from memrl.sim.devices.emulator import EmulatorModel, EmulatorPort
+from memrl.sim.devices.emulator import EmulatorModel, EmulatorPort, emulator_for
 
 from .maze import Maze
 from .navigator import PRESETS, Navigator, NavigatorParams, layout_schedule, run_agent
@@ -62,12 +62,9 @@ def golden_run(
     log as ``(n, 4)`` rows ``(op, addr, level, result)``. ``params``: ``paper``
     by default. ``device``: ``siox``, or ``emulator`` (the emulator's Python
     model built from ``seed``)."""
-    port = None
-    if device == "emulator":
-        h, w = layouts[0].shape
-        port = EmulatorPort(EmulatorModel.from_siox(SLOTS * h * w, seed))
-    elif device != "siox":
-        raise ValueError(f"device must be 'siox' or 'emulator' (got {device!r})")
+    h, w = layouts[0].shape
+    model = emulator_for(device, SLOTS * h * w, seed)
+    port = None if model is None else EmulatorPort(model)
     nav = Navigator(
         layouts[0].shape, [seed], params or PRESETS["paper"], record=True, engine="numpy",
         device_port=port,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import check_run, navigator_agent, parse_backend
+from .backends import check_run, close_agents, navigator_agent, parse_backend
 from .envs import ROVER_GOAL, ROVER_START, load_rover, rover_terrain
 from .maze import Maze
 from .navigator import PRESETS, Navigator, cost_units
@@ -115,9 +115,7 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
                     progress()
         status = "complete"
     finally:
-        for a in agents:
-            if hasattr(a, "close"):  # simulated boards, serial ports
-                a.close()
+        close_agents(agents)  # simulated boards, serial ports
         config["status"] = status
         (out / "config.json").write_text(json.dumps(config, indent=1))
     return path

@@ -22,7 +22,7 @@ from memrl.rtl.navigator import SLOTS, NavigatorConfig
 from memrl.sim.amaranth_rram import RRAMResponder
 from memrl.sim.amaranth_tb import uart_read_byte, uart_write
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
-from memrl.sim.devices.emulator import EmulatorModel, check_device
+from memrl.sim.devices.emulator import emulator_for
 
 __all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "AmaranthTransport", "SerialTransport"]
 
@@ -49,9 +49,8 @@ class AmaranthTransport:
         traj_depth: int = 1024,
         serial_emulator: bool = False,
     ) -> None:
-        check_device(device)
         n = SLOTS * config.places
-        emulator = EmulatorModel.from_siox(n, seed, siox) if device == "emulator" else None
+        emulator = emulator_for(device, n, seed, siox)
         self.fw = fw = NavigatorCommands(
             config, divisor, traj_depth=traj_depth, clk_hz=clk_hz, emulator=emulator,
             serial_emulator=serial_emulator,

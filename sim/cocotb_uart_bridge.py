@@ -23,6 +23,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 
+from memrl.sim.amaranth_tb import uart_bits
 from memrl.sim.cocotb_rram import RRAMBus, RRAMDevice, value_of
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 
@@ -89,6 +90,6 @@ async def uart_bridge(dut) -> None:
             await ClockCycles(dut.clk, POLL_CYCLES)
             continue
         for byte in data:
-            for bit in (0, *((byte >> i) & 1 for i in range(8)), 1):
+            for bit in uart_bits(byte):
                 dut.rx_pin.value = bit
                 await ClockCycles(dut.clk, divisor)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from memrl.rtl.commands import NavigatorCommands
 from memrl.rtl.navigator import SLOTS, NavigatorConfig
-from memrl.sim.devices.emulator import EmulatorModel, check_device
+from memrl.sim.devices.emulator import emulator_for
 
 from .cocotb_runner import SIMULATORS, build, run
 
@@ -51,10 +51,7 @@ class SimBoard:
     ) -> None:
         if sim not in SIMULATORS:
             raise ValueError(f"simulator must be one of {SIMULATORS} (got {sim!r})")
-        check_device(device)
-        emulator = (
-            EmulatorModel.from_siox(SLOTS * config.places, seed) if device == "emulator" else None
-        )
+        emulator = emulator_for(device, SLOTS * config.places, seed)
         # With the SiOx model, the RRAM port is the top's: the cocotb bus model answers it.
         top = NavigatorCommands(config, SIM_DIVISOR, traj_depth, SIM_CLK_HZ, emulator=emulator)
         workdir = Path(workdir).resolve()  # the simulator runs in a directory of its own

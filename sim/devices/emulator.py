@@ -28,8 +28,8 @@ from ._check import check_int_range
 from .port import DevicePort, SiOxPort
 from .siox import SiOxArray, SiOxParams
 
-__all__ = ["LFSR_TAPS", "RRAM_DEVICES", "check_device", "lfsr_advance", "EmulatorModel",
-           "EmulatorPort"]  # fmt: skip
+__all__ = ["LFSR_TAPS", "RRAM_DEVICES", "check_device", "emulator_for", "lfsr_advance",
+           "EmulatorModel", "EmulatorPort"]  # fmt: skip
 
 #: The devices a run can use (``--device``): the SiOx physics model, or the
 #: on-chip emulator (its Python model for the golden model).
@@ -140,3 +140,12 @@ class EmulatorPort(DevicePort):
 
     def _reset(self, flat: np.ndarray, level: np.ndarray) -> None:
         self._program(flat, level, self.model.reset_code, self.model.reset_spread)
+
+
+def emulator_for(
+    device: str, n_devices: int, seed: int, params: SiOxParams | None = None
+) -> EmulatorModel | None:
+    """The emulator model a run on ``device`` uses (``emulator``: built from the SiOx
+    model of ``seed``), or None for ``siox``; refuses other names."""
+    check_device(device)
+    return EmulatorModel.from_siox(n_devices, seed, params) if device == "emulator" else None

@@ -148,29 +148,24 @@ def test_a_retried_trial_runs_once_and_reset_clears_the_trajectory() -> None:
         c.read_trajectory(1)
 
 
-def test_schedule_over_the_link_equals_golden_model() -> None:
-    """Two layouts, switched mid-run, over the UART pins: per-trial figures,
-    trajectories and every device operation equal the golden model's."""
+@pytest.mark.parametrize(("seed", "device"), [(4, "siox"), (5, "emulator")])
+def test_schedule_over_the_link_equals_golden_model(seed: int, device: str) -> None:
+    """Two layouts, switched mid-run, over the UART pins: per-trial figures and
+    trajectories equal the golden model's; with the SiOx model every device
+    operation too. ``emulator``: the iCEBreaker's firmware (the serial emulator
+    inside) against the emulator's Python twin."""
     a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
     cfg = rtl_config(PRESETS["paper"], a.shape)
-    t = AmaranthTransport(cfg, seed=4)
+    serial = device == "emulator"
+    t = AmaranthTransport(cfg, seed=seed, device=device, serial_emulator=serial)
     got = run_schedule(NavigatorClient(LinkClient(t, timeout_s=TIMEOUT), config_id(cfg)),
                        [a, b], [2], 4, 60)  # fmt: skip
-    gold, log = golden_run([a, b], [2], 4, 60, 4)
+    gold, log = golden_run([a, b], [2], 4, 60, seed, device=device)
     assert got == gold
-    assert np.array_equal(np.asarray(t.log).reshape(-1, 4), log)
-
-
-def test_the_icebreaker_firmware_equals_golden_model() -> None:
-    """The iCEBreaker's firmware (the serial emulator inside) over the UART pins:
-    the trials equal the golden model's against the emulator's twin."""
-    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
-    cfg = rtl_config(PRESETS["paper"], a.shape)
-    t = AmaranthTransport(cfg, seed=5, device="emulator", serial_emulator=True)
-    assert t.fw.emulator.serial
-    got = run_schedule(NavigatorClient(LinkClient(t, timeout_s=TIMEOUT), config_id(cfg)),
-                       [a, b], [2], 4, 60)  # fmt: skip
-    assert got == golden_run([a, b], [2], 4, 60, 5, device="emulator")[0]
+    if serial:
+        assert t.fw.emulator.serial
+    else:
+        assert np.array_equal(np.asarray(t.log).reshape(-1, 4), log)
 
 
 def test_a_full_run_through_byte_faults_equals_a_clean_run() -> None:
