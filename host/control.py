@@ -24,6 +24,7 @@ __all__ = [
     "Episode",
     "crossbar_config",
     "make_agent",
+    "resolve_preset",
     "solved_at",
     "train",
 ]
@@ -83,6 +84,32 @@ SURVIVAL_TASKS = frozenset({"CartPole-v0", "CartPole-v1", "memrl/PaperCartPole-v
 #: ``GOAL_TERMINAL_REPEATS`` times, as the paper's mountain-car code does.
 GOAL_TASKS = frozenset({"MountainCar-v0", "memrl/PaperMountainCar-v0"})
 GOAL_TERMINAL_REPEATS = 100
+#: The ``default`` preset on a goal task: transitions of up to eight steps and
+#: exploring actions held for zeta(2) steps. A random walk rarely reaches the
+#: goal, and one-step targets carry its reward back one step per update.
+GOAL_TASK_DEFAULTS: dict[str, object] = {"n_step": 8, "explore_hold": 2.0}
+
+
+def resolve_preset(env_id: str, preset: str | AgentConfig) -> AgentConfig:
+    """The learning algorithm a run on ``env_id`` uses.
+
+    A named preset on a goal task stores the terminal transition
+    ``GOAL_TERMINAL_REPEATS`` times, and ``default`` adds ``GOAL_TASK_DEFAULTS``;
+    ``pause_after`` applies to survival tasks only. An :class:`AgentConfig` is
+    taken as given (``pause_after`` aside).
+    """
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {preset!r})")
+        name, preset = preset, PRESETS[preset]
+        if env_id in GOAL_TASKS:
+            preset = replace(preset, terminal_repeats=GOAL_TERMINAL_REPEATS)
+            if name == "default":
+                preset = replace(preset, **GOAL_TASK_DEFAULTS)  # type: ignore[arg-type]
+    if preset.pause_after and env_id not in SURVIVAL_TASKS:
+        # Reaching the time limit is success only where the task is to survive.
+        preset = replace(preset, pause_after=0)
+    return preset
 
 
 @dataclass(frozen=True)
@@ -118,23 +145,19 @@ def make_agent(
         raise ValueError(
             f"the environment needs a flat Box observation (got {env.observation_space})"
         )
-    env_id = env.spec.id if env.spec is not None else ""
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {preset!r})")
-        preset = PRESETS[preset]
-        if env_id in GOAL_TASKS:
-            preset = replace(preset, terminal_repeats=GOAL_TERMINAL_REPEATS)
-    if preset.pause_after and env_id not in SURVIVAL_TASKS:
-        # Reaching the time limit is success only where the task is to survive.
-        preset = replace(preset, pause_after=0)
+    preset = resolve_preset(env.spec.id if env.spec is not None else "", preset)
     config = replace(preset, **overrides) if overrides else preset
     xbar = crossbar_config(device or DEVICES["realistic"])
-    scale = None
+    scale = offset = None
     if config.normalise_obs:
-        high = np.abs(np.asarray(env.observation_space.high, dtype=np.float64))
-        scale = np.where(np.isfinite(high) & (high > 0), high, 1.0)
-    return QAgent(shape[0], int(env.action_space.n), config, agent, xbar, seed, scale)  # type: ignore[arg-type]
+        # Finite bounds map to [-1, 1]; an unbounded coordinate passes unchanged.
+        high = np.asarray(env.observation_space.high, dtype=np.float64)
+        low = np.asarray(env.observation_space.low, dtype=np.float64)
+        finite = np.isfinite(high) & np.isfinite(low) & (high > low)
+        high, low = np.where(finite, high, 1.0), np.where(finite, low, -1.0)
+        scale = np.where(finite, 0.5 * (high - low), 1.0)
+        offset = np.where(finite, 0.5 * (high + low), 0.0)
+    return QAgent(shape[0], int(env.action_space.n), config, agent, xbar, seed, scale, offset)  # type: ignore[arg-type]
 
 
 def solved_at(returns: Sequence[float], threshold: float, window: int = 100) -> int | None:

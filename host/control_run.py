@@ -47,6 +47,7 @@ from .control import (
     Episode,
     episode_fields,
     episode_row,
+    resolve_preset,
     solved_at,
     train,
 )
@@ -409,7 +410,7 @@ def run_control(
         "jobs_used": config.workers,
         "seed_list": config.seed_list,
         "device_settings": asdict(config.device_settings()),
-        "agent_config": asdict(PRESETS[config.preset]),
+        "agent_config": asdict(resolve_preset(config.env_id or "", config.preset)),
         "solve_rule": asdict(rule) if rule else None,
         "version": _package_version(),
         "status": "running",

@@ -158,7 +158,7 @@ class AgentConfig:
     target_tau: float = 0.0  # > 0: the target network follows the online one softly every update
     double: bool = False  # the online weights pick the next action, the target values it
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
-    normalise_obs: bool = False  # divide observations by the finite bounds of the space
+    normalise_obs: bool = False  # map the finite bounds of the observation space to [-1, 1]
     bootstrap_truncated: bool = False  # a time-limit end bootstraps (it is not a failure)
     terminal_repeats: int = 1  # the paper stores mountain-car terminals 100 times
     # Pause learning (no updates, no writes) after this many consecutive episodes
@@ -171,6 +171,14 @@ class AgentConfig:
     # action (a power of two; oversampling against read noise and ADC steps).
     act_reads: int = 1
     device_dt_s: float = 0.01  # device clock advance per environment step (drift)
+    # Temporally extended exploration (ez-greedy): an exploring step holds its
+    # random action for n steps, n ~ zeta(explore_hold) capped at hold_max; 0:
+    # plain epsilon-greedy (one step per random action).
+    explore_hold: float = 0.0
+    hold_max: int = 100
+    # n-step returns: a stored transition spans up to n_step steps of its episode
+    # (the discounted reward sum, the state n steps on, bootstrapped with gamma**k).
+    n_step: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.gamma <= 1:
@@ -185,6 +193,12 @@ class AgentConfig:
             raise ValueError("terminal_repeats must be >= 1")
         if self.act_reads < 1 or self.act_reads & (self.act_reads - 1):
             raise ValueError(f"act_reads must be a power of two (got {self.act_reads})")
+        if self.explore_hold and self.explore_hold <= 1:
+            raise ValueError(f"explore_hold must be 0 or > 1 (got {self.explore_hold})")
+        if self.n_step < 1:
+            raise ValueError(f"n_step must be >= 1 (got {self.n_step})")
+        if self.hold_max < 1:
+            raise ValueError(f"hold_max must be >= 1 (got {self.hold_max})")
 
 
 PRESETS: dict[str, AgentConfig] = {
@@ -217,12 +231,14 @@ class Replay:
         self.a = np.zeros(capacity, dtype=np.int64)
         self.r = np.zeros(capacity)
         self.done = np.zeros(capacity)
+        self.k = np.ones(capacity)  # environment steps the transition spans
         self.n = 0
         self.head = 0
 
-    def add(self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool) -> None:
+    def add(self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool, k: int = 1) -> None:
         i = self.head
         self.s[i], self.a[i], self.r[i], self.s2[i], self.done[i] = s, a, r, s2, done
+        self.k[i] = k
         self.head = (i + 1) % self.capacity
         self.n = min(self.n + 1, self.capacity)
 
@@ -242,6 +258,7 @@ class QAgent:
         crossbar: CrossbarConfig | None = None,
         seed: int = 0,
         obs_scale: np.ndarray | None = None,
+        obs_offset: np.ndarray | None = None,
     ) -> None:
         if net not in ("crossbar", "float"):
             raise ValueError(f"net must be 'crossbar' or 'float' (got {net!r})")
@@ -261,12 +278,17 @@ class QAgent:
         self.n_actions = n_actions
         # Observations are divided by this before they reach the network.
         self.obs_scale = np.ones(n_obs) if obs_scale is None else np.asarray(obs_scale, float)
+        # ... after this is subtracted.
+        self.obs_offset = np.zeros(n_obs) if obs_offset is None else np.asarray(obs_offset, float)
+        self._pending: list[tuple[np.ndarray, int, float]] = []  # n-step: (s, a, scaled r)
         self.replay = Replay(config.replay, n_obs)
         self._opt_w = _Optimizer(config, self.net.w_flat.size)
         self._opt_b = _Optimizer(config, self.net.b_flat.size)
         self.steps = 0
         self.updates = 0
         self.capped_streak = 0  # consecutive episodes that ended at the time limit
+        self._hold = 0  # steps the held exploring action has left
+        self._held = 0
         self.last_loss = float("nan")
         # The target network: copies of w_flat and b_flat, and per-layer views.
         self._target_flat: tuple[np.ndarray, np.ndarray] | None = None
@@ -279,13 +301,21 @@ class QAgent:
         return c.eps_min + (1.0 - c.eps_min) * float(np.exp(-c.eps_decay * self.steps))
 
     def greedy(self, obs: np.ndarray) -> int:
-        x = np.asarray(obs, dtype=np.float64) / self.obs_scale
+        x = self.normalise(obs)
         q = self.net.forward(x[None, :], self.config.act_reads)[-1][0]
         return int(np.argmax(q))
 
     def act(self, obs: np.ndarray) -> int:
+        c = self.config
+        if self._hold:
+            self._hold -= 1
+            return self._held
         if self.rng.random() < self.epsilon():
-            return int(self.rng.integers(self.n_actions))
+            a = int(self.rng.integers(self.n_actions))
+            if c.explore_hold:
+                self._hold = min(int(self.rng.zipf(c.explore_hold)), c.hold_max) - 1
+                self._held = a
+            return a
         return self.greedy(obs)
 
     # -- learning -------------------------------------------------------------
@@ -295,18 +325,45 @@ class QAgent:
         """Store a transition and run one update (once the memory holds a batch)."""
         c = self.config
         done = terminated or (truncated and not c.bootstrap_truncated)
-        s, s2 = np.asarray(s) / self.obs_scale, np.asarray(s2) / self.obs_scale
-        for _ in range(c.terminal_repeats if terminated else 1):
-            self.replay.add(s, a, r * c.reward_scale, s2, done)
+        s, s2 = self.normalise(s), self.normalise(s2)
+        if c.n_step == 1:
+            for _ in range(c.terminal_repeats if terminated else 1):
+                self.replay.add(s, a, r * c.reward_scale, s2, done)
+        else:
+            self._store_n_step(s, a, r * c.reward_scale, s2, done, terminated or truncated)
         self.steps += 1
         if isinstance(self.net, CrossbarQNet) and c.device_dt_s:
             self.net.array.advance(c.device_dt_s)
         if self.replay.n >= c.batch and not self.paused:
             self._update()
+        if terminated or truncated:
+            self._hold = 0  # a held exploring action ends with its episode
         if terminated:
             self.capped_streak = 0
         elif truncated:
             self.capped_streak += 1
+
+    def normalise(self, obs: np.ndarray) -> np.ndarray:
+        """An observation as the network sees it."""
+        return (np.asarray(obs, dtype=np.float64) - self.obs_offset) / self.obs_scale
+
+    def _store_n_step(
+        self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool, ended: bool
+    ) -> None:
+        """Queue a step; store the transitions of up to ``n_step`` steps it completes."""
+        c, q = self.config, self._pending
+        q.append((s, a, r))
+        if not ended and len(q) < c.n_step:
+            return
+        while q:
+            k = len(q)
+            ret = sum(c.gamma**j * rj for j, (_, _, rj) in enumerate(q))
+            repeats = c.terminal_repeats if ended and done and k == 1 else 1
+            for _ in range(repeats):
+                self.replay.add(q[0][0], q[0][1], ret, s2, done, k)
+            q.pop(0)
+            if not ended:
+                break
 
     @property
     def paused(self) -> bool:
@@ -336,7 +393,7 @@ class QAgent:
                 v2 = q2.max(axis=1)
         else:
             v2 = net.forward(rp.s2[idx])[-1].max(axis=1)
-        y = rp.r[idx] + c.gamma * (1.0 - rp.done[idx]) * v2
+        y = rp.r[idx] + c.gamma ** rp.k[idx] * (1.0 - rp.done[idx]) * v2
         td = acts[-1][rows, rp.a[idx]] - y
         self.last_loss = float(np.mean(td * td))
         if c.loss == "huber":

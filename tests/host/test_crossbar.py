@@ -326,3 +326,106 @@ def test_short_training_improves_the_return(agent, episodes):
     first = np.mean([r.ret for r in recs[:20]])
     last = np.mean([r.ret for r in recs[-20:]])
     assert last > 3 * first
+
+
+def _float_agent(**over) -> QAgent:
+    cfg = replace(PRESETS["default"], batch=80, replay=200, **over)
+    return QAgent(2, 3, cfg, net="float", seed=0)
+
+
+def test_n_step_transitions_sum_discounted_rewards():
+    """Three steps then a termination with n_step 2: the stored transitions, in order."""
+    g = 0.9
+    agent = _float_agent(n_step=2, gamma=g, reward_scale=1.0, terminal_repeats=3)
+    s = [np.array([float(i), 0.0]) for i in range(5)]
+    agent.observe(s[0], 0, 1.0, s[1], False, False)
+    assert agent.replay.n == 0  # waits for its second step
+    agent.observe(s[1], 1, 2.0, s[2], False, False)
+    agent.observe(s[2], 2, 4.0, s[3], False, False)
+    agent.observe(s[3], 0, 8.0, s[4], True, False)
+    rp, n = agent.replay, agent.replay.n
+    got = [(rp.s[i][0], rp.a[i], rp.r[i], rp.s2[i][0], rp.done[i], rp.k[i]) for i in range(n)]
+    assert got == [
+        (0.0, 0, 1.0 + g * 2.0, 2.0, 0.0, 2.0),
+        (1.0, 1, 2.0 + g * 4.0, 3.0, 0.0, 2.0),
+        (2.0, 2, 4.0 + g * 8.0, 4.0, 1.0, 2.0),  # ends at the terminal state
+        *[(3.0, 0, 8.0, 4.0, 1.0, 1.0)] * 3,  # the terminal step, repeated
+    ]
+
+
+def test_n_step_truncation_bootstraps_and_clears_the_queue():
+    agent = _float_agent(n_step=3, gamma=0.5, reward_scale=1.0, bootstrap_truncated=True)
+    s = [np.array([float(i), 0.0]) for i in range(4)]
+    agent.observe(s[0], 0, 1.0, s[1], False, False)
+    agent.observe(s[1], 0, 1.0, s[2], False, True)  # time limit after two steps
+    rp = agent.replay
+    assert [(rp.r[i], rp.s2[i][0], rp.done[i], rp.k[i]) for i in range(rp.n)] == [
+        (1.5, 2.0, 0.0, 2.0),
+        (1.0, 2.0, 0.0, 1.0),
+    ]
+    agent.observe(s[2], 0, 1.0, s[3], False, False)  # a new episode starts empty
+    assert rp.n == 2
+
+
+def test_one_step_target_is_the_plain_q_learning_target():
+    """n_step 1 stores k = 1, so gamma ** k is gamma itself (bit for bit)."""
+    agent = _float_agent()
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        agent.observe(rng.normal(size=2), 1, -1.0, rng.normal(size=2), False, False)
+    assert (agent.replay.k[: agent.replay.n] == 1).all()
+    assert 0.99 ** agent.replay.k[0] == 0.99
+
+
+def test_held_exploration_repeats_the_random_action_until_the_episode_ends():
+    agent = _float_agent(eps_min=1.0, explore_hold=1.5, hold_max=50)
+    obs = np.zeros(2)
+    acts = [agent.act(obs) for _ in range(400)]
+    runs = np.diff(np.flatnonzero(np.diff(acts) != 0))
+    assert runs.max() > 5  # zeta(1.5) draws long holds
+    plain = _float_agent(eps_min=1.0)
+    flips = sum(a != b for a, b in zip(acts, acts[1:], strict=False))
+    plain_acts = [plain.act(obs) for _ in range(400)]
+    plain_flips = sum(a != b for a, b in zip(plain_acts, plain_acts[1:], strict=False))
+    assert flips < plain_flips / 2
+    agent._hold = 10
+    agent.observe(obs, 0, -1.0, obs, False, True)
+    assert agent._hold == 0
+
+
+def test_bad_exploration_and_n_step_settings_are_refused():
+    for bad in ({"explore_hold": 1.0}, {"hold_max": 0}, {"n_step": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            replace(PRESETS["default"], **bad)
+
+
+def test_observations_are_centred_on_their_bounds():
+    import gymnasium as gym
+
+    from memrl.host.control import make_agent
+
+    env = gym.make("MountainCar-v0")
+    q = make_agent(env, "float", "default", 0)
+    lo, hi = env.observation_space.low, env.observation_space.high
+    assert np.allclose(q.normalise(lo), -1) and np.allclose(q.normalise(hi), 1)
+    cp = make_agent(gym.make("CartPole-v1"), "float", "default", 0)
+    assert (cp.obs_offset == 0).all()  # symmetric bounds: division only
+    high = np.asarray(gym.make("CartPole-v1").observation_space.high, dtype=np.float64)
+    x = np.array([1.0, 5.0, 0.1, -3.0])
+    assert (cp.normalise(x) == x / np.where(np.isfinite(high), high, 1.0)).all()
+
+
+def test_goal_tasks_resolve_their_preset_settings():
+    from memrl.host.control import GOAL_TASK_DEFAULTS, resolve_preset
+
+    for env_id in ("MountainCar-v0", "memrl/PaperMountainCar-v0"):
+        d = resolve_preset(env_id, "default")
+        assert (d.n_step, d.explore_hold, d.terminal_repeats) == (8, 2.0, 100)
+        p = resolve_preset(env_id, "paper")  # the paper's algorithm stays one-step
+        assert (p.n_step, p.explore_hold, p.terminal_repeats) == (1, 0.0, 100)
+        assert p.pause_after == d.pause_after == 0
+    cart = resolve_preset("CartPole-v1", "default")
+    assert cart == PRESETS["default"] and cart.n_step == 1
+    assert set(GOAL_TASK_DEFAULTS) <= set(vars(cart))
+    with pytest.raises(ValueError, match="preset must be one of"):
+        resolve_preset("CartPole-v1", "fast")
