@@ -84,17 +84,23 @@ SURVIVAL_TASKS = frozenset({"CartPole-v0", "CartPole-v1", "memrl/PaperCartPole-v
 #: ``GOAL_TERMINAL_REPEATS`` times, as the paper's mountain-car code does.
 GOAL_TASKS = frozenset({"MountainCar-v0", "memrl/PaperMountainCar-v0"})
 GOAL_TERMINAL_REPEATS = 100
-#: The ``default`` preset on a goal task: transitions of up to eight steps and
-#: exploring actions held for zeta(2) steps. A random walk rarely reaches the
-#: goal, and one-step targets carry its reward back one step per update.
-GOAL_TASK_DEFAULTS: dict[str, object] = {"n_step": 8, "explore_hold": 2.0}
+#: The ``default`` preset's settings for one task (docs/crossbar.md, "Presets").
+#: MountainCar-v0 ends at 200 steps: a random walk rarely reaches the goal in
+#: time, so exploring actions are held for zeta(2) steps, transitions span up
+#: to eight steps (the goal's reward travels eight steps back per update), and
+#: an input gain of 4 lets the first layer's weights stay inside the pair
+#: window. The paper's variant (1,000 steps) learns best without them.
+TASK_DEFAULTS: dict[str, dict[str, object]] = {
+    "MountainCar-v0": {"n_step": 8, "explore_hold": 2.0, "obs_gain": 4.0},
+}
 
 
 def resolve_preset(env_id: str, preset: str | AgentConfig) -> AgentConfig:
     """The learning algorithm a run on ``env_id`` uses.
 
     A named preset on a goal task stores the terminal transition
-    ``GOAL_TERMINAL_REPEATS`` times, and ``default`` adds ``GOAL_TASK_DEFAULTS``;
+    ``GOAL_TERMINAL_REPEATS`` times, and ``default`` adds the task's
+    ``TASK_DEFAULTS``;
     ``pause_after`` applies to survival tasks only. An :class:`AgentConfig` is
     taken as given (``pause_after`` aside).
     """
@@ -104,8 +110,8 @@ def resolve_preset(env_id: str, preset: str | AgentConfig) -> AgentConfig:
         name, preset = preset, PRESETS[preset]
         if env_id in GOAL_TASKS:
             preset = replace(preset, terminal_repeats=GOAL_TERMINAL_REPEATS)
-            if name == "default":
-                preset = replace(preset, **GOAL_TASK_DEFAULTS)  # type: ignore[arg-type]
+        if name == "default" and env_id in TASK_DEFAULTS:
+            preset = replace(preset, **TASK_DEFAULTS[env_id])  # type: ignore[arg-type]
     if preset.pause_after and env_id not in SURVIVAL_TASKS:
         # Reaching the time limit is success only where the task is to survive.
         preset = replace(preset, pause_after=0)

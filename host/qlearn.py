@@ -159,6 +159,9 @@ class AgentConfig:
     double: bool = False  # the online weights pick the next action, the target values it
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
     normalise_obs: bool = False  # map the finite bounds of the observation space to [-1, 1]
+    # Observations reach the network multiplied by this (after normalising): an
+    # input gain, so the first layer's pre-activations need smaller weights.
+    obs_gain: float = 1.0
     bootstrap_truncated: bool = False  # a time-limit end bootstraps (it is not a failure)
     terminal_repeats: int = 1  # the paper stores mountain-car terminals 100 times
     # Pause learning (no updates, no writes) after this many consecutive episodes
@@ -179,6 +182,10 @@ class AgentConfig:
     # n-step returns: a stored transition spans up to n_step steps of its episode
     # (the discounted reward sum, the state n steps on, bootstrapped with gamma**k).
     n_step: int = 1
+    # Advantage learning (Baird 1999; Bellemare et al. 2016): the target of
+    # Q(s, a) is lowered by action_gap * (max_b Q(s, b) - Q(s, a)) under the
+    # target network, which widens the gaps between actions' values; 0: off.
+    action_gap: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.gamma <= 1:
@@ -195,6 +202,10 @@ class AgentConfig:
             raise ValueError(f"act_reads must be a power of two (got {self.act_reads})")
         if self.explore_hold and self.explore_hold <= 1:
             raise ValueError(f"explore_hold must be 0 or > 1 (got {self.explore_hold})")
+        if not self.obs_gain > 0:
+            raise ValueError(f"obs_gain must be > 0 (got {self.obs_gain})")
+        if not 0 <= self.action_gap < 1:
+            raise ValueError(f"action_gap must be in [0, 1) (got {self.action_gap})")
         if self.n_step < 1:
             raise ValueError(f"n_step must be >= 1 (got {self.n_step})")
         if self.hold_max < 1:
@@ -345,7 +356,8 @@ class QAgent:
 
     def normalise(self, obs: np.ndarray) -> np.ndarray:
         """An observation as the network sees it."""
-        return (np.asarray(obs, dtype=np.float64) - self.obs_offset) / self.obs_scale
+        x = (np.asarray(obs, dtype=np.float64) - self.obs_offset) / self.obs_scale
+        return x * self.config.obs_gain if self.config.obs_gain != 1.0 else x
 
     def _store_n_step(
         self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool, ended: bool
@@ -379,11 +391,11 @@ class QAgent:
                 flat_views(b, [x.shape for x in self.net.biases]),
             )
 
-    def _update(self) -> None:
+    def targets(self, idx: np.ndarray, q_s: np.ndarray) -> np.ndarray:
+        """The learning targets of the stored transitions ``idx``; ``q_s`` is the
+        online network's Q-values of their first states."""
         c, net, rp = self.config, self.net, self.replay
-        idx = rp.sample(self.rng, c.batch)
-        acts = net.forward(rp.s[idx])
-        rows = np.arange(c.batch)
+        rows = np.arange(idx.size)
         if self._target is not None:
             q2 = float_forward(*self._target, rp.s2[idx])[-1]
             if c.double:
@@ -394,6 +406,17 @@ class QAgent:
         else:
             v2 = net.forward(rp.s2[idx])[-1].max(axis=1)
         y = rp.r[idx] + c.gamma ** rp.k[idx] * (1.0 - rp.done[idx]) * v2
+        if c.action_gap:
+            qs = float_forward(*self._target, rp.s[idx])[-1] if self._target is not None else q_s
+            y -= c.action_gap * (qs.max(axis=1) - qs[rows, rp.a[idx]])
+        return y
+
+    def _update(self) -> None:
+        c, net, rp = self.config, self.net, self.replay
+        idx = rp.sample(self.rng, c.batch)
+        acts = net.forward(rp.s[idx])
+        rows = np.arange(c.batch)
+        y = self.targets(idx, acts[-1])
         td = acts[-1][rows, rp.a[idx]] - y
         self.last_loss = float(np.mean(td * td))
         if c.loss == "huber":

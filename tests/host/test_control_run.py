@@ -263,7 +263,7 @@ def test_cli_mountaincar_run_and_sweep(tmp_path: Path) -> None:
     assert meta["env_id"] == "MountainCar-v0"
     # config.json records the algorithm the run used: the goal-task settings too
     agent = meta["agent_config"]
-    assert (agent["terminal_repeats"], agent["n_step"], agent["explore_hold"]) == (100, 8, 2.0)
+    assert (agent["terminal_repeats"], agent["n_step"], agent["obs_gain"]) == (100, 8, 4.0)
     sweep = ["mountaincar", "sweep", "--param", "c2c_frac", "--values", "0,1", *args]
     res = runner.invoke(main, [*sweep, "--out", str(tmp_path / "s")])
     assert res.exit_code == 0, res.output

@@ -394,7 +394,14 @@ def test_held_exploration_repeats_the_random_action_until_the_episode_ends():
 
 
 def test_bad_exploration_and_n_step_settings_are_refused():
-    for bad in ({"explore_hold": 1.0}, {"hold_max": 0}, {"n_step": 0}):
+    bads = (
+        {"explore_hold": 1.0},
+        {"hold_max": 0},
+        {"n_step": 0},
+        {"action_gap": 1.0},
+        {"obs_gain": 0.0},
+    )
+    for bad in bads:
         with pytest.raises(ValueError, match=next(iter(bad))):
             replace(PRESETS["default"], **bad)
 
@@ -407,7 +414,8 @@ def test_observations_are_centred_on_their_bounds():
     env = gym.make("MountainCar-v0")
     q = make_agent(env, "float", "default", 0)
     lo, hi = env.observation_space.low, env.observation_space.high
-    assert np.allclose(q.normalise(lo), -1) and np.allclose(q.normalise(hi), 1)
+    gain = q.config.obs_gain  # 4 on this task (TASK_DEFAULTS)
+    assert np.allclose(q.normalise(lo), -gain) and np.allclose(q.normalise(hi), gain)
     cp = make_agent(gym.make("CartPole-v1"), "float", "default", 0)
     assert (cp.obs_offset == 0).all()  # symmetric bounds: division only
     high = np.asarray(gym.make("CartPole-v1").observation_space.high, dtype=np.float64)
@@ -416,16 +424,39 @@ def test_observations_are_centred_on_their_bounds():
 
 
 def test_goal_tasks_resolve_their_preset_settings():
-    from memrl.host.control import GOAL_TASK_DEFAULTS, resolve_preset
+    from memrl.host.control import TASK_DEFAULTS, resolve_preset
 
+    d = resolve_preset("MountainCar-v0", "default")
+    assert (d.n_step, d.explore_hold, d.obs_gain, d.terminal_repeats) == (8, 2.0, 4.0, 100)
     for env_id in ("MountainCar-v0", "memrl/PaperMountainCar-v0"):
-        d = resolve_preset(env_id, "default")
-        assert (d.n_step, d.explore_hold, d.terminal_repeats) == (8, 2.0, 100)
-        p = resolve_preset(env_id, "paper")  # the paper's algorithm stays one-step
-        assert (p.n_step, p.explore_hold, p.terminal_repeats) == (1, 0.0, 100)
-        assert p.pause_after == d.pause_after == 0
+        p = resolve_preset(env_id, "paper")  # the paper's algorithm stays as published
+        assert (p.n_step, p.explore_hold, p.obs_gain, p.terminal_repeats) == (1, 0.0, 1.0, 100)
+        assert p.pause_after == resolve_preset(env_id, "default").pause_after == 0
+    paper_env = resolve_preset("memrl/PaperMountainCar-v0", "default")
+    assert paper_env == replace(PRESETS["default"], terminal_repeats=100, pause_after=0)
     cart = resolve_preset("CartPole-v1", "default")
     assert cart == PRESETS["default"] and cart.n_step == 1
-    assert set(GOAL_TASK_DEFAULTS) <= set(vars(cart))
+    for settings in TASK_DEFAULTS.values():
+        assert set(settings) <= set(vars(cart))
     with pytest.raises(ValueError, match="preset must be one of"):
         resolve_preset("CartPole-v1", "fast")
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.5])
+def test_targets_with_n_step_and_action_gap(gap):
+    """The target of a stored transition, computed by hand from the target network."""
+    from memrl.host.crossbar import float_forward
+
+    g = 0.9
+    agent = _float_agent(n_step=2, gamma=g, reward_scale=1.0, action_gap=gap, double=False)
+    s = [np.array([0.1 * i, -0.2 * i]) for i in range(4)]
+    agent.observe(s[0], 2, -1.0, s[1], False, False)
+    agent.observe(s[1], 1, -1.0, s[2], False, False)
+    agent.observe(s[2], 0, -1.0, s[3], True, False)
+    idx = np.arange(agent.replay.n)
+    w, b = agent._target
+    y = agent.targets(idx, np.zeros((idx.size, 3)))
+    q = [float_forward(w, b, x[None])[-1][0] for x in s]
+    assert y[0] == pytest.approx(-1 - g + g**2 * q[2].max() - gap * (q[0].max() - q[0][2]))
+    assert y[1] == pytest.approx(-1 - g - gap * (q[1].max() - q[1][1]))  # ends at the goal
+    assert y[2] == pytest.approx(-1 - gap * (q[2].max() - q[2][0]))
