@@ -433,7 +433,9 @@ def test_goal_tasks_resolve_their_preset_settings():
         assert (p.n_step, p.explore_hold, p.obs_gain, p.terminal_repeats) == (1, 0.0, 1.0, 100)
         assert p.pause_after == resolve_preset(env_id, "default").pause_after == 0
     paper_env = resolve_preset("memrl/PaperMountainCar-v0", "default")
-    assert paper_env == replace(PRESETS["default"], terminal_repeats=100, pause_after=0)
+    assert paper_env == replace(
+        PRESETS["default"], terminal_repeats=100, pause_after=0, eps_decay=0.0002
+    )
     cart = resolve_preset("CartPole-v1", "default")
     assert cart == PRESETS["default"] and cart.n_step == 1
     for settings in TASK_DEFAULTS.values():
