@@ -686,7 +686,8 @@ def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
     Point any serial client at the port it prints, for example
     memrl maze run --backend serial:PORT --seeds 1 --first-seed SEED --preset paper.
     """
-    import time
+    import signal
+    import threading
 
     from memrl.sim.uart_bridge import SimBoard
 
@@ -702,10 +703,16 @@ def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
             f"  memrl maze run --backend serial:{board.port} --seeds 1 --first-seed {seed} "
             f"--device {device} --preset paper --layout ... (a {rows}x{cols} maze)"
         )
+        # Ctrl-C sets a flag rather than raising: an interrupt raised inside
+        # Popen.poll can leave its wait lock held, and closing the board waits on it.
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
         try:
-            while board.proc.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
+            while board.proc.poll() is None and not stop.wait(0.5):
+                pass
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if stop.is_set():
             click.echo("stopped")
             return
     raise click.ClickException(f"the simulated board ended (log: {board.log})")
