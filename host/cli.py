@@ -703,8 +703,9 @@ def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
             f"  memrl maze run --backend serial:{board.port} --seeds 1 --first-seed {seed} "
             f"--device {device} --preset paper --layout ... (a {rows}x{cols} maze)"
         )
-        # Ctrl-C sets a flag rather than raising: an interrupt raised inside
-        # Popen.poll can leave its wait lock held, and closing the board waits on it.
+        # Ctrl-C sets a flag rather than raising, so it cannot land inside
+        # Popen.poll (whose wait lock closing the board needs) or halfway through
+        # the loop.
         stop = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
         try:

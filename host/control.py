@@ -102,9 +102,8 @@ def resolve_preset(env_id: str, preset: str | AgentConfig) -> AgentConfig:
 
     A named preset on a goal task stores the terminal transition
     ``GOAL_TERMINAL_REPEATS`` times, and ``default`` adds the task's
-    ``TASK_DEFAULTS``;
-    ``pause_after`` applies to survival tasks only. An :class:`AgentConfig` is
-    taken as given (``pause_after`` aside).
+    ``TASK_DEFAULTS``; ``pause_after`` applies to survival tasks only. An
+    :class:`AgentConfig` is taken as given (``pause_after`` aside).
     """
     if isinstance(preset, str):
         if preset not in PRESETS:
@@ -163,8 +162,7 @@ def make_agent(
         low = np.asarray(env.observation_space.low, dtype=np.float64)
         finite = np.isfinite(high) & np.isfinite(low) & (high > low)
         high, low = np.where(finite, high, 1.0), np.where(finite, low, -1.0)
-        scale = np.where(finite, 0.5 * (high - low), 1.0)
-        offset = np.where(finite, 0.5 * (high + low), 0.0)
+        scale, offset = 0.5 * (high - low), 0.5 * (high + low)
     return QAgent(shape[0], int(env.action_space.n), config, agent, xbar, seed, scale, offset)  # type: ignore[arg-type]
 
 

@@ -29,6 +29,7 @@ Two write schemes:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -291,7 +292,8 @@ class QAgent:
         self.obs_scale = np.ones(n_obs) if obs_scale is None else np.asarray(obs_scale, float)
         # ... after this is subtracted.
         self.obs_offset = np.zeros(n_obs) if obs_offset is None else np.asarray(obs_offset, float)
-        self._pending: list[tuple[np.ndarray, int, float]] = []  # n-step: (s, a, scaled r)
+        # Steps of this episode not yet stored: (s, a, scaled r), at most n_step.
+        self._pending: deque[tuple[np.ndarray, int, float]] = deque()
         self.replay = Replay(config.replay, n_obs)
         self._opt_w = _Optimizer(config, self.net.w_flat.size)
         self._opt_b = _Optimizer(config, self.net.b_flat.size)
@@ -336,12 +338,8 @@ class QAgent:
         """Store a transition and run one update (once the memory holds a batch)."""
         c = self.config
         done = terminated or (truncated and not c.bootstrap_truncated)
-        s, s2 = self.normalise(s), self.normalise(s2)
-        if c.n_step == 1:
-            for _ in range(c.terminal_repeats if terminated else 1):
-                self.replay.add(s, a, r * c.reward_scale, s2, done)
-        else:
-            self._store_n_step(s, a, r * c.reward_scale, s2, done, terminated or truncated)
+        self._store(self.normalise(s), a, r * c.reward_scale, self.normalise(s2), done,
+                    terminated, truncated)  # fmt: skip
         self.steps += 1
         if isinstance(self.net, CrossbarQNet) and c.device_dt_s:
             self.net.array.advance(c.device_dt_s)
@@ -357,23 +355,27 @@ class QAgent:
     def normalise(self, obs: np.ndarray) -> np.ndarray:
         """An observation as the network sees it."""
         x = (np.asarray(obs, dtype=np.float64) - self.obs_offset) / self.obs_scale
-        return x * self.config.obs_gain if self.config.obs_gain != 1.0 else x
+        return x * self.config.obs_gain  # exact for a gain of 1
 
-    def _store_n_step(
-        self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool, ended: bool
-    ) -> None:
-        """Queue a step; store the transitions of up to ``n_step`` steps it completes."""
+    def _store(
+        self, s: np.ndarray, a: int, r: float, s2: np.ndarray, done: bool,
+        terminated: bool, truncated: bool,
+    ) -> None:  # fmt: skip
+        """Queue a step and store the transitions it completes: the oldest queued
+        step's once ``n_step`` are queued, every queued one when the episode ends.
+        The transition of the terminal step itself is stored ``terminal_repeats``
+        times."""
         c, q = self.config, self._pending
         q.append((s, a, r))
+        ended = terminated or truncated
         if not ended and len(q) < c.n_step:
             return
         while q:
             k = len(q)
             ret = sum(c.gamma**j * rj for j, (_, _, rj) in enumerate(q))
-            repeats = c.terminal_repeats if ended and done and k == 1 else 1
-            for _ in range(repeats):
-                self.replay.add(q[0][0], q[0][1], ret, s2, done, k)
-            q.pop(0)
+            s0, a0, _ = q.popleft()
+            for _ in range(c.terminal_repeats if terminated and k == 1 else 1):
+                self.replay.add(s0, a0, ret, s2, done, k)
             if not ended:
                 break
 

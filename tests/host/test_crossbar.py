@@ -368,13 +368,23 @@ def test_n_step_truncation_bootstraps_and_clears_the_queue():
 
 
 def test_one_step_target_is_the_plain_q_learning_target():
-    """n_step 1 stores k = 1, so gamma ** k is gamma itself (bit for bit)."""
-    agent = _float_agent()
+    """n_step 1: one stored transition per step (the terminal one repeated, a
+    truncation not), and the target r + gamma (1 - done) max Q'(s2), bit for bit."""
+    from memrl.host.crossbar import float_forward
+
+    agent = _float_agent(double=False, terminal_repeats=3, bootstrap_truncated=False)
     rng = np.random.default_rng(3)
-    for _ in range(5):
-        agent.observe(rng.normal(size=2), 1, -1.0, rng.normal(size=2), False, False)
-    assert (agent.replay.k[: agent.replay.n] == 1).all()
-    assert 0.99 ** agent.replay.k[0] == 0.99
+    ends = [(False, False)] * 4 + [(False, True), (True, False)]
+    for term, trunc in ends:
+        agent.observe(rng.normal(size=2), 1, -1.0, rng.normal(size=2), term, trunc)
+    rp = agent.replay
+    assert rp.n == 5 + 3 and (rp.k[: rp.n] == 1).all()
+    assert rp.done[: rp.n].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    idx = np.arange(rp.n)
+    v2 = float_forward(*agent._target, rp.s2[idx])[-1].max(axis=1)
+    r = np.full(rp.n, -1.0 * agent.config.reward_scale)
+    hand = r + agent.config.gamma * (1.0 - rp.done[idx]) * v2
+    assert (agent.targets(idx, np.zeros((rp.n, 3))) == hand).all()
 
 
 def test_held_exploration_repeats_the_random_action_until_the_episode_ends():
