@@ -1,0 +1,631 @@
+"""The crossbar engine: forward passes of a Q-network whose weights live on a 1T1R array.
+
+The digital side of :class:`memrl.host.crossbar.CrossbarQNet` in logic, bit
+for bit: per layer and sample, the DAC scaling of the input vector
+(``m = max |a|``, ``r = floor(D * 2**R / m)``, ``d = (a * r + 2**(R-1)) >> R``),
+the VMM over the layer's sub-array through the crossbar port
+(:mod:`memrl.rtl.crossbar_port`), the autoranging of saturated columns, the
+summing of ``2**n`` conversions, the output scaling
+``z = (c * m * k + 2**(K+n-1)) >> (K + n)``, the bias, saturation, ReLU and,
+on the last layer, the argmax.
+
+The engine works through a batch layer by layer, and each layer in the
+golden model's passes: one conversion of every sample at the top gain; while
+a column reached the ADC's end code below its lowest gain, a pass over the
+samples that have one, with those columns' gains halved; then ``2**n - 1``
+passes over every sample at the final gains. Within a pass it sends a
+sample's words as soon as the previous sample's are sent and takes the codes
+as they come back (two machines share the pass): an array may answer each
+VMM at once, and a model of it may answer the whole pass at once (the
+``last`` bit of the pass's final VMM tells it where the pass ends).
+
+Interfaces (``lib.stream``, valid/ready):
+
+* ``cmd``: ``op`` FORWARD (``count`` samples, ``reads_log2`` = n) or BIAS;
+* ``din``: FORWARD: the inputs, sample by sample (Q-format integers of
+  ``act_bits``); BIAS: every layer's biases, layer by layer;
+* ``dout``: FORWARD: layer by layer, every sample's outputs (after ReLU on
+  hidden layers); on the last layer each sample's Q-values are followed by
+  its greedy action (the first index of the largest);
+* ``xbar``: the crossbar port;
+* ``busy``: a command is being carried out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .crossbar_port import CrossbarPortSignature, XbarOp
+
+__all__ = ["XbarLayer", "CrossbarEngineConfig", "EngineOp", "CrossbarEngine"]
+
+
+@dataclass(frozen=True)
+class XbarLayer:
+    """One layer's place on the array and its converter settings.
+
+    ``vertical``: pairs on adjacent rows (row ``row0 + 2i`` carries ``G+`` of
+    input ``i``, driven with ``+d``, the next row ``G-``, driven with ``-d``);
+    otherwise on adjacent columns, read as differential pairs. ``gain`` is the
+    top column gain (a power of two); ``k`` the output constant with
+    ``scale_bits`` fractional bits.
+    """
+
+    n_in: int
+    n_out: int
+    row0: int
+    col0: int
+    vertical: bool
+    gain: int
+    k: int
+
+    @property
+    def e_max(self) -> int:
+        return self.gain.bit_length() - 1
+
+    @property
+    def n_rows(self) -> int:
+        return 2 * self.n_in if self.vertical else self.n_in
+
+
+@dataclass(frozen=True)
+class CrossbarEngineConfig:
+    """Constructor parameters of :class:`CrossbarEngine`."""
+
+    layers: tuple[XbarLayer, ...]
+    rows: int = 128
+    cols: int = 64
+    dac_bits: int = 8
+    adc_bits: int = 10
+    vg_bits: int = 10
+    read_bits: int = 10
+    act_bits: int = 24
+    recip_bits: int = 32
+    scale_bits: int = 24
+    autorange: bool = True
+    max_batch: int = 128
+    max_reads_log2: int = 4
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ValueError("CrossbarEngineConfig.layers needs at least one layer")
+        for name in ("max_batch", "act_bits", "recip_bits", "scale_bits"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"CrossbarEngineConfig.{name} must be a positive integer")
+        if not 0 <= self.max_reads_log2 <= 7:
+            raise ValueError("CrossbarEngineConfig.max_reads_log2 must be in [0, 7]")
+        prev = self.layers[0].n_in
+        for i, ly in enumerate(self.layers):
+            where = f"CrossbarEngineConfig.layers[{i}]"
+            if ly.n_in != prev:
+                raise ValueError(f"{where}.n_in is {ly.n_in}, the previous layer gives {prev}")
+            prev = ly.n_out
+            if ly.n_in < 1 or ly.n_out < 1:
+                raise ValueError(f"{where} needs n_in and n_out >= 1")
+            if ly.gain < 1 or ly.gain & (ly.gain - 1):
+                raise ValueError(f"{where}.gain must be a power of two (got {ly.gain})")
+            if ly.k < 1:
+                raise ValueError(f"{where}.k must be >= 1 (got {ly.k})")
+            n_cols = ly.n_out if ly.vertical else 2 * ly.n_out
+            if ly.row0 + ly.n_rows > self.rows or ly.col0 + n_cols > self.cols:
+                raise ValueError(f"{where} does not fit a {self.rows}x{self.cols} array")
+
+    @property
+    def width(self) -> int:
+        """Words reserved per sample in the engine's memories (a power of two)."""
+        n = max(max(ly.n_in, ly.n_out) for ly in self.layers)
+        return 1 << max(0, (n - 1).bit_length())
+
+    @property
+    def n_bias(self) -> int:
+        return sum(ly.n_out for ly in self.layers)
+
+    @property
+    def dac_max(self) -> int:
+        return (1 << (self.dac_bits - 1)) - 1
+
+    @property
+    def adc_end(self) -> int:
+        return (1 << (self.adc_bits - 1)) - 1
+
+    @property
+    def act_max(self) -> int:
+        return (1 << (self.act_bits - 1)) - 1
+
+    def port_signature(self) -> CrossbarPortSignature:
+        return CrossbarPortSignature(
+            self.rows,
+            self.cols,
+            dac_bits=self.dac_bits,
+            adc_bits=self.adc_bits,
+            vg_bits=self.vg_bits,
+            read_bits=self.read_bits,
+            gain_bits=max(ly.gain for ly in self.layers).bit_length(),
+        )
+
+
+class EngineOp(enum.Enum, shape=2):
+    FORWARD = 0
+    BIAS = 1
+
+
+class _Kind(enum.Enum, shape=2):
+    FIRST = 0  # every sample at the top gain
+    RANGE = 1  # the flagged samples, saturated columns one gain step down
+    READ = 2  # every sample again, summed
+
+
+class CrossbarEngine(wiring.Component):
+    """Forward passes through the crossbar (see the module docstring)."""
+
+    def __init__(self, config: CrossbarEngineConfig) -> None:
+        self.config = c = config
+        self.batch_bits = c.max_batch.bit_length()
+        super().__init__(
+            {
+                "cmd": In(
+                    stream.Signature(
+                        data.StructLayout(
+                            {
+                                "op": EngineOp,
+                                "count": unsigned(self.batch_bits),
+                                "reads_log2": unsigned(3),
+                            }
+                        )
+                    )
+                ),
+                "din": In(stream.Signature(signed(c.act_bits))),
+                "dout": Out(stream.Signature(signed(c.act_bits))),
+                "xbar": Out(c.port_signature()),
+                "busy": Out(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:  # noqa: ANN001, C901, PLR0915
+        c = self.config
+        m = Module()
+        L = len(c.layers)
+        W = c.width
+        wb = W.bit_length() - 1
+        MB = c.max_batch
+        e_bits = max(1, max(ly.e_max for ly in c.layers).bit_length())
+        c_bits = c.adc_bits + max(ly.e_max for ly in c.layers) + c.max_reads_log2 + 1
+        m_bits = c.act_bits - 1
+        R, K = c.recip_bits, c.scale_bits
+        n_num = c.dac_max << R
+        n_num_bits = n_num.bit_length()
+        port = self.xbar.signature
+
+        # -- memories -------------------------------------------------------
+        m.submodules.act = act = Memory(shape=signed(c.act_bits), depth=2 * MB * W, init=[])
+        m.submodules.dmem = dmem = Memory(shape=signed(c.dac_bits), depth=MB * W, init=[])
+        m.submodules.cmem = cmem = Memory(shape=signed(c_bits), depth=MB * W, init=[])
+        m.submodules.emem = emem = Memory(shape=unsigned(e_bits), depth=MB * W, init=[])
+        m.submodules.mmem = mmem = Memory(shape=unsigned(m_bits), depth=MB, init=[])
+        m.submodules.bmem = bmem = Memory(shape=signed(c.act_bits), depth=c.n_bias, init=[])
+        act_r, act_w = act.read_port(), act.write_port()
+        d_r, d_w = dmem.read_port(), dmem.write_port()
+        c_r, c_r2, c_w = cmem.read_port(), cmem.read_port(), cmem.write_port()
+        e_r, e_r2, e_w = emem.read_port(), emem.read_port(), emem.write_port()
+        mm_r, mm_w = mmem.read_port(), mmem.write_port()
+        b_r, b_w = bmem.read_port(), bmem.write_port()
+
+        # -- the current layer's constants -------------------------------------
+        li = Signal(range(max(L, 2)))
+        n_in = Signal(range(W + 1))
+        n_out = Signal(range(W + 1))
+        row0 = Signal(port.row_bits)
+        col0 = Signal(port.col_bits)
+        vertical = Signal()
+        top = Signal(port.gain_bits)
+        e_max = Signal(e_bits)
+        k_max = max(ly.k for ly in c.layers)
+        k = Signal(range(k_max + 1))
+        b_off = Signal(range(c.n_bias + 1))
+        last_layer = Signal()
+        with m.Switch(li):
+            off = 0
+            for i, ly in enumerate(c.layers):
+                with m.Case(i):
+                    m.d.comb += [
+                        n_in.eq(ly.n_in),
+                        n_out.eq(ly.n_out),
+                        row0.eq(ly.row0),
+                        col0.eq(ly.col0),
+                        vertical.eq(ly.vertical),
+                        top.eq(ly.gain),
+                        e_max.eq(ly.e_max),
+                        k.eq(ly.k),
+                        b_off.eq(off),
+                        last_layer.eq(i == L - 1),
+                    ]
+                off += ly.n_out
+
+        # -- registers shared by the two machines ---------------------------------
+        batch = Signal(range(MB + 1))
+        rl = Signal(3)  # reads_log2
+        kind = Signal(_Kind)
+        rk = Signal(range(1 << c.max_reads_log2))  # read passes done
+        in_bank = Signal()
+        pflag = Signal(MB)  # samples of the coming RANGE pass
+        plast = Signal(range(MB))
+        nflag = Signal(MB)  # written by the collector
+        nlast = Signal(range(MB))
+        nany = Signal()
+        pass_go = Signal()
+        pass_done = Signal()
+        pass_ack = Signal()
+
+        def sample_base(s: Signal) -> object:
+            return s << wb
+
+        def act_addr(bank: object, s: Signal, j: object) -> object:
+            return Mux(bank, MB * W, 0) + (s << wb) + j
+
+        end = c.adc_end
+
+        # -- the issuing machine ------------------------------------------------
+        s = Signal(range(MB + 1))
+        j = Signal(range(W + 1))
+        sub = Signal()
+        mval = Signal(m_bits)
+        rem = Signal(m_bits + 1)
+        quo = Signal(n_num_bits)
+        bit = Signal(range(n_num_bits + 1))
+        p1 = Signal(signed(c_bits + m_bits + 1))
+        p2 = Signal(signed(c_bits + m_bits + k_max.bit_length() + 2))
+        best = Signal(signed(c.act_bits))
+        best_i = Signal(range(W))
+        req = self.xbar.req
+        rp = req.payload
+
+        a_in = act_r.data
+        m.d.comb += [d_r.addr.eq(0), c_r.addr.eq(0), e_r.addr.eq(0)]
+        fire = Signal()
+        m.d.comb += fire.eq(req.valid & req.ready)
+
+        def begin_pass(k_: _Kind) -> list:
+            return [kind.eq(k_), s.eq(0), pass_go.eq(1)]
+
+        m.d.sync += pass_go.eq(0)
+
+        with m.FSM(name="engine"):
+            with m.State("IDLE"):
+                m.d.comb += self.cmd.ready.eq(1)
+                with m.If(self.cmd.valid):
+                    m.d.sync += [
+                        batch.eq(self.cmd.payload.count),
+                        rl.eq(self.cmd.payload.reads_log2),
+                        s.eq(0),
+                        j.eq(0),
+                        li.eq(0),
+                        in_bank.eq(0),
+                    ]
+                    with m.If(self.cmd.payload.op == EngineOp.BIAS):
+                        m.next = "BIAS"
+                    with m.Elif(self.cmd.payload.count != 0):
+                        m.next = "LOAD"
+
+            with m.State("BIAS"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    self.din.ready.eq(1),
+                    b_w.addr.eq(j),
+                    b_w.data.eq(self.din.payload),
+                    b_w.en.eq(self.din.valid),
+                ]
+                with m.If(self.din.valid):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == c.n_bias - 1):
+                        m.d.sync += j.eq(0)
+                        m.next = "IDLE"
+
+            with m.State("LOAD"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    self.din.ready.eq(1),
+                    act_w.addr.eq(act_addr(0, s, j)),
+                    act_w.data.eq(self.din.payload),
+                    act_w.en.eq(self.din.valid),
+                ]
+                with m.If(self.din.valid):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == n_in - 1):
+                        m.d.sync += [j.eq(0), s.eq(s + 1)]
+                        with m.If(s == batch - 1):
+                            m.d.sync += s.eq(0)
+                            m.next = "DAC_MAX"
+
+            # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
+            # the read port answers a cycle after its address).
+            with m.State("DAC_MAX"):
+                m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
+                with m.If(j == 0):
+                    m.d.sync += mval.eq(0)
+                with m.Else():
+                    mag = Mux(a_in < 0, -a_in, a_in)
+                    with m.If(mag > mval):
+                        m.d.sync += mval.eq(mag)
+                m.d.sync += j.eq(j + 1)
+                with m.If(j == n_in):
+                    m.d.sync += [j.eq(0), rem.eq(0), quo.eq(0), bit.eq(n_num_bits)]
+                    m.next = "DAC_DIV"
+
+            # r = floor(D * 2**R / max(m, 1)), restoring division over the
+            # constant numerator's bits; r = 0 for m = 0.
+            with m.State("DAC_DIV"):
+                m.d.comb += self.busy.eq(1)
+                divisor = Mux(mval == 0, 1, mval)
+                num_bit = Const(n_num, n_num_bits).bit_select((bit - 1)[: len(bit)], 1)
+                trial = Signal(m_bits + 2)
+                m.d.comb += trial.eq((rem << 1) | num_bit)
+                with m.If(bit == 0):
+                    with m.If(mval == 0):
+                        m.d.sync += quo.eq(0)
+                    m.next = "DAC_MUL"
+                with m.Else():
+                    m.d.sync += bit.eq(bit - 1)
+                    with m.If(trial >= divisor):
+                        m.d.sync += [rem.eq(trial - divisor), quo.eq((quo << 1) | 1)]
+                    with m.Else():
+                        m.d.sync += [rem.eq(trial), quo.eq(quo << 1)]
+
+            with m.State("DAC_MUL"):
+                m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
+                prod = a_in * quo + (1 << (R - 1))
+                m.d.comb += [
+                    d_w.addr.eq(sample_base(s) + j - 1),
+                    d_w.data.eq(prod >> R),
+                    d_w.en.eq(j != 0),
+                ]
+                m.d.sync += j.eq(j + 1)
+                with m.If(j == n_in):
+                    m.d.comb += [mm_w.addr.eq(s), mm_w.data.eq(mval), mm_w.en.eq(1)]
+                    m.d.sync += [j.eq(0), s.eq(s + 1)]
+                    with m.If(s == batch - 1):
+                        m.d.sync += [s.eq(0), rk.eq(0)]
+                        m.d.sync += begin_pass(_Kind.FIRST)
+                        m.next = "ISSUE_NEXT"
+                    with m.Else():
+                        m.next = "DAC_MAX"
+
+            # -- a pass: the words of each of its samples -------------------------
+            with m.State("ISSUE_NEXT"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(s == batch):
+                    m.next = "WAIT_PASS"
+                with m.Elif((kind == _Kind.RANGE) & ~pflag.bit_select(s, 1)):
+                    m.d.sync += s.eq(s + 1)
+                with m.Else():
+                    m.d.sync += [j.eq(0), sub.eq(0)]
+                    m.next = "ROWS_PRIME"
+
+            with m.State("ROWS_PRIME"):
+                m.d.comb += [self.busy.eq(1), d_r.addr.eq(sample_base(s))]
+                m.next = "ROWS"
+
+            with m.State("ROWS"):
+                m.d.comb += self.busy.eq(1)
+                dcode = d_r.data
+                neg = vertical & sub
+                m.d.comb += [
+                    req.valid.eq(1),
+                    rp.op.eq(XbarOp.ROW),
+                    rp.row.eq(row0 + Mux(vertical, (j << 1) | sub, j)),
+                    rp.arg.eq(Mux(neg, -dcode, dcode)),
+                ]
+                step = fire & (~vertical | sub)
+                m.d.comb += d_r.addr.eq(sample_base(s) + j + step)
+                with m.If(fire):
+                    with m.If(vertical & ~sub):
+                        m.d.sync += sub.eq(1)
+                    with m.Else():
+                        m.d.sync += [sub.eq(0), j.eq(j + 1)]
+                        with m.If(j == n_in - 1):
+                            m.d.sync += j.eq(0)
+                            m.next = "GAINS_PRIME"
+
+            with m.State("GAINS_PRIME"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    c_r.addr.eq(sample_base(s)),
+                    e_r.addr.eq(sample_base(s)),
+                ]
+                m.next = "GAINS"
+
+            with m.State("GAINS"):
+                m.d.comb += self.busy.eq(1)
+                e_old = Mux(kind == _Kind.FIRST, 0, e_r.data)
+                c_old = c_r.data
+                sat = ((c_old >= end) | (c_old <= -end)) & (e_old < e_max)
+                e_new = Signal(e_bits)
+                m.d.comb += e_new.eq(Mux(kind == _Kind.RANGE, e_old + sat, e_old))
+                m.d.comb += [
+                    req.valid.eq(1),
+                    rp.op.eq(XbarOp.GAIN),
+                    rp.col.eq(col0 + Mux(vertical, j, j << 1)),
+                    rp.arg.eq(top >> e_new),
+                    e_w.addr.eq(sample_base(s) + j),
+                    e_w.data.eq(e_new),
+                    e_w.en.eq(fire),
+                ]
+                nxt = sample_base(s) + j + fire
+                m.d.comb += [c_r.addr.eq(nxt), e_r.addr.eq(nxt)]
+                with m.If(fire):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == n_out - 1):
+                        m.d.sync += j.eq(0)
+                        m.next = "VMM"
+
+            with m.State("VMM"):
+                m.d.comb += self.busy.eq(1)
+                last_s = Mux(kind == _Kind.RANGE, plast, batch - 1)
+                m.d.comb += [
+                    req.valid.eq(1),
+                    rp.op.eq(XbarOp.VMM),
+                    rp.arg.eq(~vertical),
+                    rp.last.eq(s == last_s),
+                ]
+                with m.If(fire):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "ISSUE_NEXT"
+
+            with m.State("WAIT_PASS"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(pass_done):
+                    m.d.comb += pass_ack.eq(1)
+                    m.d.sync += [pflag.eq(nflag), plast.eq(nlast)]
+                    with m.If(Const(c.autorange) & nany & (kind != _Kind.READ)):
+                        m.d.sync += begin_pass(_Kind.RANGE)
+                        m.next = "ISSUE_NEXT"
+                    with m.Elif(rk + 1 < (Const(1, 8) << rl)):
+                        m.d.sync += rk.eq(rk + 1)
+                        m.d.sync += begin_pass(_Kind.READ)
+                        m.next = "ISSUE_NEXT"
+                    with m.Else():
+                        m.d.sync += [s.eq(0), j.eq(0)]
+                        m.next = "OUT_PRIME"
+
+            # -- outputs: z = (c * m * k + half) >> (K + n); y = sat(z + b) ---------
+            def out_addrs() -> list:
+                return [
+                    c_r.addr.eq(sample_base(s) + j),
+                    e_r.addr.eq(sample_base(s) + j),
+                    b_r.addr.eq(b_off + j),
+                    mm_r.addr.eq(s),
+                ]
+
+            with m.State("OUT_PRIME"):
+                m.d.comb += [self.busy.eq(1), *out_addrs()]
+                m.next = "OUT_MUL1"
+
+            with m.State("OUT_MUL1"):
+                m.d.comb += [self.busy.eq(1), *out_addrs()]
+                total = Mux(rl == 0, c_r.data << e_r.data, c_r.data)
+                m.d.sync += p1.eq(total * mm_r.data)
+                m.next = "OUT_MUL2"
+
+            with m.State("OUT_MUL2"):
+                m.d.comb += [self.busy.eq(1), *out_addrs()]
+                m.d.sync += p2.eq(p1 * k + (Const(1 << (K - 1), K + 8) << rl))
+                m.next = "OUT_EMIT"
+
+            with m.State("OUT_EMIT"):
+                m.d.comb += [self.busy.eq(1), *out_addrs()]
+                z = (p2 >> K) >> rl
+                zb = Signal(signed(len(p2) + 1))
+                m.d.comb += zb.eq(z + b_r.data)
+                y = Signal(signed(c.act_bits))
+                lo = Mux(last_layer, -c.act_max, 0)
+                with m.If(zb > c.act_max):
+                    m.d.comb += y.eq(c.act_max)
+                with m.Elif(zb < lo):
+                    m.d.comb += y.eq(lo)
+                with m.Else():
+                    m.d.comb += y.eq(zb)
+                m.d.comb += [
+                    self.dout.valid.eq(1),
+                    self.dout.payload.eq(y),
+                    act_w.addr.eq(act_addr(~in_bank, s, j)),
+                    act_w.data.eq(y),
+                    act_w.en.eq(self.dout.ready),
+                ]
+                with m.If(self.dout.ready):
+                    with m.If((j == 0) | (y > best)):
+                        m.d.sync += [best.eq(y), best_i.eq(j)]
+                    m.d.sync += j.eq(j + 1)
+                    m.next = "OUT_PRIME"
+                    with m.If(j == n_out - 1):
+                        m.d.sync += j.eq(0)
+                        with m.If(last_layer):
+                            m.next = "OUT_ACTION"
+                        with m.Else():
+                            m.d.sync += s.eq(s + 1)
+                            with m.If(s == batch - 1):
+                                m.next = "LAYER_DONE"
+
+            with m.State("OUT_ACTION"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    self.dout.valid.eq(1),
+                    self.dout.payload.eq(best_i),
+                ]
+                with m.If(self.dout.ready):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "OUT_PRIME"
+                    with m.If(s == batch - 1):
+                        m.next = "LAYER_DONE"
+
+            with m.State("LAYER_DONE"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [in_bank.eq(~in_bank), li.eq(li + 1), s.eq(0), j.eq(0)]
+                m.next = "DAC_MAX"
+                with m.If(last_layer):
+                    m.d.sync += li.eq(0)
+                    m.next = "IDLE"
+
+        # -- the collecting machine: one code per GAIN word --------------------------
+        cs = Signal(range(MB + 1))
+        cj = Signal(range(W + 1))
+        flag = Signal()
+        resp = self.xbar.resp
+        code = resp.payload[: c.adc_bits].as_signed()
+        take = Signal()
+        m.d.comb += take.eq(resp.valid & resp.ready)
+        m.d.comb += [c_r2.addr.eq(sample_base(cs)), e_r2.addr.eq(sample_base(cs))]
+        with m.FSM(name="collect"):
+            with m.State("IDLE"):
+                with m.If(pass_go):
+                    m.d.sync += [cs.eq(0), nflag.eq(0), nlast.eq(0), nany.eq(0)]
+                    m.next = "NEXT"
+
+            with m.State("NEXT"):
+                with m.If(cs == batch):
+                    m.next = "DONE"
+                with m.Elif((kind == _Kind.RANGE) & ~pflag.bit_select(cs, 1)):
+                    m.d.sync += cs.eq(cs + 1)
+                with m.Else():
+                    m.d.sync += [cj.eq(0), flag.eq(0)]
+                    m.next = "PRIME"
+
+            with m.State("PRIME"):
+                m.next = "RECV"
+
+            with m.State("RECV"):
+                m.d.comb += resp.ready.eq(1)
+                nxt = sample_base(cs) + cj + take
+                m.d.comb += [c_r2.addr.eq(nxt), e_r2.addr.eq(nxt)]
+                e_cur = Mux(kind == _Kind.FIRST, 0, e_r2.data)
+                sat = ((code >= end) | (code <= -end)) & (e_cur < e_max)
+                old = Mux(rk == 1, c_r2.data << e_cur, c_r2.data)
+                m.d.comb += [
+                    c_w.addr.eq(sample_base(cs) + cj),
+                    c_w.data.eq(Mux(kind == _Kind.READ, old + (code << e_cur), code)),
+                    c_w.en.eq(take),
+                ]
+                with m.If(take):
+                    m.d.sync += cj.eq(cj + 1)
+                    hit = (kind != _Kind.READ) & (flag | sat)
+                    m.d.sync += flag.eq(hit)
+                    with m.If(cj == n_out - 1):
+                        with m.If(hit):
+                            m.d.sync += [
+                                nflag.eq(nflag | (Const(1, MB) << cs)),
+                                nlast.eq(cs),
+                                nany.eq(1),
+                            ]
+                        m.d.sync += cs.eq(cs + 1)
+                        m.next = "NEXT"
+
+            with m.State("DONE"):
+                m.d.comb += pass_done.eq(1)
+                with m.If(pass_ack):
+                    m.next = "IDLE"
+
+        return m

@@ -1,0 +1,60 @@
+"""A 1T1R model on the crossbar port of an Amaranth design, as a simulator process.
+
+:class:`CrossbarResponder` accepts a word every cycle on the design's ``xbar``
+port (:mod:`memrl.rtl.crossbar_port`), applies it through a
+:class:`~memrl.sim.crossbar_server.CrossbarServer` and offers the responses it
+releases in order, ``latency`` cycles later, one per cycle.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from amaranth.lib import wiring
+
+from memrl.sim.crossbar_server import CrossbarServer
+from memrl.sim.devices import OneT1RPort
+
+__all__ = ["CrossbarResponder"]
+
+
+class CrossbarResponder:
+    """Serve ``xbar`` (the design's crossbar port interface) from ``port``.
+
+    Add it with ``sim.add_process(responder.process)``.
+    """
+
+    def __init__(self, xbar: wiring.PureInterface, port: OneT1RPort, latency: int = 0) -> None:
+        if not isinstance(latency, int) or latency < 0:
+            raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
+        self.xbar, self.latency = xbar, latency
+        self.server = CrossbarServer(port, xbar.signature)
+
+    async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
+        req, resp = self.xbar.req, self.xbar.resp
+        p = req.payload
+        fields = (
+            req.valid,
+            p.op.as_value(),
+            p.row,
+            p.col,
+            p.arg,
+            p.last,
+            resp.valid,
+            resp.ready,
+        )
+        ctx.set(req.ready, 1)
+        queue: deque[tuple[int, int]] = deque()  # (cycle due, code)
+        now = 0
+        while True:
+            _, _, valid, op, row, col, arg, last, offered, taken = await ctx.tick().sample(*fields)
+            now += 1
+            if offered and taken:
+                queue.popleft()
+            if valid:
+                for code in self.server.word(op, row, col, arg, last):
+                    queue.append((now + self.latency, code))
+            due = bool(queue) and queue[0][0] <= now
+            ctx.set(resp.valid, due)
+            if due:
+                ctx.set(resp.payload, queue[0][1])

@@ -1,0 +1,120 @@
+"""Serving crossbar port words from a 1T1R model: what every crossbar bus model shares.
+
+:class:`CrossbarServer` takes the words of :mod:`memrl.rtl.crossbar_port` one
+at a time and applies them to a :class:`~memrl.sim.devices.OneT1RPort`: READ,
+SET and RESET at once, and the VMMs of a pass (up to the VMM word with
+``last`` set) as one batched :meth:`~memrl.sim.devices.OneT1RPort.vmm` call,
+the call :class:`memrl.host.crossbar.CrossbarQNet` makes for the same pass.
+So the model's read noise and its log are those of the golden model. It
+checks that every VMM of a pass names the same rows and columns, consecutive
+and ascending, and refuses words the port does not define.
+
+The amaranth.sim responder (:mod:`memrl.sim.amaranth_crossbar`) and the cocotb
+bus model are timing around it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memrl.rtl.crossbar_port import CrossbarPortSignature, XbarOp
+from memrl.sim.devices import OneT1RPort
+
+__all__ = ["CrossbarServer"]
+
+
+def _signed(v: int, bits: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+class CrossbarServer:
+    """Applies crossbar port words to ``port`` (see the module docstring)."""
+
+    def __init__(self, port: OneT1RPort, signature: CrossbarPortSignature) -> None:
+        if (port.array.rows, port.array.cols) != (signature.rows, signature.cols):
+            raise ValueError(
+                f"the port's array is {port.array.rows}x{port.array.cols}, the signature "
+                f"{signature.rows}x{signature.cols}"
+            )
+        self.port, self.sig = port, signature
+        self._rows: list[tuple[int, int]] = []  # (row, code) since the last VMM
+        self._gains: list[tuple[int, int]] = []  # (col, gain) since the last VMM
+        self._pass: list[tuple[tuple[int, ...], tuple[int, ...], int, np.ndarray, np.ndarray]] = []
+        self.words = 0
+        self.passes = 0
+
+    @property
+    def open_pass(self) -> bool:
+        """VMMs are waiting for the end of their pass."""
+        return bool(self._pass or self._rows or self._gains)
+
+    def word(self, op: int, row: int, col: int, arg: int, last: int) -> list[int]:
+        """Apply one word; the response payloads it releases, in order."""
+        self.words += 1
+        sig = self.sig
+        addr = row * sig.cols + col
+        if op in (XbarOp.READ.value, XbarOp.SET.value, XbarOp.RESET.value):
+            if self.open_pass:
+                raise ValueError(
+                    f"{XbarOp(op).name} of row {row}, column {col} inside an unfinished VMM pass"
+                )
+            if row >= sig.rows or col >= sig.cols:
+                raise ValueError(f"device at row {row}, column {col} is outside the array")
+            if op == XbarOp.READ.value:
+                return [int(self.port.read([addr])[0])]
+            if op == XbarOp.SET.value:
+                self.port.set([addr], arg)
+            else:
+                self.port.reset([addr])
+            return []
+        if op == XbarOp.ROW.value:
+            self._rows.append((row, _signed(arg, sig.dac_bits)))
+            return []
+        if op == XbarOp.GAIN.value:
+            self._gains.append((col, arg))
+            return []
+        if op != XbarOp.VMM.value:
+            raise ValueError(f"unknown crossbar port operation {op}")
+        self._close_vmm(bool(arg & 1))
+        if not last:
+            return []
+        return self._run_pass()
+
+    def _close_vmm(self, pairs: bool) -> None:
+        if not self._rows or not self._gains:
+            raise ValueError("a VMM needs at least one ROW word and one GAIN word before it")
+        rows = tuple(r for r, _ in self._rows)
+        cols = tuple(col for col, _ in self._gains)
+        stride = 2 if pairs else 1
+        if rows != tuple(range(rows[0], rows[0] + len(rows))):
+            raise ValueError(f"VMM rows must be consecutive and ascending (got {rows})")
+        if cols != tuple(range(cols[0], cols[0] + stride * len(cols), stride)):
+            raise ValueError(f"VMM columns must be consecutive and ascending (got {cols})")
+        if self._pass and (self._pass[0][0], self._pass[0][1], self._pass[0][2]) != (
+            rows,
+            cols,
+            pairs,
+        ):
+            raise ValueError("every VMM of a pass must name the same rows and columns")
+        codes = np.array([v for _, v in self._rows], dtype=np.int64)
+        gains = np.array([g for _, g in self._gains], dtype=np.int64)
+        self._pass.append((rows, cols, pairs, codes, gains))
+        self._rows, self._gains = [], []
+
+    def _run_pass(self) -> list[int]:
+        rows, cols, pairs, _, _ = self._pass[0]
+        codes = np.stack([p[3] for p in self._pass])
+        gains = np.stack([p[4] for p in self._pass])
+        n_dev_cols = 2 * len(cols) if pairs else len(cols)
+        out = self.port.vmm(
+            codes,
+            slice(rows[0], rows[0] + len(rows)),
+            slice(cols[0], cols[0] + n_dev_cols),
+            gain=gains,
+            col_pairs=pairs,
+        )
+        self._pass = []
+        self.passes += 1
+        mask = (1 << self.sig.code_bits) - 1
+        return [int(v) & mask for v in out.ravel()]
