@@ -142,9 +142,12 @@ def make_agent(
     preset: str | AgentConfig,
     seed: int,
     device: DeviceSettings | None = None,
+    engine: Callable | None = None,
     **overrides: object,
 ) -> QAgent:
-    """A Q-agent sized for ``env``: ``agent`` is ``crossbar`` or ``float``."""
+    """A Q-agent sized for ``env``: ``agent`` is ``crossbar`` or ``float``; ``engine``
+    makes the crossbar's digital side (:mod:`memrl.host.crossbar_rtl`), default
+    the golden model."""
     if not isinstance(env.action_space, gym.spaces.Discrete):
         raise ValueError(f"the environment needs a discrete action space (got {env.action_space})")
     shape = env.observation_space.shape
@@ -163,7 +166,8 @@ def make_agent(
         finite = np.isfinite(high) & np.isfinite(low) & (high > low)
         high, low = np.where(finite, high, 1.0), np.where(finite, low, -1.0)
         scale, offset = 0.5 * (high - low), 0.5 * (high + low)
-    return QAgent(shape[0], int(env.action_space.n), config, agent, xbar, seed, scale, offset)  # type: ignore[arg-type]
+    return QAgent(shape[0], int(env.action_space.n), config, agent, xbar, seed, scale, offset,  # type: ignore[arg-type]
+                  engine=engine)  # fmt: skip
 
 
 def solved_at(returns: Sequence[float], threshold: float, window: int = 100) -> int | None:

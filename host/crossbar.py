@@ -44,13 +44,17 @@ weights: the software baseline in the same code path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from memrl.sim.devices import OneT1RArray, OneT1RParams, OneT1RPort, OneT1RPortConfig, PairMap
 from memrl.sim.devices.port import Op
+
+if TYPE_CHECKING:
+    from .crossbar_rtl import EngineSession
 
 __all__ = [
     "Datapath",
@@ -280,7 +284,12 @@ class CrossbarQNet(_QNetBase):
     """
 
     def __init__(
-        self, config: CrossbarConfig, rng: np.random.Generator, *, record: bool = False
+        self,
+        config: CrossbarConfig,
+        rng: np.random.Generator,
+        *,
+        record: bool = False,
+        engine: Callable[[CrossbarQNet], EngineSession] | None = None,
     ) -> None:
         self.config = c = config
         self.maps = layer_maps(c)
@@ -310,6 +319,8 @@ class CrossbarQNet(_QNetBase):
                 "datapath would overflow 64 bits: lower Datapath.act_bits or scale_bits, "
                 "or raise the column ADC full scale"
             )
+        # The crossbar engine doing the digital side (memrl.host.crossbar_rtl), if any.
+        self.engine = engine(self) if engine is not None else None
         self.vg = np.full(self.array.size, c.vg_mid)
         self.g_read_us = np.zeros(self.array.size)
         self._allocate()
@@ -343,9 +354,14 @@ class CrossbarQNet(_QNetBase):
         e = self.config.energy
         if reset.size:
             self.energy_j += e.reset_j(self.array._conductance_flat(reset))
-            self.port.reset(reset)
+        if self.engine is not None:
+            self.engine.program(reset, set_idx, self.port.level_for(v_gate))
+        else:
+            if reset.size:
+                self.port.reset(reset)
+            if set_idx.size:
+                self.port.set(set_idx, self.port.level_for(v_gate))
         if set_idx.size:
-            self.port.set(set_idx, self.port.level_for(v_gate))
             self.vg[set_idx] = v_gate
             self.energy_j += e.set_j(self.array._conductance_flat(set_idx))
 
@@ -353,7 +369,7 @@ class CrossbarQNet(_QNetBase):
         """READ devices (default: every device the network uses) and refresh the
         host's weights from the codes."""
         idx = self.used if devices is None else devices
-        codes = self.port.read(idx)
+        codes = self.engine.read(idx) if self.engine is not None else self.port.read(idx)
         self.g_read_us[idx] = codes * (self.port.read_adc.lsb / self.config.device.v_read * 1e6)
         np.subtract(self.g_read_us[self.pos_all], self.g_read_us[self.neg_all], out=self.w_flat)
         self.w_flat /= self.config.s_us
@@ -420,6 +436,8 @@ class CrossbarQNet(_QNetBase):
         dp = self.config.datapath
         acts = [dp.to_fixed(np.atleast_2d(x))]
         b_q = self.bias_fixed()
+        if self.engine is not None:
+            return self.engine.forward(np.concatenate(b_q), acts[0], reads).acts
         for i in range(self.config.n_layers):
             y = self.layer(i, acts[-1], b_q[i], reads)
             acts.append(np.maximum(y, 0) if i < self.config.n_layers - 1 else y)

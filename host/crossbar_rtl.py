@@ -5,17 +5,30 @@
   datapath);
 * :func:`forward_words` / :func:`decode_forward`: what the host sends for a
   forward pass and how it reads the answer;
-* :func:`simulate_forwards`: forward passes in ``amaranth.sim``, the array
-  answered by the 1T1R model behind a :class:`~memrl.sim.devices.OneT1RPort`.
+* :class:`EngineSession`: what a :class:`CrossbarQNet` built with an
+  ``engine`` asks of the engine (forward passes, programming, read-back);
+  :class:`AmaranthSession` is the engine in ``amaranth.sim``, its array the
+  network's own 1T1R model behind the crossbar port;
+* :func:`simulate_forwards`: a list of forward passes in one simulation.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 
-from memrl.rtl.crossbar import CrossbarEngine, CrossbarEngineConfig, EngineOp, XbarLayer
+from memrl.rtl.crossbar import (
+    CrossbarEngine,
+    CrossbarEngineConfig,
+    EngineOp,
+    XbarLayer,
+    device_word,
+    program_entry,
+)
 from memrl.sim.devices import OneT1RPort
 
 from .crossbar import MAX_READS, CrossbarQNet
@@ -27,6 +40,10 @@ __all__ = [
     "engine_config",
     "ForwardResult",
     "decode_forward",
+    "program_words",
+    "EngineSession",
+    "AmaranthSession",
+    "amaranth_engine",
     "simulate_forwards",
 ]
 
@@ -111,6 +128,188 @@ def _check_batch(config: CrossbarEngineConfig, x_q: np.ndarray, reads: int) -> N
         raise ValueError(f"reads must be a power of two up to {1 << config.max_reads_log2}")
 
 
+def program_words(
+    config: CrossbarEngineConfig,
+    cols: int,
+    reset: np.ndarray,
+    set_idx: np.ndarray,
+    levels: np.ndarray,
+) -> list[int]:
+    """PROGRAM entries for ``CrossbarQNet.pulse(reset, set_idx, ...)``: every SET
+    device in order, flagged when it is RESET first. The engine RESETs in list
+    order, so ``reset`` must be a subsequence of ``set_idx``."""
+    set_idx = np.asarray(set_idx, dtype=np.int64).ravel()
+    reset = np.asarray(reset, dtype=np.int64).ravel()
+    levels = np.broadcast_to(np.asarray(levels, dtype=np.int64), set_idx.shape)
+    flags = np.zeros(set_idx.size, dtype=bool)
+    k = 0
+    for i, dev in enumerate(set_idx.tolist()):
+        if k < reset.size and dev == reset[k]:
+            flags[i] = True
+            k += 1
+    if k != reset.size:
+        raise ValueError(
+            "the engine RESETs only devices it then SETs, in the SET order: "
+            f"RESET device {int(reset[k])} is not in the SET list in order"
+        )
+    return [
+        program_entry(config, d // cols, d % cols, int(v), bool(f))
+        for d, v, f in zip(set_idx.tolist(), levels.tolist(), flags.tolist(), strict=True)
+    ]
+
+
+class EngineSession(ABC):
+    """The engine as a :class:`CrossbarQNet` uses it.
+
+    Biases go to the engine only when they changed since the last forward pass.
+    ``words_out``/``words_in`` count the words sent and received, ``cycles``
+    the engine's clock cycles (where known).
+    """
+
+    def __init__(self, config: CrossbarEngineConfig, cols: int) -> None:
+        self.config, self.cols = config, cols
+        self._bias: np.ndarray | None = None
+        self.words_out = self.words_in = 0
+        self.cycles = 0
+
+    @abstractmethod
+    def _exchange(self, op: EngineOp, count: int, reads_log2: int, din: list[int],
+                  n_out: int) -> list[int]: ...  # fmt: skip
+
+    def close(self) -> None:
+        """Release the simulator or the link (subclasses); the engine's biases are
+        then unknown."""
+        self._bias = None
+
+    def _call(self, op: EngineOp, count: int, din: list[int], n_out: int, reads_log2: int = 0):
+        out = self._exchange(op, count, reads_log2, din, n_out)
+        self.words_out += 1 + len(din)
+        self.words_in += len(out)
+        return out
+
+    def forward(self, b_q: np.ndarray, x_q: np.ndarray, reads: int = 1) -> ForwardResult:
+        c = self.config
+        _check_batch(c, x_q, reads)
+        b_q = np.asarray(b_q, dtype=np.int64)
+        if b_q.shape != (c.n_bias,):
+            raise ValueError(f"biases must have shape ({c.n_bias},) (got {b_q.shape})")
+        if self._bias is None or not np.array_equal(self._bias, b_q):
+            self._call(EngineOp.BIAS, 0, [int(v) for v in b_q], 0)
+            self._bias = b_q.copy()
+        b = x_q.shape[0]
+        n_out = b * (sum(ly.n_out for ly in c.layers) + 1)
+        before = self.cycles
+        words = self._call(
+            EngineOp.FORWARD, b, [int(v) for v in x_q.ravel()], n_out, reads.bit_length() - 1
+        )
+        acts, actions = decode_forward(c, x_q, words)
+        return ForwardResult(acts, actions, self.cycles - before)
+
+    def program(self, reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray) -> None:
+        words = program_words(self.config, self.cols, reset, set_idx, levels)
+        if len(words) > self.config.max_program:
+            raise ValueError(
+                f"a PROGRAM holds at most {self.config.max_program} entries (got {len(words)})"
+            )
+        if words:
+            self._call(EngineOp.PROGRAM, len(words), words, 0)
+
+    def read(self, devices: np.ndarray) -> np.ndarray:
+        devs = np.asarray(devices, dtype=np.int64).ravel()
+        out: list[int] = []
+        step = self.config.max_program
+        for k in range(0, devs.size, step):
+            chunk = devs[k : k + step]
+            words = [
+                device_word(self.config, d // self.cols, d % self.cols) for d in chunk.tolist()
+            ]
+            out += self._call(EngineOp.READ, len(words), words, len(words))
+        return np.array(out, dtype=np.int64)
+
+
+class AmaranthSession(EngineSession):
+    """The engine in ``amaranth.sim`` (in a thread of its own), its crossbar port
+    answered from ``port`` with ``latency`` cycles."""
+
+    def __init__(self, config: CrossbarEngineConfig, port: OneT1RPort, latency: int = 0) -> None:
+        super().__init__(config, port.array.cols)
+        from amaranth.sim import Simulator
+
+        from memrl.sim.amaranth_crossbar import CrossbarResponder
+
+        self.dut = dut = CrossbarEngine(config)
+        self.responder = CrossbarResponder(dut.xbar, port, latency)
+        self._jobs: queue.Queue = queue.Queue()
+        self._results: queue.Queue = queue.Queue()
+        sim = Simulator(dut)
+        sim.add_clock(1e-6)
+        sim.add_process(self.responder.process)
+        sim.add_testbench(self._bench)
+        self._thread = threading.Thread(target=self._run, args=(sim,), daemon=True)
+        self._thread.start()
+
+    def _run(self, sim) -> None:  # noqa: ANN001
+        try:
+            sim.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            self._results.put(exc)
+
+    async def _bench(self, ctx) -> None:  # noqa: ANN001
+        dut = self.dut
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            op, count, reads_log2, din, n_out = job
+            cmd = {"op": op, "count": count, "reads_log2": reads_log2}
+            ctx.set(dut.cmd.payload, cmd)
+            ctx.set(dut.cmd.valid, 1)
+            await ctx.tick().until(dut.cmd.ready)
+            ctx.set(dut.cmd.valid, 0)
+            i, out, idle, cycles = 0, [], 0, 1
+            ctx.set(dut.dout.ready, 1)
+            while i < len(din) or len(out) < n_out:
+                if i < len(din):
+                    ctx.set(dut.din.payload, din[i])
+                ctx.set(dut.din.valid, i < len(din))
+                _, _, taken, valid, word = await ctx.tick().sample(
+                    dut.din.ready, dut.dout.valid, dut.dout.payload
+                )
+                cycles += 1
+                progress = (taken and i < len(din)) or valid
+                i += bool(taken and i < len(din))
+                if valid:
+                    out.append(int(word))
+                idle = 0 if progress else idle + 1
+                if idle > STALL_CYCLES:
+                    raise RuntimeError(
+                        f"the engine stalled for {STALL_CYCLES} cycles in {op.name} "
+                        f"({i} of {len(din)} words in, {len(out)} of {n_out} out)"
+                    )
+            ctx.set(dut.din.valid, 0)
+            ctx.set(dut.dout.ready, 0)
+            while ctx.get(dut.busy):
+                await ctx.tick()
+                cycles += 1
+            self.cycles += cycles
+            self._results.put(out)
+
+    def _exchange(self, op, count, reads_log2, din, n_out):  # noqa: ANN001
+        if not self._thread.is_alive():
+            raise RuntimeError("the engine's simulation has ended")
+        self._jobs.put((op, count, reads_log2, din, n_out))
+        out = self._results.get()
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    def close(self) -> None:
+        super().close()
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+
+
 def simulate_forwards(
     config: CrossbarEngineConfig,
     port: OneT1RPort,
@@ -123,55 +322,17 @@ def simulate_forwards(
     (batch, n_in) fixed-point. The array is ``port``'s (its state and noise
     advance as the golden model's would).
     """
-    from amaranth.sim import Simulator
+    session = AmaranthSession(config, port, latency)
+    try:
+        return [session.forward(b_q, x_q, reads) for b_q, x_q, reads in jobs]
+    finally:
+        session.close()
 
-    from memrl.sim.amaranth_crossbar import CrossbarResponder
-    from memrl.sim.amaranth_tb import put
 
-    for b_q, x_q, reads in jobs:
-        _check_batch(config, x_q, reads)
-        if np.shape(b_q) != (config.n_bias,):
-            raise ValueError(f"biases must have shape ({config.n_bias},)")
-    dut = CrossbarEngine(config)
-    responder = CrossbarResponder(dut.xbar, port, latency)
-    results: list[ForwardResult] = []
+def amaranth_engine(latency: int = 0, max_batch: int = 128):  # noqa: ANN201
+    """An ``engine`` for :class:`CrossbarQNet`: the engine in amaranth.sim."""
 
-    async def bench(ctx) -> None:  # noqa: ANN001
-        for b_q, x_q, reads in jobs:
-            await put(ctx, dut.cmd, [{"op": EngineOp.BIAS, "count": 0, "reads_log2": 0}])
-            await put(ctx, dut.din, [int(v) for v in b_q])
-            while ctx.get(dut.busy):
-                await ctx.tick()
-            cmd = {
-                "op": EngineOp.FORWARD,
-                "count": x_q.shape[0],
-                "reads_log2": reads.bit_length() - 1,
-            }
-            await put(ctx, dut.cmd, [cmd])
-            start = 0
-            await put(ctx, dut.din, [int(v) for v in x_q.ravel()])
-            n_words = sum(x_q.shape[0] * ly.n_out for ly in config.layers) + x_q.shape[0]
-            words: list[int] = []
-            ctx.set(dut.dout.ready, 1)
-            idle = 0
-            while len(words) < n_words:
-                _, _, valid, payload = await ctx.tick().sample(dut.dout.valid, dut.dout.payload)
-                start += 1
-                idle = 0 if valid else idle + 1
-                if valid:
-                    words.append(int(payload))
-                if idle > STALL_CYCLES:
-                    raise RuntimeError(
-                        f"the engine gave no output for {STALL_CYCLES} cycles "
-                        f"({len(words)} of {n_words} words)"
-                    )
-            ctx.set(dut.dout.ready, 0)
-            acts, actions = decode_forward(config, x_q, words)
-            results.append(ForwardResult(acts, actions, start))
+    def make(net: CrossbarQNet) -> AmaranthSession:
+        return AmaranthSession(engine_config(net, max_batch), net.port, latency)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_process(responder.process)
-    sim.add_testbench(bench)
-    sim.run()
-    return results
+    return make

@@ -30,12 +30,16 @@ Two write schemes:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .crossbar import CrossbarConfig, CrossbarQNet, FloatQNet, flat_views, float_forward
+
+if TYPE_CHECKING:
+    from .crossbar_rtl import EngineSession
 
 __all__ = [
     "PaperWrite",
@@ -271,6 +275,7 @@ class QAgent:
         seed: int = 0,
         obs_scale: np.ndarray | None = None,
         obs_offset: np.ndarray | None = None,
+        engine: Callable[[CrossbarQNet], EngineSession] | None = None,
     ) -> None:
         if net not in ("crossbar", "float"):
             raise ValueError(f"net must be 'crossbar' or 'float' (got {net!r})")
@@ -282,7 +287,7 @@ class QAgent:
         net_rng = np.random.default_rng([seed, 1])
         self.net: CrossbarQNet | FloatQNet
         if net == "crossbar":
-            self.net = CrossbarQNet(self.xbar, net_rng)
+            self.net = CrossbarQNet(self.xbar, net_rng, engine=engine)
             self.write = config.write
         else:
             self.net = FloatQNet(self.xbar, net_rng)

@@ -9,6 +9,14 @@ summing of ``2**n`` conversions, the output scaling
 ``z = (c * m * k + 2**(K+n-1)) >> (K + n)``, the bias, saturation, ReLU and,
 on the last layer, the argmax.
 
+PROGRAM is the programming sequencer: it stores a list of entries (a device,
+its SET gate-voltage code and whether to RESET it first), RESETs the flagged
+devices in list order, then SETs every device in list order: the order of
+:meth:`CrossbarQNet.pulse <memrl.host.crossbar.CrossbarQNet.pulse>`, which
+both write schemes use (the paper's RESET-then-SET of a falling gate
+voltage, and the improved scheme's RESET of both devices of a re-centred
+pair). READ reads devices back through the port's READ.
+
 The engine works through a batch layer by layer, and each layer in the
 golden model's passes: one conversion of every sample at the top gain; while
 a column reached the ADC's end code below its lowest gain, a pass over the
@@ -21,12 +29,14 @@ VMM at once, and a model of it may answer the whole pass at once (the
 
 Interfaces (``lib.stream``, valid/ready):
 
-* ``cmd``: ``op`` FORWARD (``count`` samples, ``reads_log2`` = n) or BIAS;
+* ``cmd``: ``op`` FORWARD (``count`` samples, ``reads_log2`` = n), BIAS,
+  PROGRAM (``count`` entries) or READ (``count`` devices);
 * ``din``: FORWARD: the inputs, sample by sample (Q-format integers of
-  ``act_bits``); BIAS: every layer's biases, layer by layer;
+  ``act_bits``); BIAS: every layer's biases, layer by layer; PROGRAM: the
+  entries (:func:`program_entry`); READ: the devices (:func:`device_word`);
 * ``dout``: FORWARD: layer by layer, every sample's outputs (after ReLU on
   hidden layers); on the last layer each sample's Q-values are followed by
-  its greedy action (the first index of the largest);
+  its greedy action (the first index of the largest); READ: the read codes;
 * ``xbar``: the crossbar port;
 * ``busy``: a command is being carried out.
 """
@@ -42,7 +52,14 @@ from amaranth.lib.wiring import In, Out
 
 from .crossbar_port import CrossbarPortSignature, XbarOp
 
-__all__ = ["XbarLayer", "CrossbarEngineConfig", "EngineOp", "CrossbarEngine"]
+__all__ = [
+    "XbarLayer",
+    "CrossbarEngineConfig",
+    "EngineOp",
+    "CrossbarEngine",
+    "program_entry",
+    "device_word",
+]
 
 
 @dataclass(frozen=True)
@@ -90,11 +107,12 @@ class CrossbarEngineConfig:
     autorange: bool = True
     max_batch: int = 128
     max_reads_log2: int = 4
+    max_program: int = 8192
 
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError("CrossbarEngineConfig.layers needs at least one layer")
-        for name in ("max_batch", "act_bits", "recip_bits", "scale_bits"):
+        for name in ("max_batch", "max_program", "act_bits", "recip_bits", "scale_bits"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"CrossbarEngineConfig.{name} must be a positive integer")
@@ -115,6 +133,14 @@ class CrossbarEngineConfig:
             n_cols = ly.n_out if ly.vertical else 2 * ly.n_out
             if ly.row0 + ly.n_rows > self.rows or ly.col0 + n_cols > self.cols:
                 raise ValueError(f"{where} does not fit a {self.rows}x{self.cols} array")
+
+        sig = self.port_signature()
+        need = sig.row_bits + sig.col_bits + self.vg_bits + 1
+        if need > self.act_bits:
+            raise ValueError(
+                "a PROGRAM entry (row, column, reset flag, gate-voltage code) needs "
+                f"{need} bits; act_bits is {self.act_bits}"
+            )
 
     @property
     def width(self) -> int:
@@ -153,6 +179,19 @@ class CrossbarEngineConfig:
 class EngineOp(enum.Enum, shape=2):
     FORWARD = 0
     BIAS = 1
+    PROGRAM = 2
+    READ = 3
+
+
+def program_entry(config: CrossbarEngineConfig, row: int, col: int, code: int, reset: bool) -> int:
+    """A PROGRAM word: the device, whether to RESET it first, its SET code."""
+    sig = config.port_signature()
+    return code | int(reset) << config.vg_bits | (row << sig.col_bits | col) << (config.vg_bits + 1)
+
+
+def device_word(config: CrossbarEngineConfig, row: int, col: int) -> int:
+    """A READ word: the device."""
+    return row << config.port_signature().col_bits | col
 
 
 class _Kind(enum.Enum, shape=2):
@@ -166,7 +205,7 @@ class CrossbarEngine(wiring.Component):
 
     def __init__(self, config: CrossbarEngineConfig) -> None:
         self.config = c = config
-        self.batch_bits = c.max_batch.bit_length()
+        self.count_bits = max(c.max_batch, c.max_program).bit_length()
         super().__init__(
             {
                 "cmd": In(
@@ -174,7 +213,7 @@ class CrossbarEngine(wiring.Component):
                         data.StructLayout(
                             {
                                 "op": EngineOp,
-                                "count": unsigned(self.batch_bits),
+                                "count": unsigned(self.count_bits),
                                 "reads_log2": unsigned(3),
                             }
                         )
@@ -215,6 +254,10 @@ class CrossbarEngine(wiring.Component):
         e_r, e_r2, e_w = emem.read_port(), emem.read_port(), emem.write_port()
         mm_r, mm_w = mmem.read_port(), mmem.write_port()
         b_r, b_w = bmem.read_port(), bmem.write_port()
+        sigp = self.xbar.signature
+        e_w_bits = sigp.row_bits + sigp.col_bits + c.vg_bits + 1
+        m.submodules.pmem = pmem = Memory(shape=unsigned(e_w_bits), depth=c.max_program, init=[])
+        p_r, p_w = pmem.read_port(), pmem.write_port()
 
         # -- the current layer's constants -------------------------------------
         li = Signal(range(max(L, 2)))
@@ -248,7 +291,7 @@ class CrossbarEngine(wiring.Component):
                 off += ly.n_out
 
         # -- registers shared by the two machines ---------------------------------
-        batch = Signal(range(MB + 1))
+        batch = Signal(self.count_bits)  # samples, or PROGRAM / READ words
         rl = Signal(3)  # reads_log2
         kind = Signal(_Kind)
         rk = Signal(range(1 << c.max_reads_log2))  # read passes done
@@ -271,8 +314,8 @@ class CrossbarEngine(wiring.Component):
         end = c.adc_end
 
         # -- the issuing machine ------------------------------------------------
-        s = Signal(range(MB + 1))
-        j = Signal(range(W + 1))
+        s = Signal(range(max(MB, c.max_program) + 1))
+        j = Signal(range(max(W, c.max_program) + 1))
         sub = Signal()
         mval = Signal(m_bits)
         rem = Signal(m_bits + 1)
@@ -287,6 +330,8 @@ class CrossbarEngine(wiring.Component):
 
         a_in = act_r.data
         m.d.comb += [d_r.addr.eq(0), c_r.addr.eq(0), e_r.addr.eq(0)]
+        any_reset = Signal()
+        last_reset = Signal(range(c.max_program))
         fire = Signal()
         m.d.comb += fire.eq(req.valid & req.ready)
 
@@ -309,7 +354,14 @@ class CrossbarEngine(wiring.Component):
                     ]
                     with m.If(self.cmd.payload.op == EngineOp.BIAS):
                         m.next = "BIAS"
-                    with m.Elif(self.cmd.payload.count != 0):
+                    with m.Elif(self.cmd.payload.count == 0):
+                        pass
+                    with m.Elif(self.cmd.payload.op == EngineOp.PROGRAM):
+                        m.d.sync += [any_reset.eq(0), last_reset.eq(0)]
+                        m.next = "PROG_LOAD"
+                    with m.Elif(self.cmd.payload.op == EngineOp.READ):
+                        m.next = "READ"
+                    with m.Else():
                         m.next = "LOAD"
 
             with m.State("BIAS"):
@@ -341,6 +393,98 @@ class CrossbarEngine(wiring.Component):
                         with m.If(s == batch - 1):
                             m.d.sync += s.eq(0)
                             m.next = "DAC_MAX"
+
+            # -- PROGRAM: store the entries, RESET the flagged ones, SET every one -----
+            with m.State("PROG_LOAD"):
+                flag_bit = self.din.payload[c.vg_bits]
+                m.d.comb += [
+                    self.busy.eq(1),
+                    self.din.ready.eq(1),
+                    p_w.addr.eq(j),
+                    p_w.data.eq(self.din.payload),
+                    p_w.en.eq(self.din.valid),
+                ]
+                with m.If(self.din.valid):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(flag_bit):
+                        m.d.sync += [any_reset.eq(1), last_reset.eq(j)]
+                    with m.If(j == batch - 1):
+                        m.d.sync += j.eq(0)
+                        with m.If(any_reset | flag_bit):
+                            m.next = "PROG_RESET_PRIME"
+                        with m.Else():
+                            m.next = "PROG_SET_PRIME"
+
+            entry = p_r.data
+            e_code = entry[: c.vg_bits]
+            e_flag = entry[c.vg_bits]
+            e_col = entry[c.vg_bits + 1 : c.vg_bits + 1 + sigp.col_bits]
+            e_row = entry[c.vg_bits + 1 + sigp.col_bits :]
+
+            with m.State("PROG_RESET_PRIME"):
+                m.d.comb += [self.busy.eq(1), p_r.addr.eq(0)]
+                m.next = "PROG_RESET"
+
+            with m.State("PROG_RESET"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    req.valid.eq(e_flag),
+                    rp.op.eq(XbarOp.RESET),
+                    rp.row.eq(e_row),
+                    rp.col.eq(e_col),
+                    rp.last.eq(j == last_reset),
+                ]
+                adv = fire | ~e_flag
+                m.d.comb += p_r.addr.eq(j + adv)
+                with m.If(adv):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == batch - 1):
+                        m.d.sync += j.eq(0)
+                        m.next = "PROG_SET_PRIME"
+
+            with m.State("PROG_SET_PRIME"):
+                m.d.comb += [self.busy.eq(1), p_r.addr.eq(0)]
+                m.next = "PROG_SET"
+
+            with m.State("PROG_SET"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    req.valid.eq(1),
+                    rp.op.eq(XbarOp.SET),
+                    rp.row.eq(e_row),
+                    rp.col.eq(e_col),
+                    rp.arg.eq(e_code),
+                    rp.last.eq(j == batch - 1),
+                    p_r.addr.eq(j + fire),
+                ]
+                with m.If(fire):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == batch - 1):
+                        m.d.sync += j.eq(0)
+                        m.next = "IDLE"
+
+            # -- READ: device words out, read codes back, concurrently -------------------
+            with m.State("READ"):
+                more = j != batch
+                m.d.comb += [
+                    self.busy.eq(1),
+                    req.valid.eq(self.din.valid & more),
+                    self.din.ready.eq(req.ready & more),
+                    rp.op.eq(XbarOp.READ),
+                    rp.row.eq(self.din.payload[sigp.col_bits :]),
+                    rp.col.eq(self.din.payload[: sigp.col_bits]),
+                    rp.last.eq(j == batch - 1),
+                    self.dout.valid.eq(self.xbar.resp.valid),
+                    self.dout.payload.eq(self.xbar.resp.payload),
+                    self.xbar.resp.ready.eq(self.dout.ready),
+                ]
+                with m.If(fire):
+                    m.d.sync += j.eq(j + 1)
+                with m.If(self.xbar.resp.valid & self.dout.ready):
+                    m.d.sync += s.eq(s + 1)
+                    with m.If(s == batch - 1):
+                        m.d.sync += [s.eq(0), j.eq(0)]
+                        m.next = "IDLE"
 
             # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
             # the read port answers a cycle after its address).

@@ -25,6 +25,10 @@ VMM      ``arg`` bit 0: columns read as   one signed column ADC code (two's
                                           previous VMM
 =======  ===============================  ===================================
 
+``last`` also ends a run of READ, SET or RESET words (a run holds one of
+the three), which a model may apply at once; its READ codes may come when
+the run has ended.
+
 A VMM converts the rows named by the ROW words since the previous VMM (in
 ascending order, consecutive; every other row is held at 0 V) onto the
 columns the GAIN words name, in their order: with pairs, a GAIN word names

@@ -1,11 +1,12 @@
 """Serving crossbar port words from a 1T1R model: what every crossbar bus model shares.
 
 :class:`CrossbarServer` takes the words of :mod:`memrl.rtl.crossbar_port` one
-at a time and applies them to a :class:`~memrl.sim.devices.OneT1RPort`: READ,
-SET and RESET at once, and the VMMs of a pass (up to the VMM word with
-``last`` set) as one batched :meth:`~memrl.sim.devices.OneT1RPort.vmm` call,
-the call :class:`memrl.host.crossbar.CrossbarQNet` makes for the same pass.
-So the model's read noise and its log are those of the golden model. It
+at a time and applies them to a :class:`~memrl.sim.devices.OneT1RPort`: a run
+of READ, SET or RESET words (up to the one with ``last`` set) as one batched
+port call, and the VMMs of a pass (up to the VMM word with ``last`` set) as
+one batched :meth:`~memrl.sim.devices.OneT1RPort.vmm` call: the calls
+:class:`memrl.host.crossbar.CrossbarQNet` makes for the same operations. So
+the model's noise and its log are those of the golden model. It
 checks that every VMM of a pass names the same rows and columns, consecutive
 and ascending, and refuses words the port does not define.
 
@@ -41,6 +42,7 @@ class CrossbarServer:
         self._rows: list[tuple[int, int]] = []  # (row, code) since the last VMM
         self._gains: list[tuple[int, int]] = []  # (col, gain) since the last VMM
         self._pass: list[tuple[tuple[int, ...], tuple[int, ...], int, np.ndarray, np.ndarray]] = []
+        self._dev: list[tuple[int, int, int]] = []  # a run of READ, SET or RESET words
         self.words = 0
         self.passes = 0
 
@@ -55,19 +57,22 @@ class CrossbarServer:
         sig = self.sig
         addr = row * sig.cols + col
         if op in (XbarOp.READ.value, XbarOp.SET.value, XbarOp.RESET.value):
+            name = XbarOp(op).name
             if self.open_pass:
-                raise ValueError(
-                    f"{XbarOp(op).name} of row {row}, column {col} inside an unfinished VMM pass"
-                )
+                raise ValueError(f"{name} of row {row}, column {col} inside an unfinished VMM pass")
             if row >= sig.rows or col >= sig.cols:
-                raise ValueError(f"device at row {row}, column {col} is outside the array")
-            if op == XbarOp.READ.value:
-                return [int(self.port.read([addr])[0])]
-            if op == XbarOp.SET.value:
-                self.port.set([addr], arg)
-            else:
-                self.port.reset([addr])
-            return []
+                raise ValueError(f"{name} of row {row}, column {col}: outside the array")
+            if self._dev and self._dev[0][0] != op:
+                raise ValueError(
+                    f"{name} inside a run of {XbarOp(self._dev[0][0]).name} words not yet ended"
+                )
+            self._dev.append((op, addr, arg))
+            return self._run_devices() if last else []
+        if self._dev:
+            raise ValueError(
+                f"{XbarOp(op).name if op in XbarOp._value2member_map_ else op} inside a run of "
+                f"{XbarOp(self._dev[0][0]).name} words not yet ended"
+            )
         if op == XbarOp.ROW.value:
             self._rows.append((row, _signed(arg, sig.dac_bits)))
             return []
@@ -80,6 +85,19 @@ class CrossbarServer:
         if not last:
             return []
         return self._run_pass()
+
+    def _run_devices(self) -> list[int]:
+        op = self._dev[0][0]
+        addrs = [a for _, a, _ in self._dev]
+        levels = [v for _, _, v in self._dev]
+        self._dev = []
+        if op == XbarOp.READ.value:
+            return [int(v) for v in self.port.read(addrs)]
+        if op == XbarOp.SET.value:
+            self.port.set(addrs, levels)
+        else:
+            self.port.reset(addrs)
+        return []
 
     def _close_vmm(self, pairs: bool) -> None:
         if not self._rows or not self._gains:

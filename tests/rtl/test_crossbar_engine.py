@@ -9,11 +9,13 @@ random state must be equal.
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
+from memrl.host.control import make_agent
 from memrl.host.crossbar import CrossbarConfig, CrossbarQNet
-from memrl.host.crossbar_rtl import engine_config, simulate_forwards
+from memrl.host.crossbar_rtl import amaranth_engine, engine_config, simulate_forwards
 from memrl.rtl.crossbar import CrossbarEngineConfig, XbarLayer
 from memrl.rtl.crossbar_port import XbarOp
 from memrl.sim.crossbar_server import CrossbarServer
@@ -103,3 +105,65 @@ def test_server_refusals():
         srv.word(XbarOp.READ.value, 0, 0, 0, 1)
     with pytest.raises(ValueError, match="unknown crossbar port operation 7"):
         CrossbarServer(net.port, sig).word(7, 0, 0, 0, 0)
+
+
+def test_program_and_read_equal_golden_model():
+    """PROGRAM: the flagged devices RESET in list order, then every device SET;
+    READ: the codes of the devices asked for. The same port operations, codes
+    and random state as the golden model's."""
+    cfg = CrossbarConfig()
+    gold = CrossbarQNet(cfg, np.random.default_rng(4), record=True)
+    twin = CrossbarQNet(cfg, np.random.default_rng(4), record=True, engine=amaranth_engine(1))
+    try:
+        assert gold.port.log == twin.port.log  # the initial RESET, SET and read-back
+        rng = np.random.default_rng(9)
+        dev = rng.choice(gold.used, 40, replace=False)
+        reset = dev[rng.random(40) < 0.5]
+        vg = rng.uniform(cfg.device.vg_min, cfg.device.vg_max, 40)
+        for net in (gold, twin):
+            net.pulse(reset=reset, set_idx=dev, v_gate=vg)
+            net.read_back(dev[::-1])
+        assert np.array_equal(gold.w_flat, twin.w_flat)
+        assert gold.port.log == twin.port.log
+        tail = [op.op for op in gold.port.log[-(80 + reset.size) :]]
+        assert tail == [Op.RESET] * reset.size + [Op.SET] * 40 + [Op.READ] * 40
+        assert gold.array.rng.bit_generator.state == twin.array.rng.bit_generator.state
+        with pytest.raises(ValueError, match="RESET device .* is not in the SET list"):
+            twin.pulse(reset=dev[:2][::-1], set_idx=dev[:2], v_gate=vg[:2])
+    finally:
+        twin.engine.close()
+
+
+def _short_run(engine, preset: str, steps: int):
+    env = gym.make("CartPole-v1")
+    agent = make_agent(env, "crossbar", preset, 3, engine=engine, batch=8, replay=100)
+    obs, _ = env.reset(seed=3)
+    returns, ret = [], 0.0
+    try:
+        for _ in range(steps):
+            a = agent.act(obs)
+            obs2, r, term, trunc, _ = env.step(a)
+            agent.observe(obs, a, r, obs2, term, trunc)
+            ret += r
+            obs = obs2
+            if term or trunc:
+                returns.append(ret)
+                ret = 0.0
+                obs, _ = env.reset()
+    finally:
+        if agent.net.engine is not None:
+            agent.net.engine.close()
+    net = agent.net
+    return returns, net.w_flat.copy(), dict(net.port.counts), net.array.rng.bit_generator.state
+
+
+def test_training_steps_equal_golden_model():
+    """Cart-pole steps with learning (forward passes, verified pair writes,
+    read-back) through the engine: the same episodes, weights, operation
+    counts and random state as the golden model."""
+    want = _short_run(None, "default", 24)
+    got = _short_run(amaranth_engine(), "default", 24)
+    assert got[0] == want[0] and len(want[0]) >= 1
+    assert np.array_equal(got[1], want[1])
+    assert got[2] == want[2] and got[2][Op.VMM] > 24
+    assert got[3] == want[3]
