@@ -36,10 +36,13 @@ from memrl.sim.devices.emulator import RRAM_DEVICES, EmulatorModel, EmulatorPort
 from .navigator import PRESETS, Navigator, TrialAgent, TrialResult
 from .navigator_rtl import TRIAL_FIELDS, rtl_config
 
-__all__ = ["BACKENDS", "RRAM_DEVICES", "Backend", "parse_backend", "check_run", "StackedAgents",
-           "close_agents", "navigator_agent"]  # fmt: skip
+__all__ = ["BACKENDS", "CONTROL_BACKENDS", "RRAM_DEVICES", "Backend", "parse_backend",
+           "check_run", "StackedAgents", "close_agents", "navigator_agent"]  # fmt: skip
 
 BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
+#: Where a cart-pole or mountain-car run's crossbar digital side runs: the golden
+#: model, or the crossbar engine in amaranth.sim or as Verilog under cocotb.
+CONTROL_BACKENDS = ("golden", "amaranth", "icarus", "verilator")
 #: The client's timeout per attempt on a simulated board behind a pseudo-terminal
 #: (wall seconds: a request's bytes take about 0.1 s on Icarus).
 SIMBOARD_TIMEOUT_S = 2.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
-from .backends import BACKENDS, RRAM_DEVICES
+from .backends import BACKENDS, CONTROL_BACKENDS, RRAM_DEVICES
 
 if TYPE_CHECKING:
     from .control_run import ControlRunConfig
@@ -372,7 +372,13 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
         ),
         click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True),
         click.option(
-            "--backend", type=click.Choice(["golden"]), default="golden", show_default=True
+            "--backend",
+            type=click.Choice(list(CONTROL_BACKENDS)),
+            default="golden",
+            show_default=True,
+            help="Where the crossbar's digital side runs: the Python golden model, or the "
+            "crossbar engine in amaranth.sim or as Verilog on Icarus or Verilator "
+            "(docs/crossbar_rtl.md).",
         ),
         click.option(
             "--device",

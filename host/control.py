@@ -193,18 +193,39 @@ def train(
     max_steps: int | None = None,
     watch: Sequence[int] = (),
     on_watch: Callable[[int, dict], None] | None = None,
+    engine: Callable | None = None,
 ) -> tuple[QAgent, list[Episode]]:
     """Train one seed for up to ``episodes`` episodes.
 
     ``stop(returns)`` ends the run early (for example once solved);
     ``max_steps`` ends an episode by truncation; for the episodes in ``watch``
     ``on_watch(episode, view)`` receives the states, actions and losses of the
-    episode and the array's state at its end.
+    episode and the array's state at its end. ``engine``: see
+    :func:`make_agent`; it is closed when training ends.
     """
     env = gym.make(env_id)
     if max_steps is not None:
         env = gym.wrappers.TimeLimit(env, max_steps)
-    q = make_agent(env, agent, preset, seed, device)
+    q = make_agent(env, agent, preset, seed, device, engine=engine)
+    try:
+        records = _train_episodes(q, env, seed, episodes, on_episode, stop, watch, on_watch)
+    finally:
+        env.close()
+        if isinstance(q.net, CrossbarQNet) and q.net.engine is not None:
+            q.net.engine.close()
+    return q, records
+
+
+def _train_episodes(
+    q: QAgent,
+    env: gym.Env,
+    seed: int,
+    episodes: int,
+    on_episode: Callable[[Episode], None] | None,
+    stop: Callable[[list[float]], bool] | None,
+    watch: Sequence[int],
+    on_watch: Callable[[int, dict], None] | None,
+) -> list[Episode]:
     env.action_space.seed(seed)
     records: list[Episode] = []
     returns: list[float] = []
@@ -249,8 +270,7 @@ def train(
             on_watch(ep, {**{k: np.asarray(v) for k, v in trace.items()}, **_array_view(q)})
         if stop is not None and stop(returns):
             break
-    env.close()
-    return q, records
+    return records
 
 
 def _array_view(q: QAgent) -> dict[str, np.ndarray]:

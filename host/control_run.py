@@ -41,6 +41,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
+from .backends import CONTROL_BACKENDS
 from .control import (
     DEVICES,
     DeviceSettings,
@@ -69,7 +70,9 @@ __all__ = [
 ]
 
 TASK_ENVS: dict[str, str] = {"cartpole": "CartPole-v1", "mountaincar": "MountainCar-v0"}
-BACKENDS: tuple[str, ...] = ("golden",)  # the Python golden model of the crossbar
+#: Where the crossbar's digital side runs: the Python golden model, or the
+#: crossbar engine (memrl.rtl.crossbar) in amaranth.sim or as Verilog under cocotb.
+BACKENDS: tuple[str, ...] = CONTROL_BACKENDS
 AGENTS: tuple[str, ...] = ("crossbar", "float")
 SWEEP_PARAMS: tuple[str, ...] = ("adc_bits", "c2c_frac", "stuck_rate", "drift_nu")
 FINAL_WINDOW = 20  # episodes in the summary's "final mean"
@@ -232,9 +235,13 @@ class ControlRunConfig:
             )
         if self.backend not in BACKENDS:
             raise ConfigError(
+                "backend", f"backend must be one of {list(BACKENDS)} (got {self.backend!r})"
+            )
+        if self.backend != "golden" and self.agent != "crossbar":
+            raise ConfigError(
                 "backend",
-                f"backend must be one of {list(BACKENDS)} (got {self.backend!r}); "
-                "only the golden model is available",
+                f"the {self.agent} agent has no crossbar engine: use backend 'golden' "
+                f"(got {self.backend!r})",
             )
         _check_int("episodes", self.episodes, 1)
         _check_int("seeds", self.seeds, 1)
@@ -329,9 +336,20 @@ def _train_seed(
     views_dir: str,
     emit: Callable[[Episode], None],
     halt: Callable[[], bool],
+    engine: Callable | None = None,
 ) -> int:
     """Train one seed; ``emit`` gets every episode, ``halt()`` ends the run early.
-    Returns the number of episodes run."""
+    Returns the number of episodes run. ``engine`` (default: the one
+    ``config.backend`` names) makes the crossbar's digital side; a simulator
+    backend runs the seed inside a cocotb process."""
+    if engine is None and config.backend in ("icarus", "verilator"):
+        from .crossbar_cocotb import control_seed
+
+        return control_seed(config, seed, views_dir, emit)
+    if engine is None and config.backend == "amaranth":
+        from .crossbar_rtl import amaranth_engine
+
+        engine = amaranth_engine()
     rule = solve_rule(config.env_id or "")
     stop_rule = rule if config.stop_when_solved and rule is not None and rule.stops else None
     returns: list[float] = []
@@ -361,6 +379,7 @@ def _train_seed(
         max_steps=config.episode_cap,
         watch=config.watch,
         on_watch=on_watch,
+        engine=engine,
     )
     return len(records)
 

@@ -1,0 +1,205 @@
+"""cocotb testbench of the crossbar engine's Verilog (run by :mod:`memrl.sim.cocotb_runner`).
+
+A Q-agent trains on a control task with its network's digital side in the
+simulated engine: the agent runs in a thread (``cocotb.bridge``) and each of
+its engine commands runs in the simulator (``cocotb.resume``). One coroutine
+per command drives the command, input and output streams and serves the
+engine's crossbar port from the network's own 1T1R model through a
+:class:`~memrl.sim.crossbar_server.CrossbarServer`; at every falling clock
+edge it sets the inputs, and in the read-only phase after them it sees what
+the next rising edge transfers.
+
+The case comes as JSON in the file named by ``MEMRL_TB_CASE``: ``env_id``,
+``preset``, ``seed``, ``steps``, ``overrides`` (``AgentConfig`` fields),
+``max_batch`` and ``latency`` (cycles from a word to its response). The run's
+result goes to ``run.json`` in ``MEMRL_TB_OUT``: the episode returns, the
+weights the host read back, the port's operation counts, the array's random
+state, the engine's cycles and the words each way.
+
+With ``"mode": "control"`` the case is one seed of a cart-pole or
+mountain-car run instead (``config``: a ``ControlRunConfig``, ``seed``,
+``views_dir``, ``episodes_file``): each episode's record is appended to
+``episodes_file`` as a line of JSON as soon as it ends
+(:func:`memrl.host.crossbar_cocotb.control_seed` reads them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+
+import cocotb
+import gymnasium as gym
+from cocotb.clock import Clock
+from cocotb.task import bridge, resume
+from cocotb.triggers import FallingEdge, ReadOnly
+
+from memrl.host.control import make_agent
+from memrl.host.crossbar import CrossbarQNet
+from memrl.host.crossbar_rtl import EngineSession, engine_config
+from memrl.rtl.crossbar import EngineOp
+from memrl.sim.crossbar_server import CrossbarServer
+
+PERIOD_NS = 10
+STALL_CYCLES = 200_000
+
+
+def _int(handle) -> int:  # noqa: ANN001
+    return int(handle.value)
+
+
+class CocotbSession(EngineSession):
+    """The engine's Verilog behind its streams, the array served from ``net.port``."""
+
+    def __init__(self, dut, net: CrossbarQNet, max_batch: int, latency: int) -> None:  # noqa: ANN001
+        config = engine_config(net, max_batch)
+        super().__init__(config, net.port.array.cols)
+        self.dut, self.latency = dut, latency
+        sig = config.port_signature()
+        self.server = CrossbarServer(net.port, sig)
+        self._fields = (sig.row_bits, sig.col_bits, sig.arg_bits)
+        self._count_bits = len(dut.cmd__payload) - 2 - 3
+        self._act_mask = (1 << config.act_bits) - 1
+        self._blocking = resume(self._run)
+
+    def _exchange(self, op, count, reads_log2, din, n_out):  # noqa: ANN001
+        return self._blocking(op, count, reads_log2, din, n_out)
+
+    def _decode(self, p: int) -> tuple[int, int, int, int, int]:
+        rb, cb, ab = self._fields
+        op = p & 7
+        row = (p >> 3) & ((1 << rb) - 1)
+        col = (p >> (3 + rb)) & ((1 << cb) - 1)
+        arg = (p >> (3 + rb + cb)) & ((1 << ab) - 1)
+        last = (p >> (3 + rb + cb + ab)) & 1
+        return op, row, col, arg, last
+
+    async def _run(self, op: EngineOp, count: int, reads_log2: int, din: list[int], n_out: int):
+        dut = self.dut
+        cmd = op.value | count << 2 | reads_log2 << (2 + self._count_bits)
+        cmd_sent = False
+        i, out = 0, []
+        owed: deque[tuple[int, int]] = deque()  # (cycle due, response payload)
+        cycle, idle = 0, 0
+        dut.xbar__req__ready.value = 1
+        dut.dout__ready.value = 1
+        while True:
+            await FallingEdge(dut.clk)
+            cycle += 1
+            dut.cmd__valid.value = int(not cmd_sent)
+            dut.cmd__payload.value = cmd
+            more = cmd_sent and i < len(din)
+            dut.din__valid.value = int(more)
+            if more:
+                dut.din__payload.value = din[i] & self._act_mask
+            due = bool(owed) and owed[0][0] <= cycle
+            dut.xbar__resp__valid.value = int(due)
+            if due:
+                dut.xbar__resp__payload.value = owed[0][1]
+            await ReadOnly()
+            progress = False
+            if not cmd_sent and _int(dut.cmd__ready):
+                cmd_sent = progress = True
+            elif more and _int(dut.din__ready):
+                i += 1
+                progress = True
+            if _int(dut.dout__valid):
+                out.append(dut.dout__payload.value.to_signed())
+                progress = True
+            if due and _int(dut.xbar__resp__ready):
+                owed.popleft()
+                progress = True
+            if _int(dut.xbar__req__valid):
+                word = self._decode(_int(dut.xbar__req__payload))
+                for code in self.server.word(*word):
+                    owed.append((cycle + 1 + self.latency, code))
+                progress = True
+            if cmd_sent and i == len(din) and len(out) == n_out and not _int(dut.busy):
+                break
+            idle = 0 if progress else idle + 1
+            if idle > STALL_CYCLES:
+                raise AssertionError(
+                    f"the engine stalled for {STALL_CYCLES} cycles in {op.name} "
+                    f"({i} of {len(din)} words in, {len(out)} of {n_out} out)"
+                )
+        await FallingEdge(dut.clk)
+        dut.cmd__valid.value = 0
+        dut.din__valid.value = 0
+        dut.xbar__resp__valid.value = 0
+        self.cycles += cycle
+        return out
+
+
+def _train(case: dict, dut) -> dict:  # noqa: ANN001
+    sessions: list[CocotbSession] = []
+
+    def engine(net: CrossbarQNet) -> CocotbSession:
+        sessions.append(CocotbSession(dut, net, case["max_batch"], case["latency"]))
+        return sessions[-1]
+
+    env = gym.make(case["env_id"])
+    agent = make_agent(env, "crossbar", case["preset"], case["seed"], engine=engine,
+                       **case["overrides"])  # fmt: skip
+    obs, _ = env.reset(seed=case["seed"])
+    returns, ret = [], 0.0
+    t0 = time.perf_counter()
+    for _ in range(case["steps"]):
+        a = agent.act(obs)
+        obs2, r, term, trunc, _ = env.step(a)
+        agent.observe(obs, a, r, obs2, term, trunc)
+        ret += float(r)
+        obs = obs2
+        if term or trunc:
+            returns.append(ret)
+            ret = 0.0
+            obs, _ = env.reset()
+    wall = time.perf_counter() - t0
+    net, s = agent.net, sessions[0]
+    return {
+        "returns": returns,
+        "w_flat": net.w_flat.tolist(),
+        "counts": {op.name: int(n) for op, n in net.port.counts.items()},
+        "rng_state": net.array.rng.bit_generator.state,
+        "cycles": s.cycles,
+        "words_out": s.words_out,
+        "words_in": s.words_in,
+        "wall_s": wall,
+    }
+
+
+def _control(case: dict, dut) -> dict:  # noqa: ANN001
+    from memrl.host.control_run import ControlRunConfig, _train_seed
+
+    config = ControlRunConfig(**case["config"])
+    with open(case["episodes_file"], "a") as fh:
+
+        def emit(rec) -> None:  # noqa: ANN001
+            fh.write(json.dumps(asdict(rec)) + "\n")
+            fh.flush()
+
+        def engine(net: CrossbarQNet) -> CocotbSession:
+            return CocotbSession(dut, net, case["max_batch"], case["latency"])
+
+        n = _train_seed(config, case["seed"], case["views_dir"], emit, lambda: False, engine)
+    return {"episodes": n}
+
+
+@cocotb.test()
+async def crossbar_training(dut) -> None:  # noqa: ANN001
+    case = json.loads(Path(os.environ["MEMRL_TB_CASE"]).read_text())
+    Clock(dut.clk, PERIOD_NS, unit="ns").start()
+    for name in ("cmd__valid", "din__valid", "dout__ready", "xbar__req__ready",
+                 "xbar__resp__valid"):  # fmt: skip
+        getattr(dut, name).value = 0
+    dut.rst.value = 1
+    for _ in range(3):
+        await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    job = _control if case.get("mode") == "control" else _train
+    result = await bridge(job)(case, dut)
+    out = Path(os.environ["MEMRL_TB_OUT"])
+    (out / "run.json").write_text(json.dumps(result))
