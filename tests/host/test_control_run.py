@@ -142,7 +142,8 @@ def test_worker_error_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     [
         ({"env_id": "NoSuchEnv-v9"}, "env_id", "NoSuchEnv-v9"),
         ({"env_id": "Pendulum-v1"}, "env_id", "Discrete"),
-        ({"backend": "verilator"}, "backend", "golden"),
+        ({"backend": "vhdl"}, "backend", "golden"),
+        ({"backend": "amaranth", "agent": "float"}, "backend", "no crossbar engine"),
         ({"preset": "fast"}, "preset", "fast"),
         ({"agent": "dqn"}, "agent", "crossbar"),
         ({"task": "acrobot"}, "task", "cartpole"),
@@ -276,7 +277,8 @@ def test_cli_mountaincar_run_and_sweep(tmp_path: Path) -> None:
     [
         (["--env", "NoSuchEnv-v9"], "--env"),
         (["--env", "Pendulum-v1"], "--env"),
-        (["--backend", "verilator"], "--backend"),
+        (["--backend", "vhdl"], "--backend"),
+        (["--backend", "amaranth", "--agent", "float"], "--backend"),
         (["--preset", "fast"], "--preset"),
         (["--watch", "0"], "--watch"),
         (["--watch", "9"], "--watch"),
@@ -301,3 +303,21 @@ def test_cli_sweep_bad_values_name_the_option(tmp_path: Path) -> None:
 def test_the_module_lists_its_public_names() -> None:
     for name in control_run.__all__:
         assert hasattr(control_run, name)
+
+
+def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) -> None:
+    """A run with the crossbar engine in amaranth.sim writes the golden model's
+    episodes (returns, pulses, energy, epsilon, loss: all but the wall time)."""
+    rows = {}
+    for backend in ("golden", "amaranth"):
+        out = tmp_path / backend
+        args = ["cartpole", "run", "--episodes", "2", "--seeds", "1", "--first-seed", "4",
+                "--backend", backend, "--out", str(out)]  # fmt: skip
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        with (out / "episodes.csv").open() as fh:
+            rows[backend] = [
+                {k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(fh)
+            ]
+        assert json.loads((out / "config.json").read_text())["backend"] == backend
+    assert rows["amaranth"] == rows["golden"] and len(rows["golden"]) == 2

@@ -8,9 +8,10 @@ from memrl.host.rtl_build import LINT_WAIVERS, lint, write_verilog
 
 
 @pytest.mark.verilator
-def test_navigator_verilog_is_lint_clean(tmp_path):
-    (path,) = write_verilog(tmp_path, ["navigator"])
-    assert "module navigator" in path.read_text()
+@pytest.mark.parametrize("top", ["navigator", "crossbar_engine"])
+def test_top_verilog_is_lint_clean(tmp_path, top):
+    (path,) = write_verilog(tmp_path, [top])
+    assert f"module {top}" in path.read_text()
     assert lint(path) == []
 
 
