@@ -165,6 +165,7 @@ def _load_groups() -> None:
     from memrl.host import (  # noqa: F401
         bench_cocotb,
         bench_crossbar,
+        bench_crossbar_rtl,
         bench_devices,
         bench_link,
         bench_navigator,

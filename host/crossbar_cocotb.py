@@ -2,7 +2,7 @@
 
 :func:`run_cocotb_training` trains a Q-agent for some environment steps with
 its network's digital side in the simulated engine
-(:mod:`memrl.sim.cocotb_crossbar`), and :func:`golden_training` the same
+(:mod:`memrl.host.crossbar_cocotb_tb`), and :func:`golden_training` the same
 agent on the golden model; :func:`compare` names the first difference.
 """
 
@@ -28,9 +28,9 @@ from .crossbar_rtl import engine_config
 if TYPE_CHECKING:
     from .control_run import ControlRunConfig
 
-__all__ = ["golden_training", "run_cocotb_training", "compare", "control_seed"]
+__all__ = ["train_steps", "golden_training", "run_cocotb_training", "compare", "control_seed"]
 
-TB_MODULE = "memrl.sim.cocotb_crossbar"
+TB_MODULE = "memrl.host.crossbar_cocotb_tb"
 
 
 def _agent(env_id: str, preset: str, seed: int, overrides: dict, engine=None):  # noqa: ANN001, ANN202
@@ -38,28 +38,61 @@ def _agent(env_id: str, preset: str, seed: int, overrides: dict, engine=None):  
     return env, make_agent(env, "crossbar", preset, seed, engine=engine, **overrides)
 
 
-def golden_training(env_id: str, preset: str, seed: int, steps: int, overrides: dict) -> dict:
-    """The golden model's run of the case :func:`run_cocotb_training` simulates."""
-    env, agent = _agent(env_id, preset, seed, overrides)
+def train_steps(
+    env_id: str,
+    preset: str,
+    seed: int,
+    steps: int,
+    overrides: dict,
+    engine: Callable | None = None,
+) -> dict:
+    """Train an agent for ``steps`` environment steps (episodes restart as they
+    end) with the digital side ``engine`` makes (default: the golden model).
+
+    Returns the episode returns, the read-back weights, the port's operation
+    counts, the array's random state, each step's wall time and, with an
+    engine, its cycles, words and command history (and the history's length
+    after each step)."""
+    env, agent = _agent(env_id, preset, seed, overrides, engine)
     obs, _ = env.reset(seed=seed)
-    returns, ret = [], 0.0
-    for _ in range(steps):
-        a = agent.act(obs)
-        obs2, r, term, trunc, _ = env.step(a)
-        agent.observe(obs, a, r, obs2, term, trunc)
-        ret += float(r)
-        obs = obs2
-        if term or trunc:
-            returns.append(ret)
-            ret = 0.0
-            obs, _ = env.reset()
+    returns, ret, walls, marks = [], 0.0, [], []
+    try:
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            a = agent.act(obs)
+            obs2, r, term, trunc, _ = env.step(a)
+            agent.observe(obs, a, r, obs2, term, trunc)
+            walls.append(time.perf_counter() - t0)
+            if agent.net.engine is not None:
+                marks.append(len(agent.net.engine.history))
+            ret += float(r)
+            obs = obs2
+            if term or trunc:
+                returns.append(ret)
+                ret = 0.0
+                obs, _ = env.reset()
+    finally:
+        if agent.net.engine is not None:
+            agent.net.engine.close()
     net = agent.net
-    return {
+    out = {
         "returns": returns,
         "w_flat": net.w_flat.tolist(),
         "counts": {op.name: int(n) for op, n in net.port.counts.items()},
         "rng_state": json.loads(json.dumps(net.array.rng.bit_generator.state)),
+        "step_wall_s": walls,
+        "batch": agent.config.batch,
     }
+    if net.engine is not None:
+        e = net.engine
+        out.update(cycles=e.cycles, words_out=e.words_out, words_in=e.words_in,
+                   history=[list(h) for h in e.history], history_marks=marks)  # fmt: skip
+    return out
+
+
+def golden_training(env_id: str, preset: str, seed: int, steps: int, overrides: dict) -> dict:
+    """The golden model's run of the case :func:`run_cocotb_training` simulates."""
+    return train_steps(env_id, preset, seed, steps, overrides)
 
 
 def run_cocotb_training(
@@ -77,7 +110,7 @@ def run_cocotb_training(
     waves: bool | None = None,
 ) -> dict:
     """Train on ``sim`` ("icarus" or "verilator"); the run's figures (see
-    :mod:`memrl.sim.cocotb_crossbar`) and ``sim_wall_s``, the simulator's wall time."""
+    :mod:`memrl.host.crossbar_cocotb_tb`) and ``sim_wall_s``, the simulator's wall time."""
     overrides = dict(overrides or {})
     _, agent = _agent(env_id, preset, seed, overrides)
     config = engine_config(agent.net, max_batch)

@@ -166,8 +166,10 @@ class EngineSession(ABC):
     """The engine as a :class:`CrossbarQNet` uses it.
 
     Biases go to the engine only when they changed since the last forward pass.
-    ``words_out``/``words_in`` count the words sent and received, ``cycles``
-    the engine's clock cycles (where known).
+    ``words_out``/``words_in`` count the words sent and received (a command
+    word and its input words; its output words), ``cycles`` the engine's clock
+    cycles (where known) and ``history`` each command's name, count, cycles
+    and words.
     """
 
     def __init__(self, config: CrossbarEngineConfig, cols: int) -> None:
@@ -175,6 +177,8 @@ class EngineSession(ABC):
         self._bias: np.ndarray | None = None
         self.words_out = self.words_in = 0
         self.cycles = 0
+        # Per command: (op name, count, cycles, words out, words in), in order.
+        self.history: list[tuple[str, int, int, int, int]] = []
 
     @abstractmethod
     def _exchange(self, op: EngineOp, count: int, reads_log2: int, din: list[int],
@@ -186,9 +190,11 @@ class EngineSession(ABC):
         self._bias = None
 
     def _call(self, op: EngineOp, count: int, din: list[int], n_out: int, reads_log2: int = 0):
+        before = self.cycles
         out = self._exchange(op, count, reads_log2, din, n_out)
         self.words_out += 1 + len(din)
         self.words_in += len(out)
+        self.history.append((op.name, count, self.cycles - before, 1 + len(din), len(out)))
         return out
 
     def forward(self, b_q: np.ndarray, x_q: np.ndarray, reads: int = 1) -> ForwardResult:

@@ -33,12 +33,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import cocotb
-import gymnasium as gym
 from cocotb.clock import Clock
 from cocotb.task import bridge, resume
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from memrl.host.control import make_agent
 from memrl.host.crossbar import CrossbarQNet
 from memrl.host.crossbar_rtl import EngineSession, engine_config
 from memrl.rtl.crossbar import EngineOp
@@ -135,40 +133,16 @@ class CocotbSession(EngineSession):
 
 
 def _train(case: dict, dut) -> dict:  # noqa: ANN001
-    sessions: list[CocotbSession] = []
+    from memrl.host.crossbar_cocotb import train_steps
 
     def engine(net: CrossbarQNet) -> CocotbSession:
-        sessions.append(CocotbSession(dut, net, case["max_batch"], case["latency"]))
-        return sessions[-1]
+        return CocotbSession(dut, net, case["max_batch"], case["latency"])
 
-    env = gym.make(case["env_id"])
-    agent = make_agent(env, "crossbar", case["preset"], case["seed"], engine=engine,
-                       **case["overrides"])  # fmt: skip
-    obs, _ = env.reset(seed=case["seed"])
-    returns, ret = [], 0.0
     t0 = time.perf_counter()
-    for _ in range(case["steps"]):
-        a = agent.act(obs)
-        obs2, r, term, trunc, _ = env.step(a)
-        agent.observe(obs, a, r, obs2, term, trunc)
-        ret += float(r)
-        obs = obs2
-        if term or trunc:
-            returns.append(ret)
-            ret = 0.0
-            obs, _ = env.reset()
-    wall = time.perf_counter() - t0
-    net, s = agent.net, sessions[0]
-    return {
-        "returns": returns,
-        "w_flat": net.w_flat.tolist(),
-        "counts": {op.name: int(n) for op, n in net.port.counts.items()},
-        "rng_state": net.array.rng.bit_generator.state,
-        "cycles": s.cycles,
-        "words_out": s.words_out,
-        "words_in": s.words_in,
-        "wall_s": wall,
-    }
+    out = train_steps(case["env_id"], case["preset"], case["seed"], case["steps"],
+                      case["overrides"], engine)  # fmt: skip
+    out["wall_s"] = time.perf_counter() - t0
+    return out
 
 
 def _control(case: dict, dut) -> dict:  # noqa: ANN001

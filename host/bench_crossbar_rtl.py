@@ -1,0 +1,113 @@
+"""Benchmarks of the crossbar engine (docs/crossbar_rtl.md): cycles per command,
+environment steps per second per backend, words per step, FPGA resources."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+from .bench import experiment
+from .crossbar_cocotb import run_cocotb_training, train_steps
+from .crossbar_rtl import amaranth_engine
+
+#: The steps of a measured run: the replay memory fills at step 80 (the agents'
+#: minibatch), so the last ``LEARNING_STEPS`` steps each run one update.
+WARM_STEPS = 80
+LEARNING_STEPS = 10
+SEED = 0
+BUILD_ROOT = Path("build/cocotb")
+
+
+def _run(backend: str, preset: str, steps: int) -> dict:
+    if backend == "golden":
+        return train_steps("CartPole-v1", preset, SEED, steps, {})
+    if backend == "amaranth":
+        return train_steps("CartPole-v1", preset, SEED, steps, {}, amaranth_engine())
+    with tempfile.TemporaryDirectory() as tmp:
+        return run_cocotb_training(backend, Path(tmp), preset=preset, seed=SEED, steps=steps,
+                                   build_root=BUILD_ROOT)  # fmt: skip
+
+
+def _per_command(history: list) -> dict:
+    """Median cycles and words of each kind of command in a run."""
+    kinds: dict[str, list] = {}
+    for name, count, cycles, w_out, w_in in history:
+        key = f"{name}_{count}" if name == "FORWARD" else name
+        kinds.setdefault(key, []).append((count, cycles, w_out, w_in))
+    out = {}
+    for key, rows in sorted(kinds.items()):
+        med = statistics.median
+        out[key] = {
+            "commands": len(rows),
+            "median_count": med(r[0] for r in rows),
+            "median_cycles": med(r[1] for r in rows),
+            "median_words_out": med(r[2] for r in rows),
+            "median_words_in": med(r[3] for r in rows),
+        }
+    return out
+
+
+@experiment("crossbar_rtl_cycles")
+def _cycles() -> dict:
+    """Clock cycles of each engine command in a CartPole-v1 run on Verilator
+    (seed 0, 90 steps, the last 10 with an update each), per preset, and the
+    engine's stream words per learning step (command and input words out,
+    output words in; every word carries at most 24 bits)."""
+    out: dict[str, dict] = {}
+    for preset in ("default", "paper"):
+        r = _run("verilator", preset, WARM_STEPS + LEARNING_STEPS)
+        hist = r["history"]
+        cmds = _per_command(hist)
+        learn = hist[r["history_marks"][WARM_STEPS - 1] :]  # the learning steps' commands
+        out[preset] = {
+            "commands": cmds,
+            "forward_cycles_per_sample_batch80": cmds.get("FORWARD_80", {}).get("median_cycles", 0)
+            / 80,
+            "words_per_learning_step": {
+                "out": sum(h[3] for h in learn) / LEARNING_STEPS,
+                "in": sum(h[4] for h in learn) / LEARNING_STEPS,
+            },
+        }
+    return out
+
+
+@experiment("crossbar_rtl_steps_per_s")
+def _steps_per_s() -> dict:
+    """Environment steps per second of the same CartPole-v1 run (default preset,
+    seed 0) with the crossbar's digital side on each backend: over the 80 steps
+    before learning starts (greedy forward passes of one sample) and over the 10
+    learning steps after (a forward pass of 80 samples and the writes of one
+    update each); the training loop's wall time (no start-up or build)."""
+    out = {}
+    for backend in ("golden", "amaranth", "icarus", "verilator"):
+        r = _run(backend, "default", WARM_STEPS + LEARNING_STEPS)
+        walls = r["step_wall_s"]
+        warm, learn = walls[:WARM_STEPS], walls[WARM_STEPS:]
+        out[backend] = {
+            "warm_steps_per_s": len(warm) / sum(warm),
+            "learning_steps_per_s": len(learn) / sum(learn),
+        }
+    return out
+
+
+@experiment("crossbar_rtl_synth")
+def _synth() -> dict:
+    """YoWASP Yosys + nextpnr for the crossbar engine top (cart-pole network,
+    forward batches up to 80, programs up to 8,192 entries) on the ECP5-25F:
+    LUTs, flip-flops, block RAMs, DSPs and Fmax at a 48 MHz target over three
+    placement seeds."""
+    from .rtl_build import cell_summary, synth_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        r = synth_report("crossbar_engine", "ecp5-25f", Path(tmp), (1, 2, 3))
+    s = cell_summary(r["cells"])
+    return {
+        "ecp5-25f": {
+            **{k: s[k] for k in ("luts", "ffs", "brams", "dsps")},
+            "placed": {k: v["used"] for k, v in r["utilization"].items()},
+            "available": {k: v["available"] for k, v in r["utilization"].items()},
+            "fmax_mhz_median": r["fmax_mhz"],
+            "fmax_mhz_by_seed": r["fmax_mhz_by_seed"],
+        }
+    }
