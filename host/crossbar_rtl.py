@@ -239,16 +239,29 @@ class EngineSession(ABC):
 
 class AmaranthSession(EngineSession):
     """The engine in ``amaranth.sim`` (in a thread of its own), its crossbar port
-    answered from ``port`` with ``latency`` cycles."""
+    answered from ``port`` with ``latency`` cycles. With ``ready_prob`` below 1
+    the array refuses words and the host refuses output words at random (drawn
+    from a Generator seeded with ``seed``)."""
 
-    def __init__(self, config: CrossbarEngineConfig, port: OneT1RPort, latency: int = 0) -> None:
+    def __init__(
+        self,
+        config: CrossbarEngineConfig,
+        port: OneT1RPort,
+        latency: int = 0,
+        ready_prob: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         super().__init__(config, port.array.cols)
         from amaranth.sim import Simulator
 
         from memrl.sim.amaranth_crossbar import CrossbarResponder
 
         self.dut = dut = CrossbarEngine(config)
-        self.responder = CrossbarResponder(dut.xbar, port, latency)
+        self._rng = np.random.default_rng(seed)
+        self.ready_prob = ready_prob
+        self.responder = CrossbarResponder(
+            dut.xbar, port, latency, ready_prob, np.random.default_rng([seed, 1])
+        )
         self._jobs: queue.Queue = queue.Queue()
         self._results: queue.Queue = queue.Queue()
         sim = Simulator(dut)
@@ -282,13 +295,15 @@ class AmaranthSession(EngineSession):
                 if i < len(din):
                     ctx.set(dut.din.payload, din[i])
                 ctx.set(dut.din.valid, i < len(din))
-                _, _, taken, valid, word = await ctx.tick().sample(
-                    dut.din.ready, dut.dout.valid, dut.dout.payload
+                if self.ready_prob < 1.0:
+                    ctx.set(dut.dout.ready, bool(self._rng.random() < self.ready_prob))
+                _, _, taken, valid, ready, word = await ctx.tick().sample(
+                    dut.din.ready, dut.dout.valid, dut.dout.ready, dut.dout.payload
                 )
                 cycles += 1
-                progress = (taken and i < len(din)) or valid
+                progress = (taken and i < len(din)) or (valid and ready)
                 i += bool(taken and i < len(din))
-                if valid:
+                if valid and ready:
                     out.append(int(word))
                 idle = 0 if progress else idle + 1
                 if idle > STALL_CYCLES:
@@ -325,24 +340,28 @@ def simulate_forwards(
     port: OneT1RPort,
     jobs: list[tuple[np.ndarray, np.ndarray, int]],
     latency: int = 0,
+    ready_prob: float = 1.0,
 ) -> list[ForwardResult]:
     """Run ``(biases, inputs, reads)`` forward passes, in order, in amaranth.sim.
 
     ``biases`` is every layer's fixed-point biases, concatenated; ``inputs``
     (batch, n_in) fixed-point. The array is ``port``'s (its state and noise
-    advance as the golden model's would).
+    advance as the golden model's would). ``latency``, ``ready_prob``: see
+    :class:`AmaranthSession`.
     """
-    session = AmaranthSession(config, port, latency)
+    session = AmaranthSession(config, port, latency, ready_prob)
     try:
         return [session.forward(b_q, x_q, reads) for b_q, x_q, reads in jobs]
     finally:
         session.close()
 
 
-def amaranth_engine(latency: int = 0, max_batch: int = 128):  # noqa: ANN201
+def amaranth_engine(  # noqa: ANN201
+    latency: int = 0, max_batch: int = 128, ready_prob: float = 1.0, seed: int = 0
+):
     """An ``engine`` for :class:`CrossbarQNet`: the engine in amaranth.sim."""
 
     def make(net: CrossbarQNet) -> AmaranthSession:
-        return AmaranthSession(engine_config(net, max_batch), net.port, latency)
+        return AmaranthSession(engine_config(net, max_batch), net.port, latency, ready_prob, seed)
 
     return make

@@ -247,7 +247,8 @@ class CrossbarEngine(wiring.Component):
         m.submodules.cmem = cmem = Memory(shape=signed(c_bits), depth=MB * W, init=[])
         m.submodules.emem = emem = Memory(shape=unsigned(e_bits), depth=MB * W, init=[])
         m.submodules.mmem = mmem = Memory(shape=unsigned(m_bits), depth=MB, init=[])
-        m.submodules.bmem = bmem = Memory(shape=signed(c.act_bits), depth=c.n_bias, init=[])
+        # one spare word: the action slot of the output pipeline reads past the biases
+        m.submodules.bmem = bmem = Memory(shape=signed(c.act_bits), depth=c.n_bias + 1, init=[])
         act_r, act_w = act.read_port(), act.write_port()
         d_r, d_w = dmem.read_port(), dmem.write_port()
         c_r, c_r2, c_w = cmem.read_port(), cmem.read_port(), cmem.write_port()
@@ -321,10 +322,22 @@ class CrossbarEngine(wiring.Component):
         rem = Signal(m_bits + 1)
         quo = Signal(n_num_bits)
         bit = Signal(range(n_num_bits + 1))
+        dprod = Signal(signed(c.act_bits + n_num_bits + 2))
         p1 = Signal(signed(c_bits + m_bits + 1))
         p2 = Signal(signed(c_bits + m_bits + k_max.bit_length() + 2))
         best = Signal(signed(c.act_bits))
         best_i = Signal(range(W))
+        in_out = Signal()  # the FSM is in OUT
+        fetch_done = Signal()
+        v1, v2, v3, v4, v5 = (Signal(name=f"out_v{i}") for i in range(1, 6))
+        sb_ = range(max(MB, c.max_program) + 1)
+        t1_s, t2_s, t3_s, t4_s, t5_s = (Signal(sb_, name=f"out_s{i}") for i in range(1, 6))
+        t1_j, t2_j, t3_j, t4_j, t5_j = (Signal(range(W + 1), name=f"out_j{i}") for i in range(1, 6))
+        t1_a, t2_a, t3_a, t4_a, t5_a = (Signal(name=f"out_a{i}") for i in range(1, 6))
+        x2 = Signal(signed(c_bits))
+        m2 = Signal(m_bits)
+        b2, b3, b4 = (Signal(signed(c.act_bits), name=f"out_b{i}") for i in range(2, 5))
+        y5 = Signal(signed(c.act_bits))
         req = self.xbar.req
         rp = req.payload
 
@@ -520,16 +533,18 @@ class CrossbarEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += [rem.eq(trial), quo.eq(quo << 1)]
 
+            # d = (a * r + half) >> R, one input per cycle: address j, product of
+            # input j - 1 registered, code of input j - 2 written.
             with m.State("DAC_MUL"):
                 m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
-                prod = a_in * quo + (1 << (R - 1))
+                m.d.sync += dprod.eq(a_in * quo + (1 << (R - 1)))
                 m.d.comb += [
-                    d_w.addr.eq(sample_base(s) + j - 1),
-                    d_w.data.eq(prod >> R),
-                    d_w.en.eq(j != 0),
+                    d_w.addr.eq(sample_base(s) + j - 2),
+                    d_w.data.eq(dprod >> R),
+                    d_w.en.eq(j >= 2),
                 ]
                 m.d.sync += j.eq(j + 1)
-                with m.If(j == n_in):
+                with m.If(j == n_in + 1):
                     m.d.comb += [mm_w.addr.eq(s), mm_w.data.eq(mval), mm_w.en.eq(1)]
                     m.d.sync += [j.eq(0), s.eq(s + 1)]
                     with m.If(s == batch - 1):
@@ -634,77 +649,16 @@ class CrossbarEngine(wiring.Component):
                         m.next = "ISSUE_NEXT"
                     with m.Else():
                         m.d.sync += [s.eq(0), j.eq(0)]
-                        m.next = "OUT_PRIME"
+                        m.next = "OUT"
 
-            # -- outputs: z = (c * m * k + half) >> (K + n); y = sat(z + b) ---------
-            def out_addrs() -> list:
-                return [
-                    c_r.addr.eq(sample_base(s) + j),
-                    e_r.addr.eq(sample_base(s) + j),
-                    b_r.addr.eq(b_off + j),
-                    mm_r.addr.eq(s),
-                ]
-
-            with m.State("OUT_PRIME"):
-                m.d.comb += [self.busy.eq(1), *out_addrs()]
-                m.next = "OUT_MUL1"
-
-            with m.State("OUT_MUL1"):
-                m.d.comb += [self.busy.eq(1), *out_addrs()]
-                total = Mux(rl == 0, c_r.data << e_r.data, c_r.data)
-                m.d.sync += p1.eq(total * mm_r.data)
-                m.next = "OUT_MUL2"
-
-            with m.State("OUT_MUL2"):
-                m.d.comb += [self.busy.eq(1), *out_addrs()]
-                m.d.sync += p2.eq(p1 * k + (Const(1 << (K - 1), K + 8) << rl))
-                m.next = "OUT_EMIT"
-
-            with m.State("OUT_EMIT"):
-                m.d.comb += [self.busy.eq(1), *out_addrs()]
-                z = (p2 >> K) >> rl
-                zb = Signal(signed(len(p2) + 1))
-                m.d.comb += zb.eq(z + b_r.data)
-                y = Signal(signed(c.act_bits))
-                lo = Mux(last_layer, -c.act_max, 0)
-                with m.If(zb > c.act_max):
-                    m.d.comb += y.eq(c.act_max)
-                with m.Elif(zb < lo):
-                    m.d.comb += y.eq(lo)
-                with m.Else():
-                    m.d.comb += y.eq(zb)
-                m.d.comb += [
-                    self.dout.valid.eq(1),
-                    self.dout.payload.eq(y),
-                    act_w.addr.eq(act_addr(~in_bank, s, j)),
-                    act_w.data.eq(y),
-                    act_w.en.eq(self.dout.ready),
-                ]
-                with m.If(self.dout.ready):
-                    with m.If((j == 0) | (y > best)):
-                        m.d.sync += [best.eq(y), best_i.eq(j)]
-                    m.d.sync += j.eq(j + 1)
-                    m.next = "OUT_PRIME"
-                    with m.If(j == n_out - 1):
-                        m.d.sync += j.eq(0)
-                        with m.If(last_layer):
-                            m.next = "OUT_ACTION"
-                        with m.Else():
-                            m.d.sync += s.eq(s + 1)
-                            with m.If(s == batch - 1):
-                                m.next = "LAYER_DONE"
-
-            with m.State("OUT_ACTION"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    self.dout.valid.eq(1),
-                    self.dout.payload.eq(best_i),
-                ]
-                with m.If(self.dout.ready):
-                    m.d.sync += s.eq(s + 1)
-                    m.next = "OUT_PRIME"
-                    with m.If(s == batch - 1):
-                        m.next = "LAYER_DONE"
+            # -- outputs, one per cycle through five stages (stalled by dout):
+            # fetch (c, e, bias, m); c scaled by its gain step; c * m; (c * m) * k +
+            # half; y = sat(((...) >> (K + n)) + b), ReLU. On the last layer a slot
+            # after each sample's Q-values carries its greedy action.
+            with m.State("OUT"):
+                m.d.comb += [self.busy.eq(1), in_out.eq(1)]
+                with m.If(fetch_done & ~(v1 | v2 | v3 | v4 | v5)):
+                    m.next = "LAYER_DONE"
 
             with m.State("LAYER_DONE"):
                 m.d.comb += self.busy.eq(1)
@@ -713,6 +667,67 @@ class CrossbarEngine(wiring.Component):
                 with m.If(last_layer):
                     m.d.sync += li.eq(0)
                     m.next = "IDLE"
+
+        # -- the output pipeline (state OUT) -------------------------------------------
+        slots = n_out + last_layer  # the action slot follows the Q-values
+        adv = Signal()
+        m.d.comb += adv.eq(~v5 | self.dout.ready)
+        fetching = in_out & ~fetch_done
+        with m.If(in_out):
+            m.d.comb += [
+                c_r.addr.eq(sample_base(s) + j),
+                e_r.addr.eq(sample_base(s) + j),
+                b_r.addr.eq(b_off + j),
+                mm_r.addr.eq(s),
+                c_r.en.eq(adv),
+                e_r.en.eq(adv),
+                b_r.en.eq(adv),
+                mm_r.en.eq(adv),
+            ]
+            with m.If(adv):
+                # stage 1: the memories' outputs, for the element fetched now
+                m.d.sync += [v1.eq(fetching), t1_s.eq(s), t1_j.eq(j), t1_a.eq(j == n_out)]
+                with m.If(fetching):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == slots - 1):
+                        m.d.sync += [j.eq(0), s.eq(s + 1)]
+                        with m.If(s == batch - 1):
+                            m.d.sync += fetch_done.eq(1)
+                # stage 2: the code at the top gain's scale
+                total = Mux(rl == 0, c_r.data << e_r.data, c_r.data)
+                m.d.sync += [v2.eq(v1), t2_s.eq(t1_s), t2_j.eq(t1_j), t2_a.eq(t1_a),
+                             x2.eq(total), m2.eq(mm_r.data), b2.eq(b_r.data)]  # fmt: skip
+                # stage 3, 4: the two products
+                m.d.sync += [v3.eq(v2), t3_s.eq(t2_s), t3_j.eq(t2_j), t3_a.eq(t2_a),
+                             p1.eq(x2 * m2), b3.eq(b2)]  # fmt: skip
+                half = Const(1 << (K - 1), K + 8) << rl
+                m.d.sync += [v4.eq(v3), t4_s.eq(t3_s), t4_j.eq(t3_j), t4_a.eq(t3_a),
+                             p2.eq(p1 * k + half), b4.eq(b3)]  # fmt: skip
+                # stage 5: bias, saturation, ReLU
+                zb = Signal(signed(len(p2) + 1))
+                m.d.comb += zb.eq(((p2 >> K) >> rl) + b4)
+                lo = Mux(last_layer, -c.act_max, 0)
+                y = Signal(signed(c.act_bits))
+                with m.If(zb > c.act_max):
+                    m.d.comb += y.eq(c.act_max)
+                with m.Elif(zb < lo):
+                    m.d.comb += y.eq(lo)
+                with m.Else():
+                    m.d.comb += y.eq(zb)
+                m.d.sync += [v5.eq(v4), t5_s.eq(t4_s), t5_j.eq(t4_j), t5_a.eq(t4_a), y5.eq(y)]
+        out_fire = in_out & v5 & self.dout.ready
+        with m.If(in_out & v5):
+            m.d.comb += [
+                self.dout.valid.eq(1),
+                self.dout.payload.eq(Mux(t5_a, best_i, y5)),
+                act_w.addr.eq(act_addr(~in_bank, t5_s, t5_j)),
+                act_w.data.eq(y5),
+                act_w.en.eq(out_fire & ~t5_a),
+            ]
+        with m.If(out_fire & ~t5_a & ((t5_j == 0) | (y5 > best))):
+            m.d.sync += [best.eq(y5), best_i.eq(t5_j)]
+        with m.If(~in_out):
+            m.d.sync += [fetch_done.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), v5.eq(0)]
 
         # -- the collecting machine: one code per GAIN word --------------------------
         cs = Signal(range(MB + 1))

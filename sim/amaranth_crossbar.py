@@ -3,13 +3,15 @@
 :class:`CrossbarResponder` accepts a word every cycle on the design's ``xbar``
 port (:mod:`memrl.rtl.crossbar_port`), applies it through a
 :class:`~memrl.sim.crossbar_server.CrossbarServer` and offers the responses it
-releases in order, ``latency`` cycles later, one per cycle.
+releases in order, ``latency`` cycles later, one per cycle. With
+``ready_prob`` below 1 it refuses words at random (drawn from ``rng``).
 """
 
 from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
 from amaranth.lib import wiring
 
 from memrl.sim.crossbar_server import CrossbarServer
@@ -24,10 +26,22 @@ class CrossbarResponder:
     Add it with ``sim.add_process(responder.process)``.
     """
 
-    def __init__(self, xbar: wiring.PureInterface, port: OneT1RPort, latency: int = 0) -> None:
+    def __init__(
+        self,
+        xbar: wiring.PureInterface,
+        port: OneT1RPort,
+        latency: int = 0,
+        ready_prob: float = 1.0,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         if not isinstance(latency, int) or latency < 0:
             raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
+        if not 0.0 < ready_prob <= 1.0:
+            raise ValueError(f"ready_prob must be in (0, 1] (got {ready_prob!r})")
+        if ready_prob < 1.0 and rng is None:
+            raise ValueError("random back-pressure needs a seeded numpy Generator (rng)")
         self.xbar, self.latency = xbar, latency
+        self.ready_prob, self.rng = ready_prob, rng
         self.server = CrossbarServer(port, xbar.signature)
 
     async def process(self, ctx) -> None:  # noqa: ANN001 - amaranth.sim context
@@ -35,6 +49,7 @@ class CrossbarResponder:
         p = req.payload
         fields = (
             req.valid,
+            req.ready,
             p.op.as_value(),
             p.row,
             p.col,
@@ -47,11 +62,14 @@ class CrossbarResponder:
         queue: deque[tuple[int, int]] = deque()  # (cycle due, code)
         now = 0
         while True:
-            _, _, valid, op, row, col, arg, last, offered, taken = await ctx.tick().sample(*fields)
+            sampled = await ctx.tick().sample(*fields)
+            valid, ready, op, row, col, arg, last, offered, taken = sampled[2:]
             now += 1
             if offered and taken:
                 queue.popleft()
-            if valid:
+            if self.ready_prob < 1.0:
+                ctx.set(req.ready, bool(self.rng.random() < self.ready_prob))
+            if valid and ready:
                 for code in self.server.word(op, row, col, arg, last):
                     queue.append((now + self.latency, code))
             due = bool(queue) and queue[0][0] <= now

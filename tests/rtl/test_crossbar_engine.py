@@ -27,7 +27,10 @@ def _pair(config: CrossbarConfig, seed: int) -> tuple[CrossbarQNet, CrossbarQNet
             CrossbarQNet(config, np.random.default_rng(seed), record=True))  # fmt: skip
 
 
-def _compare(gold: CrossbarQNet, twin: CrossbarQNet, batches, seed: int, max_batch: int = 16):
+def _compare(
+    gold: CrossbarQNet, twin: CrossbarQNet, batches, seed: int, max_batch: int = 16,
+    ready_prob: float = 1.0,
+):  # fmt: skip
     """Run ``(batch, reads)`` forwards on both; return the engine's results."""
     rng = np.random.default_rng(seed)
     cfg = gold.config
@@ -40,7 +43,7 @@ def _compare(gold: CrossbarQNet, twin: CrossbarQNet, batches, seed: int, max_bat
         b_q = np.concatenate(gold.bias_fixed())
         want.append(gold.forward_fixed(x, reads))
         jobs.append((b_q, cfg.datapath.to_fixed(x), reads))
-    got = simulate_forwards(engine_config(twin, max_batch), twin.port, jobs, latency=1)
+    got = simulate_forwards(engine_config(twin, max_batch), twin.port, jobs, 1, ready_prob)
     for w, g in zip(want, got, strict=True):
         for layer, (a, b) in enumerate(zip(w, g.acts, strict=True)):
             assert np.array_equal(a, b), f"layer {layer} differs"
@@ -56,6 +59,13 @@ def test_forward_equals_golden_model(sizes):
     before = gold.port.counts[Op.VMM]
     _compare(gold, twin, [(5, 1), (1, 4), (3, 2)], seed=1)
     assert gold.port.counts[Op.VMM] - before == 3 * (5 + 4 + 6)
+
+
+def test_forward_under_back_pressure_equals_golden_model():
+    """The array refuses words and the host refuses outputs at random (60 % ready)."""
+    gold, twin = _pair(CrossbarConfig(), 8)
+    got = _compare(gold, twin, [(4, 1), (2, 2)], seed=3, ready_prob=0.6)
+    assert got[0].cycles > 0
 
 
 def test_autoranging_passes_equal_golden_model():
