@@ -322,6 +322,7 @@ class CrossbarEngine(wiring.Component):
         rem = Signal(m_bits + 1)
         quo = Signal(n_num_bits)
         bit = Signal(range(n_num_bits + 1))
+        a_reg = Signal(signed(c.act_bits))
         dprod = Signal(signed(c.act_bits + n_num_bits + 2))
         p1 = Signal(signed(c_bits + m_bits + 1))
         p2 = Signal(signed(c_bits + m_bits + k_max.bit_length() + 2))
@@ -533,18 +534,19 @@ class CrossbarEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += [rem.eq(trial), quo.eq(quo << 1)]
 
-            # d = (a * r + half) >> R, one input per cycle: address j, product of
-            # input j - 1 registered, code of input j - 2 written.
+            # d = (a * r + half) >> R, one input per cycle: address j, input j - 1
+            # registered, product of input j - 2 registered, code of input j - 3
+            # written.
             with m.State("DAC_MUL"):
                 m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
-                m.d.sync += dprod.eq(a_in * quo + (1 << (R - 1)))
+                m.d.sync += [a_reg.eq(a_in), dprod.eq(a_reg * quo + (1 << (R - 1)))]
                 m.d.comb += [
-                    d_w.addr.eq(sample_base(s) + j - 2),
+                    d_w.addr.eq(sample_base(s) + j - 3),
                     d_w.data.eq(dprod >> R),
-                    d_w.en.eq(j >= 2),
+                    d_w.en.eq(j >= 3),
                 ]
                 m.d.sync += j.eq(j + 1)
-                with m.If(j == n_in + 1):
+                with m.If(j == n_in + 2):
                     m.d.comb += [mm_w.addr.eq(s), mm_w.data.eq(mval), mm_w.en.eq(1)]
                     m.d.sync += [j.eq(0), s.eq(s + 1)]
                     with m.If(s == batch - 1):
