@@ -71,6 +71,7 @@ __all__ = [
     "FloatQNet",
     "layer_maps",
     "output_constants",
+    "readback_columns",
     "float_forward",
     "flat_views",
 ]
@@ -160,6 +161,11 @@ class CrossbarConfig:
     # Horizontal pairs read differentially (one ADC code per pair); False: each
     # column converted and the two codes subtracted, as in the paper's setup.
     differential_columns: bool = True
+    # How read_back senses conductances: "read", one READ per device (the read
+    # ADC); "vmm", one VMM per row with that row alone driven at full scale and
+    # the used columns converted at ``readback_gain`` (the column ADCs).
+    readback: Literal["read", "vmm"] = "read"
+    readback_gain: int = 16
     device: OneT1RParams = field(default_factory=OneT1RParams)
     port: OneT1RPortConfig = field(default_factory=OneT1RPortConfig)
     datapath: Datapath = field(default_factory=Datapath)
@@ -182,6 +188,11 @@ class CrossbarConfig:
                 raise ValueError(f"gains must be powers of two >= 1 (got {self.gains!r})")
         if self.s_us <= 0:
             raise ValueError(f"s_us must be > 0 (got {self.s_us})")
+        if self.readback not in ("read", "vmm"):
+            raise ValueError(f"readback must be 'read' or 'vmm' (got {self.readback!r})")
+        g = self.readback_gain
+        if isinstance(g, bool) or not isinstance(g, int) or g < 1 or g & (g - 1):
+            raise ValueError(f"readback_gain must be a power of two >= 1 (got {g!r})")
         layer_maps(self)  # raises if the layers do not fit the array
 
     @property
@@ -211,6 +222,11 @@ def layer_maps(config: CrossbarConfig) -> list[PairMap]:
                 f"{config.array_rows}x{config.array_cols} array"
             )
     return maps
+
+
+def readback_columns(config: CrossbarConfig) -> int:
+    """Columns 0 .. n - 1 hold every device of the network: a row read-back's n."""
+    return max(pm.col0 + pm.footprint[1] for pm in layer_maps(config))
 
 
 def output_constants(config: CrossbarConfig) -> list[int]:
@@ -380,14 +396,41 @@ class CrossbarQNet(_QNetBase):
             self.vg[set_idx] = v_gate
             self.energy_j += e.set_j(self.array._conductance_flat(set_idx))
 
+    @property
+    def readback_cols(self) -> int:
+        """Columns a row read-back converts: every column the network uses."""
+        return readback_columns(self.config)
+
     def read_back(self, devices: np.ndarray | None = None) -> None:
-        """READ devices (default: every device the network uses) and refresh the
-        host's weights from the codes."""
-        idx = self.used if devices is None else devices
-        codes = self.engine.read(idx) if self.engine is not None else self.port.read(idx)
-        self.g_read_us[idx] = codes * (self.port.read_adc.lsb / self.config.device.v_read * 1e6)
+        """Sense devices (default: every device the network uses; see
+        ``CrossbarConfig.readback``) and refresh the host's weights from the codes."""
+        c = self.config
+        idx = self.used if devices is None else np.asarray(devices)
+        if c.readback == "read":
+            codes = self.engine.read(idx) if self.engine is not None else self.port.read(idx)
+            self.g_read_us[idx] = codes * (self.port.read_adc.lsb / c.device.v_read * 1e6)
+        else:
+            rows, which = np.unique(idx // c.array_cols, return_inverse=True)
+            if self.engine is not None:
+                row_codes = self.engine.read_rows(rows)
+            else:
+                row_codes = self.read_rows(rows)
+            # one row at full scale (V_read): I = V_read * G, sampled at the gain
+            lsb_us = self.port.col_adc.lsb / (c.readback_gain * c.device.v_read) * 1e6
+            self.g_read_us[idx] = row_codes[which, idx % c.array_cols] * lsb_us
         np.subtract(self.g_read_us[self.pos_all], self.g_read_us[self.neg_all], out=self.w_flat)
         self.w_flat /= self.config.s_us
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Column codes of ``rows`` (ascending), one VMM each with that row alone
+        at the DAC's full-scale code, in one pass over the window of the rows."""
+        c = self.config
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        one_hot = np.zeros((rows.size, r1 - r0), dtype=np.int64)
+        one_hot[np.arange(rows.size), rows - r0] = self.port.row_dac.max_code
+        return self.port.vmm(
+            one_hot, slice(r0, r1), slice(0, self.readback_cols), gain=c.readback_gain
+        )
 
     @property
     def pulses(self) -> tuple[int, int]:

@@ -60,7 +60,8 @@ class CocotbSession(EngineSession):
         sig = config.port_signature()
         self.server = CrossbarServer(net.port, sig)
         self._fields = (sig.row_bits, sig.col_bits, sig.arg_bits)
-        self._count_bits = len(dut.cmd__payload) - 2 - 3
+        self._op_bits = EngineOp.as_shape().width
+        self._count_bits = len(dut.cmd__payload) - self._op_bits - 3
         self._act_mask = (1 << config.act_bits) - 1
         self._blocking = resume(self._run)
 
@@ -78,7 +79,8 @@ class CocotbSession(EngineSession):
 
     async def _run(self, op: EngineOp, count: int, reads_log2: int, din: list[int], n_out: int):
         dut = self.dut
-        cmd = op.value | count << 2 | reads_log2 << (2 + self._count_bits)
+        ob = self._op_bits
+        cmd = op.value | count << ob | reads_log2 << (ob + self._count_bits)
         cmd_sent = False
         i, out = 0, []
         owed: deque[tuple[int, int]] = deque()  # (cycle due, response payload)

@@ -31,7 +31,14 @@ from memrl.rtl.crossbar import (
 )
 from memrl.sim.devices import OneT1RPort
 
-from .crossbar import MAX_READS, CrossbarConfig, CrossbarQNet, layer_maps, output_constants
+from .crossbar import (
+    MAX_READS,
+    CrossbarConfig,
+    CrossbarQNet,
+    layer_maps,
+    output_constants,
+    readback_columns,
+)
 
 #: Cycles without an output word after which a simulated forward pass has hung.
 STALL_CYCLES = 200_000
@@ -88,6 +95,8 @@ def engine_config(
         max_batch=max_batch,
         max_reads_log2=MAX_READS.bit_length() - 1,
         max_program=max_program,
+        readback_cols=readback_columns(c),
+        readback_gain=c.readback_gain,
     )
 
 
@@ -223,6 +232,13 @@ class EngineSession(ABC):
             )
         if words:
             self._call(EngineOp.PROGRAM, len(words), words, 0)
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Column codes (rows, readback_cols) of ``rows`` (ascending) by one-hot VMMs."""
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        n = self.config.readback_cols
+        words = self._call(EngineOp.READ_ROWS, rows.size, rows.tolist(), rows.size * n)
+        return np.array(words, dtype=np.int64).reshape(rows.size, n)
 
     def read(self, devices: np.ndarray) -> np.ndarray:
         devs = np.asarray(devices, dtype=np.int64).ravel()

@@ -15,7 +15,9 @@ devices in list order, then SETs every device in list order: the order of
 :meth:`CrossbarQNet.pulse <memrl.host.crossbar.CrossbarQNet.pulse>`, which
 both write schemes use (the paper's RESET-then-SET of a falling gate
 voltage, and the improved scheme's RESET of both devices of a re-centred
-pair). READ reads devices back through the port's READ.
+pair). READ reads devices back through the port's READ; READ_ROWS reads whole
+rows by one-hot VMMs (the row alone at the DAC's full-scale code, the used
+columns at ``readback_gain``), in one pass.
 
 The engine works through a batch layer by layer, and each layer in the
 golden model's passes: one conversion of every sample at the top gain; while
@@ -30,13 +32,16 @@ VMM at once, and a model of it may answer the whole pass at once (the
 Interfaces (``lib.stream``, valid/ready):
 
 * ``cmd``: ``op`` FORWARD (``count`` samples, ``reads_log2`` = n), BIAS,
-  PROGRAM (``count`` entries) or READ (``count`` devices);
+  PROGRAM (``count`` entries), READ (``count`` devices) or READ_ROWS
+  (``count`` rows);
 * ``din``: FORWARD: the inputs, sample by sample (Q-format integers of
   ``act_bits``); BIAS: every layer's biases, layer by layer; PROGRAM: the
   entries (:func:`program_entry`); READ: the devices (:func:`device_word`);
+  READ_ROWS: the rows, ascending;
 * ``dout``: FORWARD: layer by layer, every sample's outputs (after ReLU on
   hidden layers); on the last layer each sample's Q-values are followed by
   its greedy action (the first index of the largest); READ: the read codes;
+  READ_ROWS: per row, the codes of columns 0 .. ``readback_cols`` - 1;
 * ``xbar``: the crossbar port;
 * ``busy``: a command is being carried out.
 """
@@ -108,6 +113,8 @@ class CrossbarEngineConfig:
     max_batch: int = 128
     max_reads_log2: int = 4
     max_program: int = 8192
+    readback_cols: int = 64  # READ_ROWS converts columns 0 .. readback_cols - 1
+    readback_gain: int = 16
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -134,6 +141,11 @@ class CrossbarEngineConfig:
             if ly.row0 + ly.n_rows > self.rows or ly.col0 + n_cols > self.cols:
                 raise ValueError(f"{where} does not fit a {self.rows}x{self.cols} array")
 
+        if not 1 <= self.readback_cols <= self.cols:
+            raise ValueError(f"CrossbarEngineConfig.readback_cols must be in [1, {self.cols}]")
+        g = self.readback_gain
+        if g < 1 or g & (g - 1):
+            raise ValueError(f"CrossbarEngineConfig.readback_gain must be a power of two (got {g})")
         sig = self.port_signature()
         need = sig.row_bits + sig.col_bits + self.vg_bits + 1
         if need > self.act_bits:
@@ -172,15 +184,16 @@ class CrossbarEngineConfig:
             adc_bits=self.adc_bits,
             vg_bits=self.vg_bits,
             read_bits=self.read_bits,
-            gain_bits=max(ly.gain for ly in self.layers).bit_length(),
+            gain_bits=max(self.readback_gain, *(ly.gain for ly in self.layers)).bit_length(),
         )
 
 
-class EngineOp(enum.Enum, shape=2):
+class EngineOp(enum.Enum, shape=3):
     FORWARD = 0
     BIAS = 1
     PROGRAM = 2
     READ = 3
+    READ_ROWS = 4
 
 
 def program_entry(config: CrossbarEngineConfig, row: int, col: int, code: int, reset: bool) -> int:
@@ -329,6 +342,8 @@ class CrossbarEngine(wiring.Component):
         best = Signal(signed(c.act_bits))
         best_i = Signal(range(W))
         in_out = Signal()  # the FSM is in OUT
+        in_rb = Signal()  # the FSM is in a READ_ROWS state
+        rb_out = Signal(range(max(MB, c.max_program) * c.readback_cols + 1))
         fetch_done = Signal()
         v1, v2, v3, v4, v5 = (Signal(name=f"out_v{i}") for i in range(1, 6))
         sb_ = range(max(MB, c.max_program) + 1)
@@ -375,6 +390,9 @@ class CrossbarEngine(wiring.Component):
                         m.next = "PROG_LOAD"
                     with m.Elif(self.cmd.payload.op == EngineOp.READ):
                         m.next = "READ"
+                    with m.Elif(self.cmd.payload.op == EngineOp.READ_ROWS):
+                        m.d.sync += rb_out.eq(0)
+                        m.next = "RB_ROW"
                     with m.Else():
                         m.next = "LOAD"
 
@@ -499,6 +517,56 @@ class CrossbarEngine(wiring.Component):
                     with m.If(s == batch - 1):
                         m.d.sync += [s.eq(0), j.eq(0)]
                         m.next = "IDLE"
+
+            # -- READ_ROWS: per row, that row alone at full scale, the used columns
+            # at the read-back gain; the codes go out as they come (below).
+            with m.State("RB_ROW"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    in_rb.eq(1),
+                    req.valid.eq(self.din.valid),
+                    self.din.ready.eq(req.ready),
+                    rp.op.eq(XbarOp.ROW),
+                    rp.row.eq(self.din.payload),
+                    rp.arg.eq(c.dac_max),
+                ]
+                with m.If(fire):
+                    m.d.sync += j.eq(0)
+                    m.next = "RB_GAIN"
+
+            with m.State("RB_GAIN"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    in_rb.eq(1),
+                    req.valid.eq(1),
+                    rp.op.eq(XbarOp.GAIN),
+                    rp.col.eq(j),
+                    rp.arg.eq(c.readback_gain),
+                ]
+                with m.If(fire):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == c.readback_cols - 1):
+                        m.next = "RB_VMM"
+
+            with m.State("RB_VMM"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    in_rb.eq(1),
+                    req.valid.eq(1),
+                    rp.op.eq(XbarOp.VMM),
+                    rp.last.eq(s == batch - 1),
+                ]
+                with m.If(fire):
+                    m.d.sync += s.eq(s + 1)
+                    m.next = "RB_ROW"
+                    with m.If(s == batch - 1):
+                        m.d.sync += s.eq(0)
+                        m.next = "RB_DRAIN"
+
+            with m.State("RB_DRAIN"):
+                m.d.comb += [self.busy.eq(1), in_rb.eq(1)]
+                with m.If(rb_out == batch * c.readback_cols):
+                    m.next = "IDLE"
 
             # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
             # the read port answers a cycle after its address).
@@ -730,6 +798,16 @@ class CrossbarEngine(wiring.Component):
             m.d.sync += [best.eq(y5), best_i.eq(t5_j)]
         with m.If(~in_out):
             m.d.sync += [fetch_done.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), v5.eq(0)]
+
+        # -- READ_ROWS: column codes out as they come ----------------------------------
+        with m.If(in_rb):
+            m.d.comb += [
+                self.dout.valid.eq(self.xbar.resp.valid),
+                self.dout.payload.eq(self.xbar.resp.payload[: c.adc_bits].as_signed()),
+                self.xbar.resp.ready.eq(self.dout.ready),
+            ]
+            with m.If(self.xbar.resp.valid & self.dout.ready):
+                m.d.sync += rb_out.eq(rb_out + 1)
 
         # -- the collecting machine: one code per GAIN word --------------------------
         cs = Signal(range(MB + 1))

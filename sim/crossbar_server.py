@@ -7,8 +7,10 @@ port call, and the VMMs of a pass (up to the VMM word with ``last`` set) as
 one batched :meth:`~memrl.sim.devices.OneT1RPort.vmm` call: the calls
 :class:`memrl.host.crossbar.CrossbarQNet` makes for the same operations. So
 the model's noise and its log are those of the golden model. It
-checks that every VMM of a pass names the same rows and columns, consecutive
-and ascending, and refuses words the port does not define.
+checks that every VMM names consecutive ascending rows and columns and that
+the VMMs of a pass name the same columns; a pass's call spans the window from
+its first row to its last, each VMM's other rows at code 0 (a row read-back
+drives one row per VMM). It refuses words the port does not define.
 
 The amaranth.sim responder (:mod:`memrl.sim.amaranth_crossbar`) and the cocotb
 bus model are timing around it.
@@ -109,25 +111,27 @@ class CrossbarServer:
             raise ValueError(f"VMM rows must be consecutive and ascending (got {rows})")
         if cols != tuple(range(cols[0], cols[0] + stride * len(cols), stride)):
             raise ValueError(f"VMM columns must be consecutive and ascending (got {cols})")
-        if self._pass and (self._pass[0][0], self._pass[0][1], self._pass[0][2]) != (
-            rows,
-            cols,
-            pairs,
-        ):
-            raise ValueError("every VMM of a pass must name the same rows and columns")
+        if self._pass and (self._pass[0][1], self._pass[0][2]) != (cols, pairs):
+            raise ValueError("every VMM of a pass must name the same columns")
         codes = np.array([v for _, v in self._rows], dtype=np.int64)
         gains = np.array([g for _, g in self._gains], dtype=np.int64)
         self._pass.append((rows, cols, pairs, codes, gains))
         self._rows, self._gains = [], []
 
     def _run_pass(self) -> list[int]:
-        rows, cols, pairs, _, _ = self._pass[0]
-        codes = np.stack([p[3] for p in self._pass])
+        _, cols, pairs, _, _ = self._pass[0]
+        # The pass's window: from its first row to its last; a VMM's rows outside
+        # its own are at 0 V (code 0).
+        r0 = min(p[0][0] for p in self._pass)
+        r1 = max(p[0][-1] for p in self._pass) + 1
+        codes = np.zeros((len(self._pass), r1 - r0), dtype=np.int64)
+        for k, p in enumerate(self._pass):
+            codes[k, p[0][0] - r0 : p[0][-1] + 1 - r0] = p[3]
         gains = np.stack([p[4] for p in self._pass])
         n_dev_cols = 2 * len(cols) if pairs else len(cols)
         out = self.port.vmm(
             codes,
-            slice(rows[0], rows[0] + len(rows)),
+            slice(r0, r1),
             slice(cols[0], cols[0] + n_dev_cols),
             gain=gains,
             col_pairs=pairs,

@@ -472,3 +472,10 @@ def test_targets_with_n_step_and_action_gap(gap):
     assert y[0] == pytest.approx(-1 - g + g**2 * q[2].max() - gap * (q[0].max() - q[0][2]))
     assert y[1] == pytest.approx(-1 - g - gap * (q[1].max() - q[1][1]))  # ends at the goal
     assert y[2] == pytest.approx(-1 - gap * (q[2].max() - q[2][0]))
+
+
+def test_readback_settings_are_checked():
+    with pytest.raises(ValueError, match="readback must be 'read' or 'vmm'"):
+        CrossbarConfig(readback="adc")
+    with pytest.raises(ValueError, match="readback_gain must be a power of two"):
+        CrossbarConfig(readback_gain=3)
