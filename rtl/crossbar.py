@@ -272,6 +272,9 @@ class CrossbarEngine(wiring.Component):
         e_w_bits = sigp.row_bits + sigp.col_bits + c.vg_bits + 1
         m.submodules.pmem = pmem = Memory(shape=unsigned(e_w_bits), depth=c.max_program, init=[])
         p_r, p_w = pmem.read_port(), pmem.write_port()
+        # max |y| of each sample's hidden-layer outputs: the next layer's m
+        m.submodules.nxmem = nxmem = Memory(shape=unsigned(m_bits), depth=MB, init=[])
+        nx_r, nx_w = nxmem.read_port(), nxmem.write_port()
 
         # -- the current layer's constants -------------------------------------
         li = Signal(range(max(L, 2)))
@@ -569,9 +572,13 @@ class CrossbarEngine(wiring.Component):
                     m.next = "IDLE"
 
             # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
-            # the read port answers a cycle after its address).
+            # the read port answers a cycle after its address). A hidden layer's
+            # output stage has kept its samples' maxima: no scan after layer 1.
             with m.State("DAC_MAX"):
                 m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
+                m.d.comb += nx_r.addr.eq(s)
+                with m.If(li != 0):
+                    m.next = "DAC_KEPT"
                 with m.If(j == 0):
                     m.d.sync += mval.eq(0)
                 with m.Else():
@@ -582,6 +589,12 @@ class CrossbarEngine(wiring.Component):
                 with m.If(j == n_in):
                     m.d.sync += [j.eq(0), rem.eq(0), quo.eq(0), bit.eq(n_num_bits)]
                     m.next = "DAC_DIV"
+
+            with m.State("DAC_KEPT"):  # the read port answers the address of DAC_MAX
+                m.d.comb += [self.busy.eq(1), nx_r.addr.eq(s)]
+                m.d.sync += [mval.eq(nx_r.data), j.eq(0), rem.eq(0), quo.eq(0),
+                             bit.eq(n_num_bits)]  # fmt: skip
+                m.next = "DAC_DIV"
 
             # r = floor(D * 2**R / max(m, 1)), restoring division over the
             # constant numerator's bits; r = 0 for m = 0.
@@ -796,6 +809,13 @@ class CrossbarEngine(wiring.Component):
             ]
         with m.If(out_fire & ~t5_a & ((t5_j == 0) | (y5 > best))):
             m.d.sync += [best.eq(y5), best_i.eq(t5_j)]
+        # hidden outputs are >= 0 (ReLU): their maximum is the next layer's m
+        peak = Mux((t5_j == 0) | (y5 > best), y5, best)
+        m.d.comb += [
+            nx_w.addr.eq(t5_s),
+            nx_w.data.eq(peak),
+            nx_w.en.eq(out_fire & ~last_layer & (t5_j == n_out - 1)),
+        ]
         with m.If(~in_out):
             m.d.sync += [fetch_done.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), v5.eq(0)]
 

@@ -45,3 +45,14 @@ def test_compare_names_the_first_difference():
     assert compare(run, dict(run)) is None
     assert compare(run, {**run, "w_flat": [0.0, 2.0]}).startswith("weight 1")
     assert compare(run, {**run, "returns": [8.0]}).startswith("returns")
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+def test_episodes_with_the_agents_batch_equal_golden_model(tmp_path):
+    """The default agent as it trains (minibatch 80, replay 10,000): 200
+    cart-pole steps, 120 of them with an update, on Verilator."""
+    want = golden_training("CartPole-v1", "default", 2, 200, {})
+    got = run_cocotb_training("verilator", tmp_path, seed=2, steps=200, build_root=BUILD_ROOT)
+    assert compare(want, got) is None, compare(want, got)
+    assert len(got["returns"]) >= 5
