@@ -160,11 +160,9 @@ def control_seed(
     cocotb process; its episodes come back through ``cocotb/seed<N>/episodes.jsonl``
     next to ``views_dir`` and go to ``emit`` as they are written. Returns the
     number of episodes."""
-    from .control import make_agent as _make
-
     env = gym.make(config.env_id or "")
-    agent = _make(env, config.agent, config.preset, seed, config.device_settings())
-    engine = engine_config(agent.net)
+    agent = make_agent(env, config.agent, config.preset, seed, config.device_settings())
+    engine = engine_config(agent.xbar)
     bld = build(config.backend, CrossbarEngine(engine), "crossbar_engine", build_root)
     workdir = Path(views_dir).parent / "cocotb" / f"seed{seed}"
     workdir.mkdir(parents=True, exist_ok=True)
