@@ -16,7 +16,6 @@ from .crossbar_rtl import amaranth_engine
 WARM_STEPS = 80
 LEARNING_STEPS = 10
 SEED = 0
-BUILD_ROOT = Path("build/cocotb")
 
 
 def _run(backend: str, preset: str, steps: int) -> dict:
@@ -25,8 +24,7 @@ def _run(backend: str, preset: str, steps: int) -> dict:
     if backend == "amaranth":
         return train_steps("CartPole-v1", preset, SEED, steps, {}, amaranth_engine())
     with tempfile.TemporaryDirectory() as tmp:
-        return run_cocotb_training(backend, Path(tmp), preset=preset, seed=SEED, steps=steps,
-                                   build_root=BUILD_ROOT)  # fmt: skip
+        return run_cocotb_training(backend, Path(tmp), preset=preset, seed=SEED, steps=steps)
 
 
 def _per_command(history: list) -> dict:
@@ -62,8 +60,7 @@ def _cycles() -> dict:
         learn = hist[r["history_marks"][WARM_STEPS - 1] :]  # the learning steps' commands
         out[preset] = {
             "commands": cmds,
-            "forward_cycles_per_sample_batch80": cmds.get("FORWARD_80", {}).get("median_cycles", 0)
-            / 80,
+            "forward_cycles_per_sample_batch80": cmds["FORWARD_80"]["median_cycles"] / 80,
             "words_per_learning_step": {
                 "out": sum(h[3] for h in learn) / LEARNING_STEPS,
                 "in": sum(h[4] for h in learn) / LEARNING_STEPS,

@@ -208,69 +208,55 @@ def train(
         env = gym.wrappers.TimeLimit(env, max_steps)
     q = make_agent(env, agent, preset, seed, device, engine=engine)
     try:
-        records = _train_episodes(q, env, seed, episodes, on_episode, stop, watch, on_watch)
+        env.action_space.seed(seed)
+        records: list[Episode] = []
+        returns: list[float] = []
+        watch_set = set(watch)
+        for ep in range(1, episodes + 1):
+            t0 = time.perf_counter()
+            p0 = q.net.pulses if isinstance(q.net, CrossbarQNet) else (0, 0)
+            e0 = getattr(q.net, "energy_j", 0.0)
+            obs, _ = env.reset(seed=int(np.random.SeedSequence([seed, ep]).generate_state(1)[0]))
+            total, steps, done = 0.0, 0, False
+            trace: dict[str, list] | None = (
+                {"obs": [obs], "action": [], "loss": []} if ep in watch_set else None
+            )
+            while not done:
+                a = q.act(obs)
+                obs2, r, term, trunc, _ = env.step(a)
+                q.observe(obs, a, float(r), obs2, bool(term), bool(trunc))
+                obs, total, steps, done = obs2, total + float(r), steps + 1, bool(term or trunc)
+                if trace is not None:
+                    trace["obs"].append(obs)
+                    trace["action"].append(a)
+                    trace["loss"].append(q.last_loss)
+            p1 = q.net.pulses if isinstance(q.net, CrossbarQNet) else (0, 0)
+            rec = Episode(
+                seed=seed,
+                episode=ep,
+                ret=total,
+                steps=steps,
+                pulses=(p1[0] - p0[0]) + (p1[1] - p0[1]),
+                sets=p1[0] - p0[0],
+                resets=p1[1] - p0[1],
+                energy_j=getattr(q.net, "energy_j", 0.0) - e0,
+                epsilon=q.epsilon(),
+                loss=q.last_loss,
+                wall_s=time.perf_counter() - t0,
+            )
+            records.append(rec)
+            returns.append(total)
+            if on_episode is not None:
+                on_episode(rec)
+            if trace is not None and on_watch is not None:
+                on_watch(ep, {**{k: np.asarray(v) for k, v in trace.items()}, **_array_view(q)})
+            if stop is not None and stop(returns):
+                break
     finally:
         env.close()
         if isinstance(q.net, CrossbarQNet) and q.net.engine is not None:
             q.net.engine.close()
     return q, records
-
-
-def _train_episodes(
-    q: QAgent,
-    env: gym.Env,
-    seed: int,
-    episodes: int,
-    on_episode: Callable[[Episode], None] | None,
-    stop: Callable[[list[float]], bool] | None,
-    watch: Sequence[int],
-    on_watch: Callable[[int, dict], None] | None,
-) -> list[Episode]:
-    env.action_space.seed(seed)
-    records: list[Episode] = []
-    returns: list[float] = []
-    watch_set = set(watch)
-    for ep in range(1, episodes + 1):
-        t0 = time.perf_counter()
-        p0 = q.net.pulses if isinstance(q.net, CrossbarQNet) else (0, 0)
-        e0 = getattr(q.net, "energy_j", 0.0)
-        obs, _ = env.reset(seed=int(np.random.SeedSequence([seed, ep]).generate_state(1)[0]))
-        total, steps, done = 0.0, 0, False
-        trace: dict[str, list] | None = (
-            {"obs": [obs], "action": [], "loss": []} if ep in watch_set else None
-        )
-        while not done:
-            a = q.act(obs)
-            obs2, r, term, trunc, _ = env.step(a)
-            q.observe(obs, a, float(r), obs2, bool(term), bool(trunc))
-            obs, total, steps, done = obs2, total + float(r), steps + 1, bool(term or trunc)
-            if trace is not None:
-                trace["obs"].append(obs)
-                trace["action"].append(a)
-                trace["loss"].append(q.last_loss)
-        p1 = q.net.pulses if isinstance(q.net, CrossbarQNet) else (0, 0)
-        rec = Episode(
-            seed=seed,
-            episode=ep,
-            ret=total,
-            steps=steps,
-            pulses=(p1[0] - p0[0]) + (p1[1] - p0[1]),
-            sets=p1[0] - p0[0],
-            resets=p1[1] - p0[1],
-            energy_j=getattr(q.net, "energy_j", 0.0) - e0,
-            epsilon=q.epsilon(),
-            loss=q.last_loss,
-            wall_s=time.perf_counter() - t0,
-        )
-        records.append(rec)
-        returns.append(total)
-        if on_episode is not None:
-            on_episode(rec)
-        if trace is not None and on_watch is not None:
-            on_watch(ep, {**{k: np.asarray(v) for k, v in trace.items()}, **_array_view(q)})
-        if stop is not None and stop(returns):
-            break
-    return records
 
 
 def _array_view(q: QAgent) -> dict[str, np.ndarray]:

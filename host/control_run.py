@@ -70,9 +70,7 @@ __all__ = [
 ]
 
 TASK_ENVS: dict[str, str] = {"cartpole": "CartPole-v1", "mountaincar": "MountainCar-v0"}
-#: Where the crossbar's digital side runs: the Python golden model, or the
-#: crossbar engine (memrl.rtl.crossbar) in amaranth.sim or as Verilog under cocotb.
-BACKENDS: tuple[str, ...] = CONTROL_BACKENDS
+BACKENDS: tuple[str, ...] = CONTROL_BACKENDS  # memrl.host.backends
 AGENTS: tuple[str, ...] = ("crossbar", "float")
 SWEEP_PARAMS: tuple[str, ...] = ("adc_bits", "c2c_frac", "stuck_rate", "drift_nu")
 FINAL_WINDOW = 20  # episodes in the summary's "final mean"

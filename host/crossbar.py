@@ -350,6 +350,8 @@ class CrossbarQNet(_QNetBase):
                 "datapath would overflow 64 bits: lower Datapath.act_bits or scale_bits, "
                 "or raise the column ADC full scale"
             )
+        # Columns a row read-back converts: every column the network uses.
+        self.readback_cols = readback_columns(c)
         # The crossbar engine doing the digital side (memrl.host.crossbar_rtl), if any.
         self.engine = engine(self) if engine is not None else None
         self.vg = np.full(self.array.size, c.vg_mid)
@@ -383,23 +385,19 @@ class CrossbarQNet(_QNetBase):
         """RESET the devices ``reset``, then SET ``set_idx`` at ``v_gate`` (volts,
         quantised to the port's gate-voltage codes). Counts energy; records ``vg``."""
         e = self.config.energy
+        levels = self.port.level_for(v_gate)
         if reset.size:
             self.energy_j += e.reset_j(self.array._conductance_flat(reset))
         if self.engine is not None:
-            self.engine.program(reset, set_idx, self.port.level_for(v_gate))
+            self.engine.program(reset, set_idx, levels)
         else:
             if reset.size:
                 self.port.reset(reset)
             if set_idx.size:
-                self.port.set(set_idx, self.port.level_for(v_gate))
+                self.port.set(set_idx, levels)
         if set_idx.size:
             self.vg[set_idx] = v_gate
             self.energy_j += e.set_j(self.array._conductance_flat(set_idx))
-
-    @property
-    def readback_cols(self) -> int:
-        """Columns a row read-back converts: every column the network uses."""
-        return readback_columns(self.config)
 
     def read_back(self, devices: np.ndarray | None = None) -> None:
         """Sense devices (default: every device the network uses; see
@@ -411,10 +409,7 @@ class CrossbarQNet(_QNetBase):
             self.g_read_us[idx] = codes * (self.port.read_adc.lsb / c.device.v_read * 1e6)
         else:
             rows, which = np.unique(idx // c.array_cols, return_inverse=True)
-            if self.engine is not None:
-                row_codes = self.engine.read_rows(rows)
-            else:
-                row_codes = self.read_rows(rows)
+            row_codes = self.read_rows(rows)
             # one row at full scale (V_read): I = V_read * G, sampled at the gain
             lsb_us = self.port.col_adc.lsb / (c.readback_gain * c.device.v_read) * 1e6
             self.g_read_us[idx] = row_codes[which, idx % c.array_cols] * lsb_us
@@ -424,6 +419,8 @@ class CrossbarQNet(_QNetBase):
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         """Column codes of ``rows`` (ascending), one VMM each with that row alone
         at the DAC's full-scale code, in one pass over the window of the rows."""
+        if self.engine is not None:
+            return self.engine.read_rows(rows)
         c = self.config
         r0, r1 = int(rows[0]), int(rows[-1]) + 1
         one_hot = np.zeros((rows.size, r1 - r0), dtype=np.int64)

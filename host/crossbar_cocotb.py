@@ -72,6 +72,7 @@ def train_steps(
                 ret = 0.0
                 obs, _ = env.reset()
     finally:
+        env.close()
         if agent.net.engine is not None:
             agent.net.engine.close()
     net = agent.net
@@ -112,8 +113,9 @@ def run_cocotb_training(
     """Train on ``sim`` ("icarus" or "verilator"); the run's figures (see
     :mod:`memrl.host.crossbar_cocotb_tb`) and ``sim_wall_s``, the simulator's wall time."""
     overrides = dict(overrides or {})
-    _, agent = _agent(env_id, preset, seed, overrides)
-    config = engine_config(agent.net, max_batch)
+    env, agent = _agent(env_id, preset, seed, overrides)
+    env.close()
+    config = engine_config(agent.xbar, max_batch)
     bld = build(sim, CrossbarEngine(config), "crossbar_engine", build_root, waves=waves)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +164,7 @@ def control_seed(
     number of episodes."""
     env = gym.make(config.env_id or "")
     agent = make_agent(env, config.agent, config.preset, seed, config.device_settings())
+    env.close()
     engine = engine_config(agent.xbar)
     bld = build(config.backend, CrossbarEngine(engine), "crossbar_engine", build_root)
     workdir = Path(views_dir).parent / "cocotb" / f"seed{seed}"

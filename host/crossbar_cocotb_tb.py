@@ -33,21 +33,27 @@ from dataclasses import asdict
 from pathlib import Path
 
 import cocotb
+from amaranth.lib import data
 from cocotb.clock import Clock
 from cocotb.task import bridge, resume
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from memrl.host.crossbar import CrossbarQNet
-from memrl.host.crossbar_rtl import EngineSession, engine_config
-from memrl.rtl.crossbar import EngineOp
+from memrl.host.crossbar_rtl import STALL_CYCLES, EngineSession, engine_config
+from memrl.rtl.crossbar import EngineOp, command_layout
+from memrl.rtl.crossbar_port import crossbar_request_layout
 from memrl.sim.crossbar_server import CrossbarServer
 
 PERIOD_NS = 10
-STALL_CYCLES = 200_000
 
 
 def _int(handle) -> int:  # noqa: ANN001
     return int(handle.value)
+
+
+def _fields(layout: data.StructLayout) -> dict[str, tuple[int, int]]:
+    """(offset, mask) of each field of a struct layout."""
+    return {name: (f.offset, (1 << f.width) - 1) for name, f in layout}
 
 
 class CocotbSession(EngineSession):
@@ -55,51 +61,51 @@ class CocotbSession(EngineSession):
 
     def __init__(self, dut, net: CrossbarQNet, max_batch: int, latency: int) -> None:  # noqa: ANN001
         config = engine_config(net, max_batch)
-        super().__init__(config, net.port.array.cols)
+        super().__init__(config)
         self.dut, self.latency = dut, latency
         sig = config.port_signature()
         self.server = CrossbarServer(net.port, sig)
-        self._fields = (sig.row_bits, sig.col_bits, sig.arg_bits)
-        self._op_bits = EngineOp.as_shape().width
-        self._count_bits = len(dut.cmd__payload) - self._op_bits - 3
+        self._req = _fields(crossbar_request_layout(sig.row_bits, sig.col_bits, sig.arg_bits))
+        self._cmd = _fields(command_layout(config))
         self._act_mask = (1 << config.act_bits) - 1
+        self._written: dict[str, int] = {}  # the inputs as last set
         self._blocking = resume(self._run)
 
     def _exchange(self, op, count, reads_log2, din, n_out):  # noqa: ANN001
         return self._blocking(op, count, reads_log2, din, n_out)
 
-    def _decode(self, p: int) -> tuple[int, int, int, int, int]:
-        rb, cb, ab = self._fields
-        op = p & 7
-        row = (p >> 3) & ((1 << rb) - 1)
-        col = (p >> (3 + rb)) & ((1 << cb) - 1)
-        arg = (p >> (3 + rb + cb)) & ((1 << ab) - 1)
-        last = (p >> (3 + rb + cb + ab)) & 1
-        return op, row, col, arg, last
+    def _set(self, name: str, value: int) -> None:
+        """Drive an input of the engine, only when it changes (the loop runs every cycle)."""
+        if self._written.get(name) != value:
+            getattr(self.dut, name).value = value
+            self._written[name] = value
+
+    def _decode(self, p: int) -> tuple[int, ...]:
+        return tuple((p >> off) & mask for off, mask in self._req.values())
 
     async def _run(self, op: EngineOp, count: int, reads_log2: int, din: list[int], n_out: int):
-        dut = self.dut
-        ob = self._op_bits
-        cmd = op.value | count << ob | reads_log2 << (ob + self._count_bits)
+        dut, put, f = self.dut, self._set, self._cmd
+        cmd = (op.value << f["op"][0] | count << f["count"][0]
+               | reads_log2 << f["reads_log2"][0])  # fmt: skip
         cmd_sent = False
         i, out = 0, []
         owed: deque[tuple[int, int]] = deque()  # (cycle due, response payload)
         cycle, idle = 0, 0
-        dut.xbar__req__ready.value = 1
-        dut.dout__ready.value = 1
+        put("xbar__req__ready", 1)
+        put("dout__ready", 1)
         while True:
             await FallingEdge(dut.clk)
             cycle += 1
-            dut.cmd__valid.value = int(not cmd_sent)
-            dut.cmd__payload.value = cmd
+            put("cmd__valid", int(not cmd_sent))
+            put("cmd__payload", cmd)
             more = cmd_sent and i < len(din)
-            dut.din__valid.value = int(more)
+            put("din__valid", int(more))
             if more:
-                dut.din__payload.value = din[i] & self._act_mask
+                put("din__payload", din[i] & self._act_mask)
             due = bool(owed) and owed[0][0] <= cycle
-            dut.xbar__resp__valid.value = int(due)
+            put("xbar__resp__valid", int(due))
             if due:
-                dut.xbar__resp__payload.value = owed[0][1]
+                put("xbar__resp__payload", owed[0][1])
             await ReadOnly()
             progress = False
             if not cmd_sent and _int(dut.cmd__ready):
@@ -127,22 +133,28 @@ class CocotbSession(EngineSession):
                     f"({i} of {len(din)} words in, {len(out)} of {n_out} out)"
                 )
         await FallingEdge(dut.clk)
-        dut.cmd__valid.value = 0
-        dut.din__valid.value = 0
-        dut.xbar__resp__valid.value = 0
+        put("cmd__valid", 0)
+        put("din__valid", 0)
+        put("xbar__resp__valid", 0)
         self.cycles += cycle
         return out
+
+
+def _engine(case: dict, dut):  # noqa: ANN001, ANN202
+    """The ``engine`` of a case: the session on ``dut``."""
+
+    def make(net: CrossbarQNet) -> CocotbSession:
+        return CocotbSession(dut, net, case["max_batch"], case["latency"])
+
+    return make
 
 
 def _train(case: dict, dut) -> dict:  # noqa: ANN001
     from memrl.host.crossbar_cocotb import train_steps
 
-    def engine(net: CrossbarQNet) -> CocotbSession:
-        return CocotbSession(dut, net, case["max_batch"], case["latency"])
-
     t0 = time.perf_counter()
     out = train_steps(case["env_id"], case["preset"], case["seed"], case["steps"],
-                      case["overrides"], engine)  # fmt: skip
+                      case["overrides"], _engine(case, dut))  # fmt: skip
     out["wall_s"] = time.perf_counter() - t0
     return out
 
@@ -157,10 +169,8 @@ def _control(case: dict, dut) -> dict:  # noqa: ANN001
             fh.write(json.dumps(asdict(rec)) + "\n")
             fh.flush()
 
-        def engine(net: CrossbarQNet) -> CocotbSession:
-            return CocotbSession(dut, net, case["max_batch"], case["latency"])
-
-        n = _train_seed(config, case["seed"], case["views_dir"], emit, lambda: False, engine)
+        n = _train_seed(config, case["seed"], case["views_dir"], emit, lambda: False,
+                        _engine(case, dut))  # fmt: skip
     return {"episodes": n}
 
 

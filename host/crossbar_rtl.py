@@ -3,8 +3,8 @@
 * :func:`engine_config`: the engine's parameters for a
   :class:`~memrl.host.crossbar.CrossbarQNet` (its placement, converters and
   datapath);
-* :func:`forward_words` / :func:`decode_forward`: what the host sends for a
-  forward pass and how it reads the answer;
+* :func:`decode_forward`, :func:`program_words`: how the host reads a forward
+  pass's answer and writes a ``pulse`` as PROGRAM entries;
 * :class:`EngineSession`: what a :class:`CrossbarQNet` built with an
   ``engine`` asks of the engine (forward passes, programming, read-back);
   :class:`AmaranthSession` is the engine in ``amaranth.sim``, its array the
@@ -40,7 +40,7 @@ from .crossbar import (
     readback_columns,
 )
 
-#: Cycles without an output word after which a simulated forward pass has hung.
+#: Cycles without progress on its streams after which a simulated engine has hung.
 STALL_CYCLES = 200_000
 
 __all__ = [
@@ -142,11 +142,7 @@ def _check_batch(config: CrossbarEngineConfig, x_q: np.ndarray, reads: int) -> N
 
 
 def program_words(
-    config: CrossbarEngineConfig,
-    cols: int,
-    reset: np.ndarray,
-    set_idx: np.ndarray,
-    levels: np.ndarray,
+    config: CrossbarEngineConfig, reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray
 ) -> list[int]:
     """PROGRAM entries for ``CrossbarQNet.pulse(reset, set_idx, ...)``: every SET
     device in order, flagged when it is RESET first. The engine RESETs in list
@@ -154,21 +150,19 @@ def program_words(
     set_idx = np.asarray(set_idx, dtype=np.int64).ravel()
     reset = np.asarray(reset, dtype=np.int64).ravel()
     levels = np.broadcast_to(np.asarray(levels, dtype=np.int64), set_idx.shape)
-    flags = np.zeros(set_idx.size, dtype=bool)
+    flags = np.zeros(set_idx.size, dtype=np.int64)
     k = 0
     for i, dev in enumerate(set_idx.tolist()):
         if k < reset.size and dev == reset[k]:
-            flags[i] = True
+            flags[i] = 1
             k += 1
     if k != reset.size:
         raise ValueError(
             "the engine RESETs only devices it then SETs, in the SET order: "
             f"RESET device {int(reset[k])} is not in the SET list in order"
         )
-    return [
-        program_entry(config, d // cols, d % cols, int(v), bool(f))
-        for d, v, f in zip(set_idx.tolist(), levels.tolist(), flags.tolist(), strict=True)
-    ]
+    row, col = np.divmod(set_idx, config.cols)
+    return program_entry(config, row, col, levels, flags).tolist()
 
 
 class EngineSession(ABC):
@@ -181,8 +175,8 @@ class EngineSession(ABC):
     and words.
     """
 
-    def __init__(self, config: CrossbarEngineConfig, cols: int) -> None:
-        self.config, self.cols = config, cols
+    def __init__(self, config: CrossbarEngineConfig) -> None:
+        self.config = config
         self._bias: np.ndarray | None = None
         self.words_out = self.words_in = 0
         self.cycles = 0
@@ -225,7 +219,7 @@ class EngineSession(ABC):
         return ForwardResult(acts, actions, self.cycles - before)
 
     def program(self, reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray) -> None:
-        words = program_words(self.config, self.cols, reset, set_idx, levels)
+        words = program_words(self.config, reset, set_idx, levels)
         if len(words) > self.config.max_program:
             raise ValueError(
                 f"a PROGRAM holds at most {self.config.max_program} entries (got {len(words)})"
@@ -245,10 +239,8 @@ class EngineSession(ABC):
         out: list[int] = []
         step = self.config.max_program
         for k in range(0, devs.size, step):
-            chunk = devs[k : k + step]
-            words = [
-                device_word(self.config, d // self.cols, d % self.cols) for d in chunk.tolist()
-            ]
+            row, col = np.divmod(devs[k : k + step], self.config.cols)
+            words = device_word(self.config, row, col).tolist()
             out += self._call(EngineOp.READ, len(words), words, len(words))
         return np.array(out, dtype=np.int64)
 
@@ -267,7 +259,7 @@ class AmaranthSession(EngineSession):
         ready_prob: float = 1.0,
         seed: int = 0,
     ) -> None:
-        super().__init__(config, port.array.cols)
+        super().__init__(config)
         from amaranth.sim import Simulator
 
         from memrl.sim.amaranth_crossbar import CrossbarResponder

@@ -62,6 +62,7 @@ __all__ = [
     "CrossbarEngineConfig",
     "EngineOp",
     "CrossbarEngine",
+    "command_layout",
     "program_entry",
     "device_word",
 ]
@@ -155,6 +156,11 @@ class CrossbarEngineConfig:
             )
 
     @property
+    def count_bits(self) -> int:
+        """Width of a command's count: a FORWARD's samples or a PROGRAM's entries."""
+        return max(self.max_batch, self.max_program).bit_length()
+
+    @property
     def width(self) -> int:
         """Words reserved per sample in the engine's memories (a power of two)."""
         n = max(max(ly.n_in, ly.n_out) for ly in self.layers)
@@ -196,15 +202,23 @@ class EngineOp(enum.Enum, shape=3):
     READ_ROWS = 4
 
 
-def program_entry(config: CrossbarEngineConfig, row: int, col: int, code: int, reset: bool) -> int:
-    """A PROGRAM word: the device, whether to RESET it first, its SET code."""
-    sig = config.port_signature()
-    return code | int(reset) << config.vg_bits | (row << sig.col_bits | col) << (config.vg_bits + 1)
+def program_entry(config: CrossbarEngineConfig, row, col, code, reset):  # noqa: ANN001, ANN201
+    """PROGRAM words: the device, whether to RESET it first (0 or 1), its SET
+    code. Integers, or integer numpy arrays (one word per element)."""
+    vg, cb = config.vg_bits, config.port_signature().col_bits
+    return code | reset << vg | (row << cb | col) << (vg + 1)
 
 
-def device_word(config: CrossbarEngineConfig, row: int, col: int) -> int:
-    """A READ word: the device."""
+def device_word(config: CrossbarEngineConfig, row, col):  # noqa: ANN001, ANN201
+    """READ words: the device. Integers, or integer numpy arrays."""
     return row << config.port_signature().col_bits | col
+
+
+def command_layout(config: CrossbarEngineConfig) -> data.StructLayout:
+    """Payload of the engine's ``cmd`` stream."""
+    return data.StructLayout(
+        {"op": EngineOp, "count": unsigned(config.count_bits), "reads_log2": unsigned(3)}
+    )
 
 
 class _Kind(enum.Enum, shape=2):
@@ -218,20 +232,9 @@ class CrossbarEngine(wiring.Component):
 
     def __init__(self, config: CrossbarEngineConfig) -> None:
         self.config = c = config
-        self.count_bits = max(c.max_batch, c.max_program).bit_length()
         super().__init__(
             {
-                "cmd": In(
-                    stream.Signature(
-                        data.StructLayout(
-                            {
-                                "op": EngineOp,
-                                "count": unsigned(self.count_bits),
-                                "reads_log2": unsigned(3),
-                            }
-                        )
-                    )
-                ),
+                "cmd": In(stream.Signature(command_layout(c))),
                 "din": In(stream.Signature(signed(c.act_bits))),
                 "dout": Out(stream.Signature(signed(c.act_bits))),
                 "xbar": Out(c.port_signature()),
@@ -252,7 +255,7 @@ class CrossbarEngine(wiring.Component):
         R, K = c.recip_bits, c.scale_bits
         n_num = c.dac_max << R
         n_num_bits = n_num.bit_length()
-        port = self.xbar.signature
+        port = self.xbar.signature  # widths of the crossbar port's fields
 
         # -- memories -------------------------------------------------------
         m.submodules.act = act = Memory(shape=signed(c.act_bits), depth=2 * MB * W, init=[])
@@ -268,8 +271,7 @@ class CrossbarEngine(wiring.Component):
         e_r, e_r2, e_w = emem.read_port(), emem.read_port(), emem.write_port()
         mm_r, mm_w = mmem.read_port(), mmem.write_port()
         b_r, b_w = bmem.read_port(), bmem.write_port()
-        sigp = self.xbar.signature
-        e_w_bits = sigp.row_bits + sigp.col_bits + c.vg_bits + 1
+        e_w_bits = port.row_bits + port.col_bits + c.vg_bits + 1
         m.submodules.pmem = pmem = Memory(shape=unsigned(e_w_bits), depth=c.max_program, init=[])
         p_r, p_w = pmem.read_port(), pmem.write_port()
         # max |y| of each sample's hidden-layer outputs: the next layer's m
@@ -308,7 +310,7 @@ class CrossbarEngine(wiring.Component):
                 off += ly.n_out
 
         # -- registers shared by the two machines ---------------------------------
-        batch = Signal(self.count_bits)  # samples, or PROGRAM / READ words
+        batch = Signal(c.count_bits)  # samples, or PROGRAM / READ words
         rl = Signal(3)  # reads_log2
         kind = Signal(_Kind)
         rk = Signal(range(1 << c.max_reads_log2))  # read passes done
@@ -328,7 +330,9 @@ class CrossbarEngine(wiring.Component):
         def act_addr(bank: object, s: Signal, j: object) -> object:
             return Mux(bank, MB * W, 0) + (s << wb) + j
 
-        end = c.adc_end
+        def saturated(code: object, e: object) -> object:
+            """A column reached the ADC's end code and has a lower gain to go to."""
+            return ((code >= c.adc_end) | (code <= -c.adc_end)) & (e < e_max)
 
         # -- the issuing machine ------------------------------------------------
         s = Signal(range(max(MB, c.max_program) + 1))
@@ -345,8 +349,11 @@ class CrossbarEngine(wiring.Component):
         best = Signal(signed(c.act_bits))
         best_i = Signal(range(W))
         in_out = Signal()  # the FSM is in OUT
-        in_rb = Signal()  # the FSM is in a READ_ROWS state
-        rb_out = Signal(range(max(MB, c.max_program) * c.readback_cols + 1))
+        # READ and READ_ROWS forward the array's codes to dout (READ_ROWS's signed)
+        fwd = Signal()
+        fwd_signed = Signal()
+        fwd_n = Signal(range(max(MB, c.max_program) * c.readback_cols + 1))
+        fwd_take = Signal()
         fetch_done = Signal()
         v1, v2, v3, v4, v5 = (Signal(name=f"out_v{i}") for i in range(1, 6))
         sb_ = range(max(MB, c.max_program) + 1)
@@ -379,6 +386,7 @@ class CrossbarEngine(wiring.Component):
                     m.d.sync += [
                         batch.eq(self.cmd.payload.count),
                         rl.eq(self.cmd.payload.reads_log2),
+                        fwd_n.eq(0),
                         s.eq(0),
                         j.eq(0),
                         li.eq(0),
@@ -394,7 +402,6 @@ class CrossbarEngine(wiring.Component):
                     with m.Elif(self.cmd.payload.op == EngineOp.READ):
                         m.next = "READ"
                     with m.Elif(self.cmd.payload.op == EngineOp.READ_ROWS):
-                        m.d.sync += rb_out.eq(0)
                         m.next = "RB_ROW"
                     with m.Else():
                         m.next = "LOAD"
@@ -453,8 +460,8 @@ class CrossbarEngine(wiring.Component):
             entry = p_r.data
             e_code = entry[: c.vg_bits]
             e_flag = entry[c.vg_bits]
-            e_col = entry[c.vg_bits + 1 : c.vg_bits + 1 + sigp.col_bits]
-            e_row = entry[c.vg_bits + 1 + sigp.col_bits :]
+            e_col = entry[c.vg_bits + 1 : c.vg_bits + 1 + port.col_bits]
+            e_row = entry[c.vg_bits + 1 + port.col_bits :]
 
             with m.State("PROG_RESET_PRIME"):
                 m.d.comb += [self.busy.eq(1), p_r.addr.eq(0)]
@@ -498,35 +505,32 @@ class CrossbarEngine(wiring.Component):
                         m.d.sync += j.eq(0)
                         m.next = "IDLE"
 
-            # -- READ: device words out, read codes back, concurrently -------------------
+            # -- READ: device words out, read codes back (forwarded below) -----------
             with m.State("READ"):
                 more = j != batch
                 m.d.comb += [
                     self.busy.eq(1),
+                    fwd.eq(1),
                     req.valid.eq(self.din.valid & more),
                     self.din.ready.eq(req.ready & more),
                     rp.op.eq(XbarOp.READ),
-                    rp.row.eq(self.din.payload[sigp.col_bits :]),
-                    rp.col.eq(self.din.payload[: sigp.col_bits]),
+                    rp.row.eq(self.din.payload[port.col_bits :]),
+                    rp.col.eq(self.din.payload[: port.col_bits]),
                     rp.last.eq(j == batch - 1),
-                    self.dout.valid.eq(self.xbar.resp.valid),
-                    self.dout.payload.eq(self.xbar.resp.payload),
-                    self.xbar.resp.ready.eq(self.dout.ready),
                 ]
                 with m.If(fire):
                     m.d.sync += j.eq(j + 1)
-                with m.If(self.xbar.resp.valid & self.dout.ready):
-                    m.d.sync += s.eq(s + 1)
-                    with m.If(s == batch - 1):
-                        m.d.sync += [s.eq(0), j.eq(0)]
-                        m.next = "IDLE"
+                with m.If(fwd_take & (fwd_n == batch - 1)):
+                    m.d.sync += j.eq(0)
+                    m.next = "IDLE"
 
             # -- READ_ROWS: per row, that row alone at full scale, the used columns
-            # at the read-back gain; the codes go out as they come (below).
+            # at the read-back gain; the codes are forwarded as they come (below).
             with m.State("RB_ROW"):
                 m.d.comb += [
                     self.busy.eq(1),
-                    in_rb.eq(1),
+                    fwd.eq(1),
+                    fwd_signed.eq(1),
                     req.valid.eq(self.din.valid),
                     self.din.ready.eq(req.ready),
                     rp.op.eq(XbarOp.ROW),
@@ -540,7 +544,8 @@ class CrossbarEngine(wiring.Component):
             with m.State("RB_GAIN"):
                 m.d.comb += [
                     self.busy.eq(1),
-                    in_rb.eq(1),
+                    fwd.eq(1),
+                    fwd_signed.eq(1),
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.GAIN),
                     rp.col.eq(j),
@@ -554,7 +559,8 @@ class CrossbarEngine(wiring.Component):
             with m.State("RB_VMM"):
                 m.d.comb += [
                     self.busy.eq(1),
-                    in_rb.eq(1),
+                    fwd.eq(1),
+                    fwd_signed.eq(1),
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.VMM),
                     rp.last.eq(s == batch - 1),
@@ -567,8 +573,8 @@ class CrossbarEngine(wiring.Component):
                         m.next = "RB_DRAIN"
 
             with m.State("RB_DRAIN"):
-                m.d.comb += [self.busy.eq(1), in_rb.eq(1)]
-                with m.If(rb_out == batch * c.readback_cols):
+                m.d.comb += [self.busy.eq(1), fwd.eq(1), fwd_signed.eq(1)]
+                with m.If(fwd_n == batch * c.readback_cols):
                     m.next = "IDLE"
 
             # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
@@ -685,9 +691,10 @@ class CrossbarEngine(wiring.Component):
                 m.d.comb += self.busy.eq(1)
                 e_old = Mux(kind == _Kind.FIRST, 0, e_r.data)
                 c_old = c_r.data
-                sat = ((c_old >= end) | (c_old <= -end)) & (e_old < e_max)
                 e_new = Signal(e_bits)
-                m.d.comb += e_new.eq(Mux(kind == _Kind.RANGE, e_old + sat, e_old))
+                m.d.comb += e_new.eq(
+                    Mux(kind == _Kind.RANGE, e_old + saturated(c_old, e_old), e_old)
+                )
                 m.d.comb += [
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.GAIN),
@@ -819,15 +826,17 @@ class CrossbarEngine(wiring.Component):
         with m.If(~in_out):
             m.d.sync += [fetch_done.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), v5.eq(0)]
 
-        # -- READ_ROWS: column codes out as they come ----------------------------------
-        with m.If(in_rb):
+        # -- READ and READ_ROWS: the array's codes out as they come ---------------------
+        codes = self.xbar.resp.payload
+        m.d.comb += fwd_take.eq(fwd & self.xbar.resp.valid & self.dout.ready)
+        with m.If(fwd):
             m.d.comb += [
                 self.dout.valid.eq(self.xbar.resp.valid),
-                self.dout.payload.eq(self.xbar.resp.payload[: c.adc_bits].as_signed()),
+                self.dout.payload.eq(Mux(fwd_signed, codes[: c.adc_bits].as_signed(), codes)),
                 self.xbar.resp.ready.eq(self.dout.ready),
             ]
-            with m.If(self.xbar.resp.valid & self.dout.ready):
-                m.d.sync += rb_out.eq(rb_out + 1)
+        with m.If(fwd_take):
+            m.d.sync += fwd_n.eq(fwd_n + 1)
 
         # -- the collecting machine: one code per GAIN word --------------------------
         cs = Signal(range(MB + 1))
@@ -861,7 +870,7 @@ class CrossbarEngine(wiring.Component):
                 nxt = sample_base(cs) + cj + take
                 m.d.comb += [c_r2.addr.eq(nxt), e_r2.addr.eq(nxt)]
                 e_cur = Mux(kind == _Kind.FIRST, 0, e_r2.data)
-                sat = ((code >= end) | (code <= -end)) & (e_cur < e_max)
+                sat = saturated(code, e_cur)
                 old = Mux(rk == 1, c_r2.data << e_cur, c_r2.data)
                 m.d.comb += [
                     c_w.addr.eq(sample_base(cs) + cj),

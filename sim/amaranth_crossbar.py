@@ -16,6 +16,7 @@ from amaranth.lib import wiring
 
 from memrl.sim.crossbar_server import CrossbarServer
 from memrl.sim.devices import OneT1RPort
+from memrl.sim.rram_server import check_timing
 
 __all__ = ["CrossbarResponder"]
 
@@ -34,12 +35,7 @@ class CrossbarResponder:
         ready_prob: float = 1.0,
         rng: np.random.Generator | None = None,
     ) -> None:
-        if not isinstance(latency, int) or latency < 0:
-            raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
-        if not 0.0 < ready_prob <= 1.0:
-            raise ValueError(f"ready_prob must be in (0, 1] (got {ready_prob!r})")
-        if ready_prob < 1.0 and rng is None:
-            raise ValueError("random back-pressure needs a seeded numpy Generator (rng)")
+        check_timing(latency, ready_prob, rng)
         self.xbar, self.latency = xbar, latency
         self.ready_prob, self.rng = ready_prob, rng
         self.server = CrossbarServer(port, xbar.signature)

@@ -19,7 +19,7 @@ from collections import deque
 from amaranth.lib import wiring
 
 from memrl.sim.devices import DevicePort, Op
-from memrl.sim.rram_server import READ_ROW, RRAMServer
+from memrl.sim.rram_server import READ_ROW, RRAMServer, check_timing
 
 __all__ = ["RRAMResponder", "RRAMMonitor"]
 
@@ -45,8 +45,7 @@ class RRAMResponder:
         latency: int = 0,
         pipelined: bool = False,
     ) -> None:
-        if not isinstance(latency, int) or latency < 0:
-            raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
+        check_timing(latency)
         self.port, self.device, self.latency = port, device, latency
         self.pipelined = pipelined
         lanes, code_width = _port_shape(port)

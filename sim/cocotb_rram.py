@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memrl.sim.devices import DevicePort
-from memrl.sim.rram_server import OP_BITS, RRAMServer
+from memrl.sim.rram_server import OP_BITS, RRAMServer, check_timing
 
 __all__ = ["RRAMBatchDevice", "RRAMBus", "RRAMDevice", "value_of"]
 
@@ -125,12 +125,7 @@ class RRAMDevice(RRAMServer):
         ready_prob: float = 1.0,
         rng: np.random.Generator | None = None,
     ) -> None:
-        if not isinstance(latency, int) or latency < 0:
-            raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
-        if not 0.0 < ready_prob <= 1.0:
-            raise ValueError(f"ready_prob must be in (0, 1] (got {ready_prob!r})")
-        if ready_prob < 1.0 and rng is None:
-            raise ValueError("random back-pressure needs a seeded numpy Generator (rng)")
+        check_timing(latency, ready_prob, rng)
         super().__init__(device, bus.code_width, bus.lanes)
         self.bus, self.clk = bus, clk
         self.latency, self.ready_prob, self.rng = latency, ready_prob, rng

@@ -45,8 +45,6 @@ class CrossbarServer:
         self._gains: list[tuple[int, int]] = []  # (col, gain) since the last VMM
         self._pass: list[tuple[tuple[int, ...], tuple[int, ...], int, np.ndarray, np.ndarray]] = []
         self._dev: list[tuple[int, int, int]] = []  # a run of READ, SET or RESET words
-        self.words = 0
-        self.passes = 0
 
     @property
     def open_pass(self) -> bool:
@@ -55,7 +53,6 @@ class CrossbarServer:
 
     def word(self, op: int, row: int, col: int, arg: int, last: int) -> list[int]:
         """Apply one word; the response payloads it releases, in order."""
-        self.words += 1
         sig = self.sig
         addr = row * sig.cols + col
         if op in (XbarOp.READ.value, XbarOp.SET.value, XbarOp.RESET.value):
@@ -137,6 +134,5 @@ class CrossbarServer:
             col_pairs=pairs,
         )
         self._pass = []
-        self.passes += 1
         mask = (1 << self.sig.code_bits) - 1
         return [int(v) & mask for v in out.ravel()]

@@ -17,12 +17,23 @@ from __future__ import annotations
 from memrl.rtl.rram_port import RRAMOp
 from memrl.sim.devices import DevicePort, Op
 
-__all__ = ["OP_BITS", "READ_ROW", "RRAMServer"]
+__all__ = ["OP_BITS", "READ_ROW", "RRAMServer", "check_timing"]
 
 #: Width of the request payload's op field (``memrl.rtl.rram_port.RRAMOp``).
 OP_BITS = RRAMOp.as_shape().width
 #: The port's READ_ROW operation code.
 READ_ROW = RRAMOp.READ_ROW.value
+
+
+def check_timing(latency: int, ready_prob: float = 1.0, rng: object | None = None) -> None:
+    """Refuse a bus model's timing: ``latency`` cycles before a response,
+    ``ready_prob`` the chance of taking an offered request, drawn from ``rng``."""
+    if not isinstance(latency, int) or latency < 0:
+        raise ValueError(f"latency must be a non-negative integer (got {latency!r})")
+    if not 0.0 < ready_prob <= 1.0:
+        raise ValueError(f"ready_prob must be in (0, 1] (got {ready_prob!r})")
+    if ready_prob < 1.0 and rng is None:
+        raise ValueError("random back-pressure needs a seeded numpy Generator (rng)")
 
 
 class RRAMServer:
