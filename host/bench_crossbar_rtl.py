@@ -18,13 +18,15 @@ LEARNING_STEPS = 10
 SEED = 0
 
 
-def _run(backend: str, preset: str, steps: int) -> dict:
+def _run(backend: str, preset: str, steps: int, device: str = "realistic") -> dict:
     if backend == "golden":
-        return train_steps("CartPole-v1", preset, SEED, steps, {})
+        return train_steps("CartPole-v1", preset, SEED, steps, {}, device=device)
     if backend == "amaranth":
-        return train_steps("CartPole-v1", preset, SEED, steps, {}, amaranth_engine())
+        return train_steps("CartPole-v1", preset, SEED, steps, {}, amaranth_engine(),
+                           device=device)  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        return run_cocotb_training(backend, Path(tmp), preset=preset, seed=SEED, steps=steps)
+        return run_cocotb_training(backend, Path(tmp), preset=preset, seed=SEED, steps=steps,
+                                   device=device)  # fmt: skip
 
 
 def _per_command(history: list) -> dict:
@@ -51,14 +53,18 @@ def _cycles() -> dict:
     """Clock cycles of each engine command in a CartPole-v1 run on Verilator
     (seed 0, 90 steps, the last 10 with an update each), per preset, and the
     engine's stream words per learning step (command and input words out,
-    output words in; every word carries at most 24 bits)."""
+    output words in; every word carries at most 24 bits). ``emulator``: the
+    default preset on the emulator device, the array the emulator core inside
+    the design."""
     out: dict[str, dict] = {}
-    for preset in ("default", "paper"):
-        r = _run("verilator", preset, WARM_STEPS + LEARNING_STEPS)
+    for name, preset, device in (("default", "default", "realistic"),
+                                 ("paper", "paper", "realistic"),
+                                 ("emulator", "default", "emulator")):  # fmt: skip
+        r = _run("verilator", preset, WARM_STEPS + LEARNING_STEPS, device)
         hist = r["history"]
         cmds = _per_command(hist)
         learn = hist[r["history_marks"][WARM_STEPS - 1] :]  # the learning steps' commands
-        out[preset] = {
+        out[name] = {
             "commands": cmds,
             "forward_cycles_per_sample_batch80": cmds["FORWARD_80"]["median_cycles"] / 80,
             "words_per_learning_step": {
@@ -75,13 +81,17 @@ def _steps_per_s() -> dict:
     seed 0) with the crossbar's digital side on each backend: over the 80 steps
     before learning starts (greedy forward passes of one sample) and over the 10
     learning steps after (a forward pass of 80 samples and the writes of one
-    update each); the training loop's wall time (no start-up or build)."""
+    update each); the training loop's wall time (no start-up or build).
+    ``emulator/<backend>``: the emulator device, its array inside the design on
+    the RTL backends (amaranth.sim is left out: about 30 s per learning step)."""
     out = {}
-    for backend in ("golden", "amaranth", "icarus", "verilator"):
-        r = _run(backend, "default", WARM_STEPS + LEARNING_STEPS)
+    runs = [(b, "realistic", b) for b in ("golden", "amaranth", "icarus", "verilator")]
+    runs += [(f"emulator/{b}", "emulator", b) for b in ("golden", "icarus", "verilator")]
+    for name, device, backend in runs:
+        r = _run(backend, "default", WARM_STEPS + LEARNING_STEPS, device)
         walls = r["step_wall_s"]
         warm, learn = walls[:WARM_STEPS], walls[WARM_STEPS:]
-        out[backend] = {
+        out[name] = {
             "warm_steps_per_s": len(warm) / sum(warm),
             "learning_steps_per_s": len(learn) / sum(learn),
         }
@@ -91,20 +101,29 @@ def _steps_per_s() -> dict:
 @experiment("crossbar_rtl_synth")
 def _synth() -> dict:
     """YoWASP Yosys + nextpnr for the crossbar engine top (cart-pole network,
-    forward batches up to 80, programs up to 8,192 entries) on the ECP5-25F:
-    LUTs, flip-flops, block RAMs, DSPs and Fmax at a 48 MHz target over three
-    placement seeds."""
+    forward batches up to 80, programs up to 8,192 entries) on the ECP5-25F,
+    the 1T1R emulator core (128 x 64 devices) on the iCE40 UP5K and the
+    ECP5-25F, and the two together (``crossbar_system``) on the ULX3S's
+    ECP5-85F: LUTs, flip-flops, block RAMs, DSPs and Fmax at a 48 MHz target
+    over three placement seeds."""
     from .rtl_build import cell_summary, synth_report
 
-    with tempfile.TemporaryDirectory() as tmp:
-        r = synth_report("crossbar_engine", "ecp5-25f", Path(tmp), (1, 2, 3))
-    s = cell_summary(r["cells"])
-    return {
-        "ecp5-25f": {
-            **{k: s[k] for k in ("luts", "ffs", "brams", "dsps")},
+    out = {}
+    # (key, top, family, placement seeds)
+    for key, top, family, seeds in (
+        ("ecp5-25f", "crossbar_engine", "ecp5-25f", (1, 2, 3)),
+        ("emulator/ice40-up5k", "crossbar_emulator", "ice40-up5k", (1, 2, 3)),
+        ("emulator/ecp5-25f", "crossbar_emulator", "ecp5-25f", (1, 2, 3)),
+        ("system/ecp5-85f", "crossbar_system", "ecp5-85f", (1, 2, 3)),
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = synth_report(top, family, Path(tmp), seeds)
+        s = cell_summary(r["cells"])
+        out[key] = {
+            **{k: s[k] for k in ("luts", "ffs", "brams", "sprams", "dsps")},
             "placed": {k: v["used"] for k, v in r["utilization"].items()},
             "available": {k: v["available"] for k, v in r["utilization"].items()},
             "fmax_mhz_median": r["fmax_mhz"],
             "fmax_mhz_by_seed": r["fmax_mhz_by_seed"],
         }
-    }
+    return out

@@ -382,10 +382,12 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
         ),
         click.option(
             "--device",
-            type=click.Choice(["realistic", "ideal"]),
+            type=click.Choice(["realistic", "ideal", "emulator"]),
             default="realistic",
             show_default=True,
-            help="Set of device non-idealities; the next four options override single ones.",
+            help="Set of device non-idealities; the next four options override single ones. "
+            "emulator: the on-chip 1T1R emulator's integer model (the array inside the "
+            "design on the RTL backends).",
         ),
         click.option(
             "--adc-bits", type=click.IntRange(2, 16), default=None, help="Column ADC bits."

@@ -40,6 +40,9 @@ class DeviceSettings:
     adc_bits: int = 8  # column ADC resolution
     stuck_rate: float = 0.005  # fraction of devices stuck (half at SET, half at RESET)
     drift_nu: float = 0.0  # power-law drift exponent; 0: no drift
+    # The on-chip emulator's integer model instead of the device model (it has
+    # no device-to-device spread, faults or drift; see CrossbarConfig.array).
+    emulator: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= self.adc_bits <= 16:
@@ -48,15 +51,25 @@ class DeviceSettings:
             raise ValueError(f"stuck_rate must be in [0, 1] (got {self.stuck_rate})")
         if self.c2c_frac < 0:
             raise ValueError(f"c2c_frac must be >= 0 (got {self.c2c_frac})")
+        if self.emulator and (self.d2d or self.stuck_rate or self.drift_nu):
+            raise ValueError(
+                "the emulator has no device-to-device spread, faults or drift: "
+                f"d2d, stuck_rate and drift_nu must be off (got {self.d2d}, "
+                f"{self.stuck_rate}, {self.drift_nu})"
+            )
 
 
 #: ``realistic`` is the default: the device model's spreads and noise (the
 #: paper's code history for the SET line and its noise, inferred values
 #: elsewhere), an 8-bit column ADC and 0.5 % stuck devices (no published fault
 #: rate). ``ideal`` is the nominal characteristic with 10-bit converters.
+#: ``emulator`` is the on-chip 1T1R emulator (memrl.rtl.crossbar_emulator):
+#: the nominal SET line with the device model's programming and read noise,
+#: as integer arithmetic the FPGA repeats bit for bit.
 DEVICES: dict[str, DeviceSettings] = {
     "realistic": DeviceSettings(),
     "ideal": DeviceSettings(d2d=False, c2c_frac=0.0, read_noise=False, adc_bits=10, stuck_rate=0.0),
+    "emulator": DeviceSettings(d2d=False, stuck_rate=0.0, emulator=True),
 }
 
 
@@ -75,7 +88,12 @@ def crossbar_config(settings: DeviceSettings, base: CrossbarConfig | None = None
         p_stuck_reset=settings.stuck_rate / 2,
         drift_nu=settings.drift_nu,
     )
-    return replace(base, device=device, port=replace(base.port, col_adc_bits=settings.adc_bits))
+    return replace(
+        base,
+        device=device,
+        port=replace(base.port, col_adc_bits=settings.adc_bits),
+        array="emulator" if settings.emulator else base.array,
+    )
 
 
 #: Tasks whose time limit marks success (``AgentConfig.pause_after`` applies).

@@ -59,6 +59,7 @@ from memrl.sim.devices import (
     PairMap,
 )
 from memrl.sim.devices.port import Op
+from memrl.sim.devices.xbar_emulator import XbarEmulatorArray, XbarEmulatorModel, XbarEmulatorPort
 
 if TYPE_CHECKING:
     from .crossbar_rtl import EngineSession
@@ -166,6 +167,11 @@ class CrossbarConfig:
     # the used columns converted at ``readback_gain`` (the column ADCs).
     readback: Literal["read", "vmm"] = "read"
     readback_gain: int = 16
+    # The array behind the port: "1t1r", the device model ``device``; "emulator",
+    # the on-chip emulator's integer model built from it
+    # (memrl.sim.devices.xbar_emulator), its LFSR seeded with ``emulator_seed``.
+    array: Literal["1t1r", "emulator"] = "1t1r"
+    emulator_seed: int = 0xACE1
     device: OneT1RParams = field(default_factory=OneT1RParams)
     port: OneT1RPortConfig = field(default_factory=OneT1RPortConfig)
     datapath: Datapath = field(default_factory=Datapath)
@@ -193,6 +199,10 @@ class CrossbarConfig:
         g = self.readback_gain
         if isinstance(g, bool) or not isinstance(g, int) or g < 1 or g & (g - 1):
             raise ValueError(f"readback_gain must be a power of two >= 1 (got {g!r})")
+        if self.array not in ("1t1r", "emulator"):
+            raise ValueError(f"array must be '1t1r' or 'emulator' (got {self.array!r})")
+        if self.array == "emulator":
+            emulator_model(self)  # raises if the emulator cannot hold the settings
         layer_maps(self)  # raises if the layers do not fit the array
 
     @property
@@ -222,6 +232,24 @@ def layer_maps(config: CrossbarConfig) -> list[PairMap]:
                 f"{config.array_rows}x{config.array_cols} array"
             )
     return maps
+
+
+def emulator_model(config: CrossbarConfig) -> XbarEmulatorModel:
+    """The on-chip emulator of ``config``'s array and converters. It emulates the
+    nominal SET line, the RESET level and the noise; it refuses device settings
+    it does not emulate (device-to-device spread, faults, drift)."""
+    d = config.device
+    off_values = {"d2d_slope_frac": 0.0, "d2d_offset_us": 0.0, "p_stuck_set": 0.0,
+                  "p_stuck_reset": 0.0, "drift_nu": 0.0, "endurance_pulses": None}  # fmt: skip
+    for name, off in off_values.items():
+        if getattr(d, name) != off:
+            raise ValueError(
+                f"the emulator does not emulate OneT1RParams.{name} (got {getattr(d, name)!r}; "
+                f"set it to {off!r})"
+            )
+    return XbarEmulatorModel.from_params(
+        d, config.port, config.array_rows, config.array_cols, config.emulator_seed
+    )
 
 
 def readback_columns(config: CrossbarConfig) -> int:
@@ -327,8 +355,14 @@ class CrossbarQNet(_QNetBase):
     ) -> None:
         self.config = c = config
         self.maps = layer_maps(c)
-        self.array = OneT1RArray(c.array_rows, c.array_cols, c.device, rng)
-        self.port = OneT1RPort(self.array, c.port, record=record)
+        self.array: OneT1RArray | XbarEmulatorArray
+        self.port: OneT1RPort | XbarEmulatorPort
+        if c.array == "emulator":
+            self.array = XbarEmulatorArray(emulator_model(c))
+            self.port = XbarEmulatorPort(self.array, c.port, c.device, record=record)
+        else:
+            self.array = OneT1RArray(c.array_rows, c.array_cols, c.device, rng)
+            self.port = OneT1RPort(self.array, c.port, record=record)
         pairs = [pm.indices(c.array_cols) for pm in self.maps]
         self.pos = [p for p, _ in pairs]
         self.neg = [n for _, n in pairs]
@@ -391,13 +425,17 @@ class CrossbarQNet(_QNetBase):
         if self.engine is not None:
             self.engine.program(reset, set_idx, levels)
         else:
-            if reset.size:
-                self.port.reset(reset)
-            if set_idx.size:
-                self.port.set(set_idx, levels)
+            self.program_port(reset, set_idx, levels)
         if set_idx.size:
             self.vg[set_idx] = v_gate
             self.energy_j += e.set_j(self.array._conductance_flat(set_idx))
+
+    def program_port(self, reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray) -> None:
+        """RESET ``reset``, then SET ``set_idx`` at gate codes ``levels``, on the port."""
+        if reset.size:
+            self.port.reset(reset)
+        if set_idx.size:
+            self.port.set(set_idx, levels)
 
     def read_back(self, devices: np.ndarray | None = None) -> None:
         """Sense devices (default: every device the network uses; see
@@ -421,6 +459,10 @@ class CrossbarQNet(_QNetBase):
         at the DAC's full-scale code, in one pass over the window of the rows."""
         if self.engine is not None:
             return self.engine.read_rows(rows)
+        return self.read_rows_port(rows)
+
+    def read_rows_port(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`read_rows` on the port."""
         c = self.config
         r0, r1 = int(rows[0]), int(rows[-1]) + 1
         one_hot = np.zeros((rows.size, r1 - r0), dtype=np.int64)
@@ -493,6 +535,13 @@ class CrossbarQNet(_QNetBase):
         b_q = self.bias_fixed()
         if self.engine is not None:
             return self.engine.forward(np.concatenate(b_q), acts[0], reads).acts
+        return self.forward_port(acts[0], b_q, reads)
+
+    def forward_port(
+        self, x_q: np.ndarray, b_q: list[np.ndarray], reads: int = 1
+    ) -> list[np.ndarray]:
+        """:meth:`forward_fixed` of fixed-point inputs and per-layer biases, on the port."""
+        acts = [x_q]
         for i in range(self.config.n_layers):
             y = self.layer(i, acts[-1], b_q[i], reads)
             acts.append(np.maximum(y, 0) if i < self.config.n_layers - 1 else y)

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 
-from memrl.rtl.crossbar import CrossbarEngine
 from memrl.sim.cocotb_runner import build, run
+from memrl.sim.devices.xbar_emulator import XbarEmulatorArray
 
-from .control import Episode, make_agent
-from .crossbar_rtl import engine_config
+from .control import DEVICES, Episode, make_agent
+from .crossbar import CrossbarQNet
+from .crossbar_rtl import engine_config, rtl_top
 
 if TYPE_CHECKING:
     from .control_run import ControlRunConfig
@@ -33,9 +34,18 @@ __all__ = ["train_steps", "golden_training", "run_cocotb_training", "compare", "
 TB_MODULE = "memrl.host.crossbar_cocotb_tb"
 
 
-def _agent(env_id: str, preset: str, seed: int, overrides: dict, engine=None):  # noqa: ANN001, ANN202
+def _agent(env_id: str, preset: str, seed: int, overrides: dict, engine=None,  # noqa: ANN001, ANN202
+           device: str = "realistic"):  # fmt: skip
     env = gym.make(env_id)
-    return env, make_agent(env, "crossbar", preset, seed, engine=engine, **overrides)
+    return env, make_agent(env, "crossbar", preset, seed, DEVICES[device], engine, **overrides)
+
+
+def array_state(net: CrossbarQNet) -> object:
+    """What the array's next operations depend on: the device model's random
+    state, or the emulator's draw count and codes."""
+    if isinstance(net.array, XbarEmulatorArray):
+        return net.array.state()
+    return json.loads(json.dumps(net.array.rng.bit_generator.state))
 
 
 def train_steps(
@@ -45,6 +55,7 @@ def train_steps(
     steps: int,
     overrides: dict,
     engine: Callable | None = None,
+    device: str = "realistic",
 ) -> dict:
     """Train an agent for ``steps`` environment steps (episodes restart as they
     end) with the digital side ``engine`` makes (default: the golden model).
@@ -53,7 +64,7 @@ def train_steps(
     counts, the array's random state, each step's wall time and, with an
     engine, its cycles, words and command history (and the history's length
     after each step)."""
-    env, agent = _agent(env_id, preset, seed, overrides, engine)
+    env, agent = _agent(env_id, preset, seed, overrides, engine, device)
     obs, _ = env.reset(seed=seed)
     returns, ret, walls, marks = [], 0.0, [], []
     try:
@@ -80,7 +91,7 @@ def train_steps(
         "returns": returns,
         "w_flat": net.w_flat.tolist(),
         "counts": {op.name: int(n) for op, n in net.port.counts.items()},
-        "rng_state": json.loads(json.dumps(net.array.rng.bit_generator.state)),
+        "rng_state": array_state(net),
         "step_wall_s": walls,
         "batch": agent.config.batch,
     }
@@ -91,9 +102,11 @@ def train_steps(
     return out
 
 
-def golden_training(env_id: str, preset: str, seed: int, steps: int, overrides: dict) -> dict:
+def golden_training(
+    env_id: str, preset: str, seed: int, steps: int, overrides: dict, device: str = "realistic"
+) -> dict:
     """The golden model's run of the case :func:`run_cocotb_training` simulates."""
-    return train_steps(env_id, preset, seed, steps, overrides)
+    return train_steps(env_id, preset, seed, steps, overrides, device=device)
 
 
 def run_cocotb_training(
@@ -109,14 +122,14 @@ def run_cocotb_training(
     latency: int = 0,
     build_root: Path = Path("build/cocotb"),
     waves: bool | None = None,
+    device: str = "realistic",
 ) -> dict:
     """Train on ``sim`` ("icarus" or "verilator"); the run's figures (see
     :mod:`memrl.host.crossbar_cocotb_tb`) and ``sim_wall_s``, the simulator's wall time."""
     overrides = dict(overrides or {})
-    env, agent = _agent(env_id, preset, seed, overrides)
+    env, agent = _agent(env_id, preset, seed, overrides, device=device)
     env.close()
-    config = engine_config(agent.xbar, max_batch)
-    bld = build(sim, CrossbarEngine(config), "crossbar_engine", build_root, waves=waves)
+    bld = build(sim, *rtl_top(agent.xbar, max_batch), build_root, waves=waves)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     case = {
@@ -127,6 +140,7 @@ def run_cocotb_training(
         "overrides": overrides,
         "max_batch": max_batch,
         "latency": latency,
+        "device": device,
     }
     (workdir / "case.json").write_text(json.dumps(case))
     env = {"MEMRL_TB_CASE": str(workdir / "case.json"), "MEMRL_TB_OUT": str(workdir)}
@@ -166,7 +180,7 @@ def control_seed(
     agent = make_agent(env, config.agent, config.preset, seed, config.device_settings())
     env.close()
     engine = engine_config(agent.xbar)
-    bld = build(config.backend, CrossbarEngine(engine), "crossbar_engine", build_root)
+    bld = build(config.backend, *rtl_top(agent.xbar), build_root)
     workdir = Path(views_dir).parent / "cocotb" / f"seed{seed}"
     workdir.mkdir(parents=True, exist_ok=True)
     lines = workdir / "episodes.jsonl"

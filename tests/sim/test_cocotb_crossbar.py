@@ -2,7 +2,9 @@
 the golden model: a Q-agent trains for some steps with its network's digital
 side in the simulated engine (forward passes, programming, read-back); its
 episodes, read-back weights, port operation counts and the array's random
-state must equal the golden model's."""
+state must equal the golden model's. With the ``emulator`` device the array
+is the emulator core inside the design, and every command's answer is also
+checked against the golden model as it comes."""
 
 from __future__ import annotations
 
@@ -17,22 +19,23 @@ SIMS = [pytest.param("icarus", marks=pytest.mark.icarus),
 BUILD_ROOT = Path(__file__).resolve().parents[2] / "build" / "cocotb"
 SMALL = {"batch": 8, "replay": 100}
 
-# name: (environment, preset, seed, steps)
+# name: (environment, preset, seed, steps, device)
 CASES = {
-    "cartpole_default": ("CartPole-v1", "default", 3, 14),
-    "cartpole_paper": ("CartPole-v1", "paper", 5, 10),
-    "mountaincar_default": ("MountainCar-v0", "default", 1, 24),
+    "cartpole_default": ("CartPole-v1", "default", 3, 14, "realistic"),
+    "cartpole_paper": ("CartPole-v1", "paper", 5, 10, "realistic"),
+    "mountaincar_default": ("MountainCar-v0", "default", 1, 24, "realistic"),
+    "cartpole_emulator": ("CartPole-v1", "default", 4, 16, "emulator"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("sim", SIMS)
 def test_training_equals_golden_model(sim, case, tmp_path):
-    env_id, preset, seed, steps = CASES[case]
-    want = golden_training(env_id, preset, seed, steps, SMALL)
+    env_id, preset, seed, steps, device = CASES[case]
+    want = golden_training(env_id, preset, seed, steps, SMALL, device)
     got = run_cocotb_training(
         sim, tmp_path, env_id=env_id, preset=preset, seed=seed, steps=steps,
-        overrides=SMALL, max_batch=16, latency=1, build_root=BUILD_ROOT,
+        overrides=SMALL, max_batch=16, latency=1, build_root=BUILD_ROOT, device=device,
     )  # fmt: skip
     assert compare(want, got) is None, compare(want, got)
     assert got["counts"]["VMM"] > steps  # learning ran: minibatch forward passes
