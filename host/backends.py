@@ -41,8 +41,9 @@ __all__ = ["BACKENDS", "CONTROL_BACKENDS", "RRAM_DEVICES", "Backend", "parse_bac
 
 BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
 #: Where a cart-pole or mountain-car run's crossbar digital side runs: the golden
-#: model, or the crossbar engine in amaranth.sim or as Verilog under cocotb.
-CONTROL_BACKENDS = ("golden", "amaranth", "icarus", "verilator")
+#: model, the crossbar engine in amaranth.sim or as Verilog under cocotb, or the
+#: crossbar firmware on a board (or a simulated board) on a serial port.
+CONTROL_BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
 #: The client's timeout per attempt on a simulated board behind a pseudo-terminal
 #: (wall seconds: a request's bytes take about 0.1 s on Icarus).
 SIMBOARD_TIMEOUT_S = 2.0

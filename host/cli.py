@@ -373,12 +373,13 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
         click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True),
         click.option(
             "--backend",
-            type=click.Choice(list(CONTROL_BACKENDS)),
             default="golden",
             show_default=True,
-            help="Where the crossbar's digital side runs: the Python golden model, or the "
-            "crossbar engine in amaranth.sim or as Verilog on Icarus or Verilator "
-            "(docs/crossbar_rtl.md).",
+            metavar="|".join(CONTROL_BACKENDS),
+            help="Where the crossbar's digital side runs: the Python golden model, the "
+            "crossbar engine in amaranth.sim or as Verilog on Icarus or Verilator, or the "
+            "crossbar firmware on a board's serial port (--device emulator, one seed; "
+            "docs/crossbar_rtl.md).",
         ),
         click.option(
             "--device",
@@ -688,8 +689,18 @@ def sim() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
 @device_option
-def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
-    """Run the navigator firmware's Verilog behind a pseudo-terminal until Ctrl-C.
+@click.option("--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
+              show_default=True,
+              help="crossbar: the crossbar engine with its emulated array, for "
+              "memrl cartpole|mountaincar run --backend serial:PORT.")  # fmt: skip
+@click.option("--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
+              help="crossbar: the environment whose network the firmware runs.")  # fmt: skip
+@click.option("--preset", type=click.Choice(["paper", "default"]), default="default",
+              show_default=True, help="crossbar: the run's preset.")  # fmt: skip
+def sim_serve(
+    simulator: str, maze_size: str, seed: int, device: str, firmware: str, env_id: str, preset: str
+) -> None:
+    """Run the navigator (or crossbar) firmware's Verilog behind a pseudo-terminal until Ctrl-C.
 
     Point any serial client at the port it prints, for example
     memrl maze run --backend serial:PORT --seeds 1 --first-seed SEED --preset paper.
@@ -697,20 +708,31 @@ def sim_serve(simulator: str, maze_size: str, seed: int, device: str) -> None:
     import signal
     import threading
 
-    from memrl.sim.uart_bridge import SimBoard
+    from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
 
-    rows, cols, config = _firmware_config(maze_size)
-    click.echo(f"building the {rows}x{cols} navigator for {simulator} ...")
     try:
-        board = SimBoard(simulator, config, seed, device)
+        if firmware == "crossbar":
+            from .crossbar_link import board_firmware
+
+            task = "mountaincar" if "MountainCar" in env_id else "cartpole"
+            click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
+            top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ)
+            board = SimBoard(simulator, None, seed, "emulator", top=top)
+            hint = (f"  memrl {task} run --backend serial:{{port}} --device emulator --seeds 1 "
+                    f"--env {env_id} --preset {preset}")  # fmt: skip
+        else:
+            rows, cols, config = _firmware_config(maze_size)
+            click.echo(f"building the {rows}x{cols} navigator for {simulator} ...")
+            board = SimBoard(simulator, config, seed, device)
+            hint = (
+                f"  memrl maze run --backend serial:{{port}} --seeds 1 --first-seed {seed} "
+                f"--device {device} --preset paper --layout ... (a {rows}x{cols} maze)"
+            )
     except (RuntimeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     with board:
         click.echo(f"serving on {board.port} (seed {seed}, device {device}); Ctrl-C stops")
-        click.echo(
-            f"  memrl maze run --backend serial:{board.port} --seeds 1 --first-seed {seed} "
-            f"--device {device} --preset paper --layout ... (a {rows}x{cols} maze)"
-        )
+        click.echo(hint.format(port=board.port))
         # Ctrl-C sets a flag rather than raising, so it cannot land inside
         # Popen.poll (whose wait lock closing the board needs) or halfway through
         # the loop.

@@ -231,9 +231,16 @@ class ControlRunConfig:
             raise ConfigError(
                 "device", f"device must be one of {sorted(DEVICES)} (got {self.device!r})"
             )
-        if self.backend not in BACKENDS:
+        serial = self.backend.startswith("serial:") and len(self.backend) > len("serial:")
+        if self.backend not in BACKENDS and not serial:
             raise ConfigError(
                 "backend", f"backend must be one of {list(BACKENDS)} (got {self.backend!r})"
+            )
+        if serial and (self.device != "emulator" or self.seeds != 1):
+            raise ConfigError(
+                "backend",
+                "a board runs one agent on its emulated array: backend serial:PORT needs "
+                f"device 'emulator' and one seed (got {self.device!r}, {self.seeds} seeds)",
             )
         if self.backend != "golden" and self.agent != "crossbar":
             raise ConfigError(
@@ -348,6 +355,13 @@ def _train_seed(
         from .crossbar_rtl import amaranth_engine
 
         engine = amaranth_engine()
+    if engine is None and config.backend.startswith("serial:"):
+        from .backends import SIMBOARD_TIMEOUT_S
+        from .crossbar_link import link_engine
+        from .rtl_build import CROSSBAR_MAX_BATCH
+
+        engine = link_engine(config.backend[len("serial:") :], CROSSBAR_MAX_BATCH,
+                             timeout_s=SIMBOARD_TIMEOUT_S)  # fmt: skip
     rule = solve_rule(config.env_id or "")
     stop_rule = rule if config.stop_when_solved and rule is not None and rule.stops else None
     returns: list[float] = []

@@ -6,6 +6,9 @@
   or by the on-chip emulator core built from that seed (``device="emulator"``).
   Time is simulated time: the transport's :meth:`~AmaranthTransport.now` is the
   clock the client's timeouts run on, so a slow simulation never times out.
+* :class:`UARTSimTransport`: what the two share, for any design with UART
+  pins ``rx_pin`` and ``tx_pin`` (the crossbar firmware's as well,
+  :mod:`memrl.host.crossbar_link`).
 * :class:`SerialTransport`: a serial port through pyserial, the same for a board
   and for a simulated board behind a pseudo-terminal.
 """
@@ -24,43 +27,22 @@ from memrl.sim.amaranth_tb import uart_read_byte, uart_write
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.devices.emulator import emulator_for
 
-__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "AmaranthTransport", "SerialTransport"]
+__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "UARTSimTransport", "AmaranthTransport",
+           "SerialTransport"]  # fmt: skip
 
 SIM_CLK_HZ = 12_000_000  # the simulated firmware's clock (iCEBreaker's oscillator)
 SIM_DIVISOR = 4  # clock cycles per UART bit in simulation (3 Mbaud)
 
 
-class AmaranthTransport:
-    """The firmware of ``config`` in ``amaranth.sim``; see the module text.
+class UARTSimTransport:
+    """A design with UART pins ``rx_pin``/``tx_pin`` in ``amaranth.sim``, bytes
+    crossing them bit by bit at ``divisor`` cycles per bit; ``processes``: more
+    simulator processes (a model answering the design's ports). Time is
+    simulated time (:meth:`now`)."""
 
-    ``log``: with ``device="siox"``, every device operation as ``(op, addr, level,
-    result)``, in the golden model's form. ``serial_emulator``: with
-    ``device="emulator"``, the emulator's small form (the iCEBreaker's).
-    """
-
-    def __init__(
-        self,
-        config: NavigatorConfig,
-        seed: int,
-        device: str = "siox",
-        siox: SiOxParams | None = None,
-        divisor: int = SIM_DIVISOR,
-        clk_hz: int = SIM_CLK_HZ,
-        traj_depth: int = 1024,
-        serial_emulator: bool = False,
-    ) -> None:
-        n = SLOTS * config.places
-        emulator = emulator_for(device, n, seed, siox)
-        self.fw = fw = NavigatorCommands(
-            config, divisor, traj_depth=traj_depth, clk_hz=clk_hz, emulator=emulator,
-            serial_emulator=serial_emulator,
-        )  # fmt: skip
+    def __init__(self, fw, divisor: int, clk_hz: int, processes=()) -> None:  # noqa: ANN001
+        self.fw = fw
         self.divisor, self.clk_hz = divisor, clk_hz
-        self.log: list[tuple[int, int, int, int]] | None = None
-        if emulator is None:
-            port = SiOxPort(SiOxArray.batch([seed], n, siox or SiOxParams()))
-            responder = RRAMResponder(fw.rram, port, pipelined=True)
-            self.log = responder.log
         self._out: deque[int] = deque()
         self._in = bytearray()
         self._cycles = 0  # simulated so far (run_until targets fall a quarter cycle later)
@@ -68,8 +50,8 @@ class AmaranthTransport:
         self.chunk_cycles = 200  # simulated per step of read(): now()'s resolution
         sim = Simulator(fw)
         sim.add_clock(1 / clk_hz)
-        if emulator is None:
-            sim.add_process(responder.process)
+        for process in processes:
+            sim.add_process(process)
         sim.add_testbench(self._drive_rx, background=True)
         sim.add_testbench(self._sample_tx, background=True)
         self.sim = sim
@@ -106,6 +88,41 @@ class AmaranthTransport:
         out = bytes(self._in)
         self._in.clear()
         return out
+
+
+class AmaranthTransport(UARTSimTransport):
+    """The firmware of ``config`` in ``amaranth.sim``; see the module text.
+
+    ``log``: with ``device="siox"``, every device operation as ``(op, addr, level,
+    result)``, in the golden model's form. ``serial_emulator``: with
+    ``device="emulator"``, the emulator's small form (the iCEBreaker's).
+    """
+
+    def __init__(
+        self,
+        config: NavigatorConfig,
+        seed: int,
+        device: str = "siox",
+        siox: SiOxParams | None = None,
+        divisor: int = SIM_DIVISOR,
+        clk_hz: int = SIM_CLK_HZ,
+        traj_depth: int = 1024,
+        serial_emulator: bool = False,
+    ) -> None:
+        n = SLOTS * config.places
+        emulator = emulator_for(device, n, seed, siox)
+        fw = NavigatorCommands(
+            config, divisor, traj_depth=traj_depth, clk_hz=clk_hz, emulator=emulator,
+            serial_emulator=serial_emulator,
+        )  # fmt: skip
+        self.log: list[tuple[int, int, int, int]] | None = None
+        processes = []
+        if emulator is None:
+            port = SiOxPort(SiOxArray.batch([seed], n, siox or SiOxParams()))
+            responder = RRAMResponder(fw.rram, port, pipelined=True)
+            self.log = responder.log
+            processes.append(responder.process)
+        super().__init__(fw, divisor, clk_hz, processes)
 
 
 class SerialTransport:

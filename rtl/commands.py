@@ -45,7 +45,8 @@ from .rram_port import RRAMOp, RRAMPortSignature
 
 __all__ = ["KIND_NAVIGATOR", "IDENTIFY_FORMAT", "IDENTIFY_BYTES", "RESULT_FIELDS",
            "RESULT_FORMAT", "RESULT_BYTES", "TRAJ_PER_READ", "config_id",
-           "NavigatorCommands"]  # fmt: skip
+           "NavigatorCommands", "read_args", "check_frame", "send_header",
+           "send_byte"]  # fmt: skip
 
 KIND_NAVIGATOR = 1
 #: IDENTIFY reply (``struct`` format, little-endian): version u8, kind u8, rows u16,
@@ -74,6 +75,73 @@ def config_id(config: NavigatorConfig) -> int:
 def _le(value, nbytes: int):  # noqa: ANN001, ANN202 - an Amaranth value
     """``value`` zero-extended to ``nbytes`` little-endian bytes."""
     return Cat(value, Const(0, 8 * nbytes))[: 8 * nbytes]
+
+
+# -- what the firmware's command decoders share (this one and the crossbar's) --
+
+
+def read_args(m: Module, phy: LinkPHY, args, idx) -> None:  # noqa: ANN001
+    """The body of a decoder's ARGS state: payload bytes 0 .. ``len(args) / 8 - 1``
+    into ``args`` (byte 0 in bits 0-7; reads arrive a cycle late), then CHECK."""
+    m.d.comb += phy.rd_addr.eq(HEADER_BYTES + idx)
+    m.d.sync += idx.eq(idx + 1)
+    with m.If(idx != 0):
+        m.d.sync += args.eq(Cat(args[8:], phy.rd_data))
+    with m.If(idx == len(args) // 8):
+        m.next = "CHECK"
+
+
+def check_frame(m: Module, hdr, err, known, bad_len, bad_range, *more) -> None:  # noqa: ANN001
+    """Set ``err`` to the first failed check of a frame: version, size, command,
+    payload length, range, then each ``(condition, code)`` of ``more``."""
+    with m.If(hdr.version != VERSION):
+        m.d.comb += err.eq(Err.BAD_VERSION)
+    with m.Elif(hdr.too_long):
+        m.d.comb += err.eq(Err.TOO_LONG)
+    with m.Elif(hdr.size != hdr.length + HEADER_BYTES + 2):
+        m.d.comb += err.eq(Err.BAD_LENGTH)
+    with m.Elif(~known):
+        m.d.comb += err.eq(Err.UNKNOWN_COMMAND)
+    with m.Elif(bad_len):
+        m.d.comb += err.eq(Err.BAD_LENGTH)
+    with m.Elif(bad_range):
+        m.d.comb += err.eq(Err.OUT_OF_RANGE)
+    for cond, code in more:
+        with m.Elif(cond):
+            m.d.comb += err.eq(code)
+
+
+def send_header(m: Module, phy: LinkPHY, header, idx, rlen) -> None:  # noqa: ANN001
+    """The body of a decoder's HEADER state: the reply's header bytes, then FETCH
+    (or DONE for an empty reply) with ``idx`` at 0."""
+    m.d.comb += [
+        phy.reply.valid.eq(1),
+        phy.reply.payload.byte.eq(header.word_select(idx[:3], 8)),
+        phy.reply.payload.last.eq((idx == HEADER_BYTES - 1) & (rlen == 0)),
+    ]
+    with m.If(phy.reply.ready):
+        m.d.sync += idx.eq(idx + 1)
+        with m.If(idx == HEADER_BYTES - 1):
+            m.d.sync += idx.eq(0)
+            m.next = "FETCH"
+            with m.If(rlen == 0):
+                m.next = "DONE"
+
+
+def send_byte(m: Module, phy: LinkPHY, byte, idx, rlen):  # noqa: ANN001, ANN201
+    """The body of a decoder's SEND state: payload byte ``idx`` of ``rlen``, then
+    FETCH (DONE after the last). Returns the condition that the byte is taken."""
+    m.d.comb += [
+        phy.reply.valid.eq(1),
+        phy.reply.payload.byte.eq(byte),
+        phy.reply.payload.last.eq(idx == rlen - 1),
+    ]
+    with m.If(phy.reply.ready):
+        m.d.sync += idx.eq(idx + 1)
+        m.next = "FETCH"
+        with m.If(idx == rlen - 1):
+            m.next = "DONE"
+    return phy.reply.ready
 
 
 class NavigatorCommands(wiring.Component):
@@ -220,14 +288,8 @@ class NavigatorCommands(wiring.Component):
                     m.d.sync += idx.eq(0)
                     m.next = "ARGS"
 
-            with m.State("ARGS"):  # payload bytes 0-5 into ``args`` (reads: one cycle late)
-                m.d.comb += phy.rd_addr.eq(HEADER_BYTES + idx)
-                m.d.sync += idx.eq(idx + 1)
-                with m.If(idx != 0):
-                    # Shifted in from the top: byte 0 ends in bits 0-7.
-                    m.d.sync += args.eq(Cat(args[8:], phy.rd_data))
-                with m.If(idx == ARG_BYTES):
-                    m.next = "CHECK"
+            with m.State("ARGS"):  # payload bytes 0-5 into ``args``
+                read_args(m, phy, args, idx)
 
             with m.State("CHECK"):
                 n = hdr.length
@@ -277,20 +339,8 @@ class NavigatorCommands(wiring.Component):
                                 | (level >= 1 << core.rram.signature.level_width)
                             ),
                         ]  # fmt: skip
-                with m.If(hdr.version != VERSION):
-                    m.d.comb += err.eq(Err.BAD_VERSION)
-                with m.Elif(hdr.too_long):
-                    m.d.comb += err.eq(Err.TOO_LONG)
-                with m.Elif(hdr.size != n + HEADER_BYTES + 2):
-                    m.d.comb += err.eq(Err.BAD_LENGTH)
-                with m.Elif(~known):
-                    m.d.comb += err.eq(Err.UNKNOWN_COMMAND)
-                with m.Elif(bad_len):
-                    m.d.comb += err.eq(Err.BAD_LENGTH)
-                with m.Elif(bad_range):
-                    m.d.comb += err.eq(Err.OUT_OF_RANGE)
-                with m.Elif((t == Cmd.RUN_TRIAL) & ~configured):
-                    m.d.comb += err.eq(Err.NOT_CONFIGURED)
+                check_frame(m, hdr, err, known, bad_len, bad_range,
+                            ((t == Cmd.RUN_TRIAL) & ~configured, Err.NOT_CONFIGURED))  # fmt: skip
                 is_ident = t == Cmd.IDENTIFY
                 m.d.sync += [
                     replay.eq(have_last & (hdr.seq == last_seq) & (t == last_type) & ~is_ident),
@@ -408,18 +458,7 @@ class NavigatorCommands(wiring.Component):
                     reply(ok_reply, 0, SRC_ARGS)
 
             with m.State("HEADER"):
-                m.d.comb += [
-                    phy.reply.valid.eq(1),
-                    phy.reply.payload.byte.eq(header.word_select(idx[:3], 8)),
-                    phy.reply.payload.last.eq((idx == HEADER_BYTES - 1) & (rlen == 0)),
-                ]
-                with m.If(phy.reply.ready):
-                    m.d.sync += idx.eq(idx + 1)
-                    with m.If(idx == HEADER_BYTES - 1):
-                        m.d.sync += idx.eq(0)
-                        m.next = "FETCH"
-                        with m.If(rlen == 0):
-                            m.next = "DONE"
+                send_header(m, phy, header, idx, rlen)
 
             with m.State("FETCH"):  # the payload byte ``idx`` into ``byte``
                 with m.Switch(src):
@@ -458,16 +497,7 @@ class NavigatorCommands(wiring.Component):
                     m.next = "SEND"
 
             with m.State("SEND"):
-                m.d.comb += [
-                    phy.reply.valid.eq(1),
-                    phy.reply.payload.byte.eq(byte),
-                    phy.reply.payload.last.eq(idx == rlen - 1),
-                ]
-                with m.If(phy.reply.ready):
-                    m.d.sync += idx.eq(idx + 1)
-                    m.next = "FETCH"
-                    with m.If(idx == rlen - 1):
-                        m.next = "DONE"
+                send_byte(m, phy, byte, idx, rlen)
 
             with m.State("DONE"):
                 m.d.comb += phy.frame.ready.eq(1)

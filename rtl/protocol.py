@@ -50,6 +50,11 @@ class Cmd(enum.IntEnum):
     READ_TRAJECTORY = 0x08  # [first entry u16][count u16] -> places, u16 each
     READ_DEVICE = 0x09  # [address u32][count u8] -> READ codes
     WRITE_DEVICE = 0x0A  # [address u32][op u8][level u8]: SET or RESET one device
+    # The crossbar firmware (memrl.rtl.crossbar_commands); words are 3 bytes,
+    # little-endian two's complement.
+    XB_WRITE = 0x10  # [offset u16][words]: into the input buffer
+    XB_RUN = 0x11  # [op u8][reads_log2 u8][count u16]: one engine command on the buffers
+    XB_READ = 0x12  # [offset u16][count u16] -> words of the output buffer
 
 
 class Err(enum.IntEnum):

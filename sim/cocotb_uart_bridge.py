@@ -64,7 +64,7 @@ async def uart_bridge(dut) -> None:
     os.set_blocking(master, False)
     dut.rx_pin.value = 1
     dut.rst.value = 1
-    Clock(dut.clk, PERIOD_NS, unit="ns").start()
+    Clock(dut.clk, PERIOD_NS, unit="ns", impl="gpi").start()  # the clock in C, not Python
     if cfg["device"] == "siox":
         device = SiOxPort(SiOxArray.batch([cfg["seed"]], cfg["devices"], SiOxParams()))
         cocotb.start_soon(RRAMDevice(RRAMBus(dut), dut.clk, device).run())

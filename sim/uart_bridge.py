@@ -37,23 +37,33 @@ SIM_DIVISOR = 8  # clock cycles per UART bit
 
 class SimBoard:
     """A simulated board on ``sim``; ``port`` is its pseudo-terminal. Use it as a
-    context manager, or call :meth:`close`."""
+    context manager, or call :meth:`close`. ``top``: another firmware with UART
+    pins ``rx_pin``/``tx_pin`` and its memory inside (the crossbar's,
+    :class:`memrl.rtl.crossbar_commands.CrossbarCommands`, built with
+    :data:`SIM_DIVISOR` and :data:`SIM_CLK_HZ`) instead of the navigator's."""
 
     def __init__(
         self,
         sim: str,
-        config: NavigatorConfig,
+        config: NavigatorConfig | None,
         seed: int,
         device: str = "siox",
         workdir: Path = Path("build/simboard"),
         start_timeout_s: float = 300.0,
         traj_depth: int = 1024,
+        top: object | None = None,
     ) -> None:
         if sim not in SIMULATORS:
             raise ValueError(f"simulator must be one of {SIMULATORS} (got {sim!r})")
-        emulator = emulator_for(device, SLOTS * config.places, seed)
-        # With the SiOx model, the RRAM port is the top's: the cocotb bus model answers it.
-        top = NavigatorCommands(config, SIM_DIVISOR, traj_depth, SIM_CLK_HZ, emulator=emulator)
+        if top is None:
+            if config is None:
+                raise ValueError("a simulated board needs a navigator config or a top")
+            emulator = emulator_for(device, SLOTS * config.places, seed)
+            # With the SiOx model, the RRAM port is the top's: the cocotb bus model answers it.
+            top = NavigatorCommands(config, SIM_DIVISOR, traj_depth, SIM_CLK_HZ,
+                                    emulator=emulator)  # fmt: skip
+        elif device != "emulator":
+            raise ValueError("a given top has its memory inside: device must be 'emulator'")
         workdir = Path(workdir).resolve()  # the simulator runs in a directory of its own
         b = build(sim, top, "simboard", Path(workdir) / "builds", waves=False)
         run_dir = Path(workdir) / f"run-{sim}-{device}-{seed}-{os.getpid()}-{id(self)}"
@@ -63,7 +73,7 @@ class SimBoard:
         cfg = {
             "sim": sim, "build_dir": str(b.build_dir), "run_dir": str(run_dir),
             "divisor": SIM_DIVISOR, "device": device, "seed": seed,
-            "devices": SLOTS * config.places, "pty_file": str(pty_file),
+            "devices": SLOTS * config.places if config else 0, "pty_file": str(pty_file),
             "parent_pid": os.getpid(),
         }  # fmt: skip
         cfg_file = run_dir / "bridge.json"

@@ -153,6 +153,8 @@ def test_worker_error_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ({"adc_bits": 1}, "adc_bits", "adc_bits"),
         ({"stuck_rate": 1.5}, "stuck_rate", "stuck_rate"),
         ({"jobs": 0}, "jobs", "jobs"),
+        ({"backend": "serial:/dev/ttyUSB0", "seeds": 1}, "backend", "emulator"),
+        ({"backend": "serial:/dev/ttyUSB0", "device": "emulator", "seeds": 2}, "backend", "one"),
     ],
 )
 def test_bad_config_names_the_parameter(kwargs: dict, param: str, text: str) -> None:
@@ -321,3 +323,26 @@ def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) 
             ]
         assert json.loads((out / "config.json").read_text())["backend"] == backend
     assert rows["amaranth"] == rows["golden"] and len(rows["golden"]) == 2
+
+
+@pytest.mark.verilator
+def test_cli_run_on_a_simulated_board_equals_the_golden_model(tmp_path: Path) -> None:
+    """``--backend serial:PORT`` with the crossbar firmware's Verilog behind a
+    pseudo-terminal (a simulated board): the golden model's episodes."""
+    from memrl.host.crossbar_link import board_firmware
+    from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
+
+    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ)
+    rows = {}
+    with SimBoard("verilator", None, 0, "emulator", workdir=tmp_path / "board", top=top) as board:
+        for backend in ("golden", f"serial:{board.port}"):
+            out = tmp_path / backend.split(":")[0]
+            args = ["cartpole", "run", "--episodes", "2", "--seeds", "1", "--first-seed", "5",
+                    "--device", "emulator", "--backend", backend, "--out", str(out)]  # fmt: skip
+            res = CliRunner().invoke(main, args)
+            assert res.exit_code == 0, res.output
+            with (out / "episodes.csv").open() as fh:
+                rows[backend.split(":")[0]] = [
+                    {k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(fh)
+                ]
+    assert rows["serial"] == rows["golden"] and len(rows["golden"]) == 2
