@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from .bench import experiment
@@ -127,3 +128,96 @@ def _synth() -> dict:
             "fmax_mhz_by_seed": r["fmax_mhz_by_seed"],
         }
     return out
+
+
+class _Counting:
+    """A transport that counts the bytes each way."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.sent, self.received = inner, 0, 0
+
+    def now(self) -> float:
+        return getattr(self.inner, "now", time.monotonic)()
+
+    def write(self, data: bytes) -> None:
+        self.sent += len(data)
+        self.inner.write(data)
+
+    def read(self, timeout_s: float) -> bytes:
+        data = self.inner.read(timeout_s)
+        self.received += len(data)
+        return data
+
+
+@experiment("crossbar_link_bytes")
+def _link_bytes() -> dict:
+    """Bytes on the wire per environment step with ``--backend serial:PORT``: a
+    CartPole-v1 run (default preset, emulator device, seed 0; 80 steps before
+    learning, then 10 with an update) against the crossbar firmware's Verilog on
+    a simulated board (Verilator behind a pseudo-terminal). Every frame,
+    COBS-encoded with its delimiter, both ways; and what that takes at
+    115,200 baud and at 3 Mbaud (10 bits per byte)."""
+    from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
+
+    from .backends import SIMBOARD_TIMEOUT_S
+    from .crossbar_link import board_firmware, link_engine
+
+    counters: list[_Counting] = []
+    # Bytes sent and received when each engine command had ended, in order.
+    after: list[tuple[int, int]] = []
+
+    def wrap(transport):  # noqa: ANN001, ANN202
+        counters.append(_Counting(transport))
+        return counters[-1]
+
+    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SimBoard("verilator", None, 0, "emulator", workdir=Path(tmp), top=top) as board,
+    ):
+        engine = link_engine(board.port, 80, wrap=wrap, timeout_s=SIMBOARD_TIMEOUT_S)
+
+        def counted(net):  # noqa: ANN001, ANN202
+            session = engine(net)
+            exchange = session._exchange
+
+            def recorded(*args):  # noqa: ANN002, ANN202
+                out = exchange(*args)
+                after.append((counters[0].sent, counters[0].received))
+                return out
+
+            session._exchange = recorded
+            return session
+
+        r = train_steps("CartPole-v1", "default", SEED, WARM_STEPS + LEARNING_STEPS, {},
+                        counted, device="emulator")  # fmt: skip
+    walls = r["step_wall_s"]
+    marks = r["history_marks"]  # commands issued by the end of each step
+
+    def between(k0: int, k1: int) -> tuple[int, int]:
+        a, b = after[k0 - 1], after[k1 - 1]
+        return b[0] - a[0], b[1] - a[1]
+
+    names = [h[0] for h in r["history"]]
+    n_init = names.index("BIAS")  # the initialisation's PROGRAM and READ come first
+    warm = between(marks[0], marks[WARM_STEPS - 1])  # steps 2 .. 80: greedy forwards
+    learn = between(marks[WARM_STEPS - 1], marks[-1])
+    learn_bytes = sum(learn) / LEARNING_STEPS
+    return {
+        "initialisation_bytes": {
+            "sent": after[n_init - 1][0],
+            "received": after[n_init - 1][1],
+        },
+        "warm_step_bytes": {
+            "sent": warm[0] / (WARM_STEPS - 1),
+            "received": warm[1] / (WARM_STEPS - 1),
+        },
+        "learning_step_bytes": {
+            "sent": learn[0] / LEARNING_STEPS,
+            "received": learn[1] / LEARNING_STEPS,
+        },
+        "learning_step_s_at_115200_baud": learn_bytes * 10 / 115_200,
+        "learning_step_s_at_3M_baud": learn_bytes * 10 / 3_000_000,
+        "sim_board_learning_steps_per_s": LEARNING_STEPS / sum(walls[WARM_STEPS:]),
+        "sim_board_warm_steps_per_s": WARM_STEPS / sum(walls[:WARM_STEPS]),
+    }

@@ -617,7 +617,15 @@ def fpga() -> None:
 
 
 @fpga.command("build")
-@click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), required=True)
+@click.option("--board", type=click.Choice(["icebreaker", "ulx3s", "ulx3s-85f"]), required=True)
+@click.option("--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
+              show_default=True,
+              help="crossbar: the crossbar engine with its emulated array, for "
+              "memrl cartpole|mountaincar run --backend serial:PORT (the ULX3S-85F).")  # fmt: skip
+@click.option("--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
+              help="crossbar: the environment whose network the firmware runs.")  # fmt: skip
+@click.option("--preset", type=click.Choice(["paper", "default"]), default="default",
+              show_default=True, help="crossbar: the run's preset.")  # fmt: skip
 @click.option(
     "--maze-size", default=None, metavar="ROWSxCOLS",
     help="Default: 30x30, the largest shipped maze (both boards hold it).",
@@ -630,9 +638,11 @@ def fpga() -> None:
 @click.option("--pnr-seed", type=click.IntRange(min=1), default=1, show_default=True)
 @out_option("build/fpga/BOARD", "Output folder (default build/fpga/<board>).")
 def fpga_build(
-    board: str, maze_size: str | None, seed: int, baud: int, pnr_seed: int, out: Path
-) -> None:
-    """Synthesise, place and route the navigator SoC; writes the bitstream and report.json."""
+    board: str, firmware: str, env_id: str, preset: str, maze_size: str | None, seed: int,
+    baud: int, pnr_seed: int, out: Path,
+) -> None:  # fmt: skip
+    """Synthesise, place and route the navigator (or crossbar) SoC; writes the
+    bitstream and report.json."""
     from memrl.sim.tools import ToolMissing
 
     from .fpga import BOARDS, BuildFailed, build
@@ -640,7 +650,9 @@ def fpga_build(
     rows, cols, config = _firmware_config(maze_size or BOARDS[board].maze_size)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
-    click.echo(f"building the {rows}x{cols} navigator SoC for the {board} into {out}/ ...")
+    what = (f"crossbar SoC of {env_id} ({preset})" if firmware == "crossbar"
+            else f"{rows}x{cols} navigator SoC")  # fmt: skip
+    click.echo(f"building the {what} for the {board} into {out}/ ...")
     with tqdm(desc="yosys, nextpnr", unit="s", bar_format="{desc}: {elapsed}") as bar:
 
         def tick(phase: str) -> None:
@@ -648,7 +660,8 @@ def fpga_build(
             bar.update()
 
         try:
-            r = build(board, out, config, seed, baud, pnr_seed=pnr_seed, progress=tick)
+            r = build(board, out, config, seed, baud, pnr_seed=pnr_seed, progress=tick,
+                      firmware=firmware, env_id=env_id, preset=preset)  # fmt: skip
         except (BuildFailed, ToolMissing, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(
@@ -659,18 +672,20 @@ def fpga_build(
 
 
 @fpga.command("program")
-@click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), required=True)
+@click.option("--board", type=click.Choice(["icebreaker", "ulx3s", "ulx3s-85f"]), required=True)
 @click.option(
     "--bitstream", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Default: build/fpga/<board>/navigator.bin (iCE40) or .bit (ECP5).",
+    help="Default: build/fpga/<board>/<firmware>.bin (iCE40) or .bit (ECP5).",
 )  # fmt: skip
-def fpga_program(board: str, bitstream: Path | None) -> None:
+@click.option("--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
+              show_default=True)  # fmt: skip
+def fpga_program(board: str, bitstream: Path | None, firmware: str) -> None:
     """Load a bitstream with the board's programmer (iceprog, openFPGALoader, fujprog)."""
     from memrl.sim.tools import ToolMissing
 
     from .fpga import BOARDS, program
 
-    path = bitstream or Path("build/fpga") / board / f"navigator.{BOARDS[board].bitstream}"
+    path = bitstream or Path("build/fpga") / board / f"{firmware}.{BOARDS[board].bitstream}"
     try:
         click.echo(program(board, path))
     except (ToolMissing, FileNotFoundError, ValueError, RuntimeError) as exc:

@@ -33,6 +33,7 @@ from memrl.rtl.crossbar_commands import (
     crossbar_config_id,
 )
 from memrl.rtl.protocol import VERSION, Cmd
+from memrl.sim.devices.xbar_emulator import XbarEmulatorModel
 
 from .crossbar import CrossbarQNet, emulator_model
 from .crossbar_rtl import EMULATED_STALL_CYCLES, EngineSession, engine_config
@@ -41,7 +42,8 @@ from .link_client import LinkClient
 from .navigator_link import FirmwareMismatch
 from .transports import SIM_CLK_HZ, SIM_DIVISOR, SerialTransport, UARTSimTransport
 
-__all__ = ["CrossbarInfo", "LinkSession", "simulated_link", "board_firmware", "link_engine"]
+__all__ = ["CrossbarInfo", "LinkSession", "simulated_link", "board_network", "board_firmware",
+           "link_engine"]  # fmt: skip
 
 _MASK = (1 << (8 * WORD_BYTES)) - 1
 
@@ -155,12 +157,13 @@ def simulated_link(
     return fw, UARTSimTransport(fw, divisor, clk_hz)
 
 
-def board_firmware(
-    env_id: str, preset: str, divisor: int, clk_hz: int, max_batch: int = 80
-) -> CrossbarCommands:
-    """The crossbar firmware a run of ``env_id`` with ``preset`` on the emulator
-    device talks to (``--backend serial:PORT``): its network, the emulator of
-    its array, forward batches up to ``max_batch`` (the agents' minibatch)."""
+def board_network(
+    env_id: str, preset: str, max_batch: int = 80
+) -> tuple[CrossbarEngineConfig, XbarEmulatorModel]:
+    """The engine and the emulator a run of ``env_id`` with ``preset`` on the
+    emulator device talks to (``--backend serial:PORT``): its network, the
+    emulator of its array, forward batches up to ``max_batch`` (the agents'
+    minibatch)."""
     import gymnasium as gym
 
     from .control import DEVICES, make_agent
@@ -170,7 +173,15 @@ def board_firmware(
         xbar = make_agent(env, "crossbar", preset, 0, DEVICES["emulator"]).xbar
     finally:
         env.close()
-    return CrossbarCommands(engine_config(xbar, max_batch), emulator_model(xbar), divisor, clk_hz)
+    return engine_config(xbar, max_batch), emulator_model(xbar)
+
+
+def board_firmware(
+    env_id: str, preset: str, divisor: int, clk_hz: int, max_batch: int = 80
+) -> CrossbarCommands:
+    """The crossbar firmware of :func:`board_network`, ``divisor`` clock cycles
+    per UART bit at ``clk_hz``."""
+    return CrossbarCommands(*board_network(env_id, preset, max_batch), divisor, clk_hz)
 
 
 def link_engine(

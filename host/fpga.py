@@ -1,10 +1,12 @@
 """Bitstreams for the boards, and programming them.
 
-:func:`build` elaborates :class:`memrl.firmware.navigator_soc.NavigatorSoC` for a
-board (amaranth-boards platform), runs Amaranth's build script with the YoWASP
-tools from pip (Yosys, nextpnr, icepack/ecppack: no system tools) and writes
-into ``out``: the bitstream (``navigator.bin`` for the iCE40, ``navigator.bit``
-for the ECP5), the build's log and scripts, and ``report.json``: LUTs,
+:func:`build` elaborates :class:`memrl.firmware.navigator_soc.NavigatorSoC` (or,
+with ``firmware="crossbar"``, :class:`memrl.firmware.crossbar_soc.CrossbarSoC`)
+for a board (amaranth-boards platform), runs Amaranth's build script with the
+YoWASP tools from pip (Yosys, nextpnr, icepack/ecppack: no system tools) and
+writes into ``out``: the bitstream (``<firmware>.bin`` for the iCE40,
+``<firmware>.bit`` for the ECP5), the build's log and scripts, and
+``report.json``: LUTs,
 flip-flops, block RAMs and SPRAMs (Yosys), placed cells against what the device
 has (nextpnr), Fmax against the board clock and whether timing is met.
 
@@ -30,7 +32,7 @@ from memrl.sim.tools import ToolMissing
 
 from .rtl_build import cell_summary, yowasp
 
-__all__ = ["BOARDS", "Board", "build", "program", "BuildFailed"]
+__all__ = ["BOARDS", "FIRMWARES", "Board", "build", "program", "BuildFailed"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ def _ulx3s() -> object:
     return ULX3S_25F_Platform()
 
 
+def _ulx3s_85f() -> object:
+    from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+    return ULX3S_85F_Platform()
+
+
 BOARDS: dict[str, Board] = {
     "icebreaker": Board(
         "icebreaker", _icebreaker, "ice40", "bin",
@@ -68,7 +76,16 @@ BOARDS: dict[str, Board] = {
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
         "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
     ),
+    # The largest ULX3S: the crossbar firmware's block RAMs need more than the 25F's.
+    "ulx3s-85f": Board(
+        "ulx3s-85f", _ulx3s_85f, "ecp5", "bit",
+        (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
+        "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
+    ),
 }  # fmt: skip
+
+#: The firmware a board can run.
+FIRMWARES = ("navigator", "crossbar")
 
 #: YoWASP commands by the tool names Amaranth's build scripts use.
 _TOOLS = {
@@ -116,27 +133,41 @@ def build(
     traj_depth: int = 1024,
     pnr_seed: int = 1,
     progress: Callable[[str], None] | None = None,
+    firmware: str = "navigator",
+    env_id: str = "CartPole-v1",
+    preset: str = "default",
 ) -> dict:
-    """Build the navigator SoC for ``board`` into ``out``; returns the report.
-    ``progress(phase)`` is called about once a second while the tools run."""
+    """Build the navigator SoC (or the crossbar SoC of ``env_id``'s network with
+    ``preset``) for ``board`` into ``out``; returns the report. ``progress(phase)``
+    is called about once a second while the tools run."""
     if board not in BOARDS:
         raise ValueError(f"board must be one of {sorted(BOARDS)} (got {board!r})")
+    if firmware not in FIRMWARES:
+        raise ValueError(f"firmware must be one of {list(FIRMWARES)} (got {firmware!r})")
     b = BOARDS[board]
     config = config or NavigatorConfig()
     platform = b.platform()
     clk_hz = int(platform.default_clk_frequency)
-    emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
-    soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
+    name = firmware
+    if firmware == "crossbar":
+        from memrl.firmware.crossbar_soc import CrossbarSoC
+
+        from .crossbar_link import board_network
+
+        soc = CrossbarSoC(*board_network(env_id, preset), baud)
+    else:
+        emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
+        soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
     out.mkdir(parents=True, exist_ok=True)
     plan = platform.prepare(
         soc,
-        name="navigator",
+        name=name,
         synth_opts=SYNTH_OPTS[b.family],
-        script_after_synth="tee -q -o navigator.stat.json stat -json",
-        nextpnr_opts=f"--report navigator.pnr.json --seed {pnr_seed}",
+        script_after_synth=f"tee -q -o {name}.stat.json stat -json",
+        nextpnr_opts=f"--report {name}.pnr.json --seed {pnr_seed}",
     )
     env = _tool_env()
-    script = "build_navigator.sh"
+    script = f"build_{name}.sh"
     plan.extract(out)
     log = out / "build.log"
     with log.open("w") as fh:
@@ -148,22 +179,26 @@ def build(
                     break
                 except subprocess.TimeoutExpired:
                     if progress is not None:
-                        progress(_phase(out))
+                        progress(_phase(out, name))
         except BaseException:  # an interrupt: stop the tools, keep what they wrote
             proc.kill()
             proc.wait()
             raise
     output = log.read_text()
     report = {
-        "board": b.name, "maze": [config.height, config.width], "emulator_seed": seed,
-        "baud": baud, "traj_depth": traj_depth, "clock_mhz": clk_hz / 1e6,
-        "placement_seed": pnr_seed, "serial_emulator": b.serial_emulator,
+        "board": b.name, "firmware": firmware, "baud": baud, "clock_mhz": clk_hz / 1e6,
+        "placement_seed": pnr_seed,
     }  # fmt: skip
-    stat = out / "navigator.stat.json"
+    if firmware == "crossbar":
+        report.update(env_id=env_id, preset=preset)
+    else:
+        report.update(maze=[config.height, config.width], emulator_seed=seed,
+                      traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip
+    stat = out / f"{name}.stat.json"
     if stat.exists():
         report.update(cell_summary(json.loads(stat.read_text())["design"]["num_cells_by_type"]))
     if proc.returncode:
-        tim = out / "navigator.tim"
+        tim = out / f"{name}.tim"
         demand = _demand(tim.read_text()) if tim.exists() else {}
         over = {k: v for k, v in demand.items() if v[0] > v[1]}
         report.update(placed=demand, fits=not over, built=False)
@@ -173,9 +208,9 @@ def build(
             raise BuildFailed(f"the design does not fit the {board}: it needs {what}", report)
         tail = "\n".join(output.strip().splitlines()[-8:])
         raise BuildFailed(f"the {board} build failed (log: {out / 'build.log'}):\n{tail}", report)
-    pnr = json.loads((out / "navigator.pnr.json").read_text())
+    pnr = json.loads((out / f"{name}.pnr.json").read_text())
     fmax = min(v["achieved"] for v in pnr["fmax"].values())
-    bitstream = out / f"navigator.{b.bitstream}"
+    bitstream = out / f"{name}.{b.bitstream}"
     report.update(
         built=True,
         fits=True,
@@ -189,11 +224,11 @@ def build(
     return report
 
 
-def _phase(out: Path) -> str:
+def _phase(out: Path, name: str = "navigator") -> str:
     """The build's phase, from the files its tools have written so far."""
-    if any(out.glob("navigator.bi[nt]")):
+    if any(out.glob(f"{name}.bi[nt]")):
         return "bitstream"
-    if (out / "navigator.tim").exists():
+    if (out / f"{name}.tim").exists():
         return "place and route"
     return "synthesis"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
 from memrl.sim.amaranth_tb import uart_bits
 from memrl.sim.cocotb_rram import RRAMBus, RRAMDevice, value_of
@@ -31,17 +31,23 @@ PERIOD_NS = 10
 POLL_CYCLES = 256  # how often an idle line looks for host bytes
 
 
+def _cycles(n: int) -> Timer:
+    """``n`` clock periods as one timer: the simulator runs them without Python
+    (``ClockCycles`` wakes Python at every edge)."""
+    return Timer(n * PERIOD_NS, unit="ns")
+
+
 async def _tx_to_pty(dut, master: int, divisor: int) -> None:
     while True:
         await FallingEdge(dut.tx_pin)
-        await ClockCycles(dut.clk, divisor // 2)
+        await _cycles(divisor // 2)
         if value_of(dut.tx_pin) != 0:  # not a start bit (a glitch, or X at time 0)
             continue
         byte = 0
         for i in range(8):
-            await ClockCycles(dut.clk, divisor)
+            await _cycles(divisor)
             byte |= value_of(dut.tx_pin) << i
-        await ClockCycles(dut.clk, divisor)
+        await _cycles(divisor)
         os.write(master, bytes([byte]))
 
 
@@ -87,9 +93,9 @@ async def uart_bridge(dut) -> None:
             if polls % 1024 == 0 and not _alive(int(cfg["parent_pid"])):
                 dut._log.info("the host is gone: bridge ends")
                 return
-            await ClockCycles(dut.clk, POLL_CYCLES)
+            await _cycles(POLL_CYCLES)
             continue
         for byte in data:
             for bit in uart_bits(byte):
                 dut.rx_pin.value = bit
-                await ClockCycles(dut.clk, divisor)
+                await _cycles(divisor)

@@ -67,3 +67,15 @@ def test_icebreaker_build_of_the_30x30_navigator_fits_and_meets_timing(tmp_path:
     used, available = r["placed"]["ICESTORM_LC"]
     assert used <= available == 5280
     assert (tmp_path / "navigator.bin").stat().st_size == r["bitstream_bytes"] > 100_000
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_ulx3s_85f_build_of_the_crossbar_firmware(tmp_path: Path) -> None:
+    """The cart-pole network's engine with its emulated array, its buffers and the
+    link on the ULX3S's ECP5-85F, at the board's 25 MHz."""
+    r = build("ulx3s-85f", tmp_path, firmware="crossbar")
+    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 25.0
+    assert (tmp_path / "crossbar.bit").stat().st_size == r["bitstream_bytes"] > 100_000
+    used, available = r["placed"]["DP16KD"]
+    assert 56 < used <= available  # more block RAM than the ECP5-25F has

@@ -1,0 +1,43 @@
+"""The crossbar SoC: what a board runs for ``--backend serial:PORT``.
+
+The board's UART pins (its USB serial bridge) ->
+:class:`memrl.rtl.crossbar_commands.CrossbarCommands` (link, command decoder,
+word buffers, the crossbar engine and the on-chip 1T1R emulator). Boards
+have no 1T1R array, so the array is always the emulator, and the golden
+model runs against the emulator's Python model (``--device emulator``): a
+board's run can be checked against it. The first LED shows a command being
+served.
+"""
+
+from __future__ import annotations
+
+from amaranth import Elaboratable, Module
+from amaranth.lib import io
+
+from memrl.rtl.crossbar import CrossbarEngineConfig
+from memrl.rtl.crossbar_commands import CrossbarCommands
+from memrl.rtl.uart import divisor_for
+
+__all__ = ["CrossbarSoC"]
+
+
+class CrossbarSoC(Elaboratable):
+    """The engine of ``config`` with the emulator of ``model`` on a board's UART at ``baud``."""
+
+    def __init__(self, config: CrossbarEngineConfig, model: object, baud: int = 115_200) -> None:
+        self.config, self.model, self.baud = config, model, baud
+
+    def elaborate(self, platform) -> Module:  # noqa: ANN001 - an amaranth.build Platform
+        if platform is None:
+            raise ValueError("CrossbarSoC is a board top: build it for a platform")
+        m = Module()
+        clk_hz = int(platform.default_clk_frequency)
+        m.submodules.fw = fw = CrossbarCommands(
+            self.config, self.model, divisor_for(clk_hz, self.baud), clk_hz
+        )
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += [fw.rx_pin.eq(rx.i), tx.o.eq(fw.tx_pin), led.o.eq(fw.busy)]
+        return m
