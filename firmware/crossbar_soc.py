@@ -12,11 +12,12 @@ served.
 from __future__ import annotations
 
 from amaranth import Elaboratable, Module
-from amaranth.lib import io
 
 from memrl.rtl.crossbar import CrossbarEngineConfig
 from memrl.rtl.crossbar_commands import CrossbarCommands
 from memrl.rtl.uart import divisor_for
+
+from .navigator_soc import connect_board
 
 __all__ = ["CrossbarSoC"]
 
@@ -35,9 +36,5 @@ class CrossbarSoC(Elaboratable):
         m.submodules.fw = fw = CrossbarCommands(
             self.config, self.model, divisor_for(clk_hz, self.baud), clk_hz
         )
-        uart = platform.request("uart", 0, dir="-")
-        m.submodules.rx = rx = io.Buffer("i", uart.rx)
-        m.submodules.tx = tx = io.Buffer("o", uart.tx)
-        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
-        m.d.comb += [fw.rx_pin.eq(rx.i), tx.o.eq(fw.tx_pin), led.o.eq(fw.busy)]
+        connect_board(m, platform, fw)
         return m

@@ -21,7 +21,7 @@ from memrl.rtl.commands import NavigatorCommands
 from memrl.rtl.navigator import NavigatorConfig
 from memrl.rtl.uart import divisor_for
 
-__all__ = ["NavigatorSoC"]
+__all__ = ["NavigatorSoC", "connect_board"]
 
 
 class NavigatorSoC(Elaboratable):
@@ -44,9 +44,15 @@ class NavigatorSoC(Elaboratable):
             self.config, divisor_for(clk_hz, self.baud), self.traj_depth, clk_hz=clk_hz,
             emulator=self.emulator, serial_emulator=self.serial_emulator,
         )  # fmt: skip
-        uart = platform.request("uart", 0, dir="-")
-        m.submodules.rx = rx = io.Buffer("i", uart.rx)
-        m.submodules.tx = tx = io.Buffer("o", uart.tx)
-        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
-        m.d.comb += [fw.rx_pin.eq(rx.i), tx.o.eq(fw.tx_pin), led.o.eq(fw.busy)]
+        connect_board(m, platform, fw)
         return m
+
+
+def connect_board(m: Module, platform, fw) -> None:  # noqa: ANN001 - Platform, firmware
+    """Wire firmware's ``rx_pin``/``tx_pin`` to the board's UART and its ``busy``
+    to the first LED."""
+    uart = platform.request("uart", 0, dir="-")
+    m.submodules.rx = rx = io.Buffer("i", uart.rx)
+    m.submodules.tx = tx = io.Buffer("o", uart.tx)
+    m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+    m.d.comb += [fw.rx_pin.eq(rx.i), tx.o.eq(fw.tx_pin), led.o.eq(fw.busy)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from .bench import experiment
@@ -130,25 +129,6 @@ def _synth() -> dict:
     return out
 
 
-class _Counting:
-    """A transport that counts the bytes each way."""
-
-    def __init__(self, inner) -> None:  # noqa: ANN001
-        self.inner, self.sent, self.received = inner, 0, 0
-
-    def now(self) -> float:
-        return getattr(self.inner, "now", time.monotonic)()
-
-    def write(self, data: bytes) -> None:
-        self.sent += len(data)
-        self.inner.write(data)
-
-    def read(self, timeout_s: float) -> bytes:
-        data = self.inner.read(timeout_s)
-        self.received += len(data)
-        return data
-
-
 @experiment("crossbar_link_bytes")
 def _link_bytes() -> dict:
     """Bytes on the wire per environment step with ``--backend serial:PORT``: a
@@ -160,14 +140,15 @@ def _link_bytes() -> dict:
     from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
 
     from .backends import SIMBOARD_TIMEOUT_S
+    from .bench_link import CountingTransport
     from .crossbar_link import board_firmware, link_engine
 
-    counters: list[_Counting] = []
+    counters: list[CountingTransport] = []
     # Bytes sent and received when each engine command had ended, in order.
     after: list[tuple[int, int]] = []
 
     def wrap(transport):  # noqa: ANN001, ANN202
-        counters.append(_Counting(transport))
+        counters.append(CountingTransport(transport))
         return counters[-1]
 
     top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ)

@@ -79,6 +79,23 @@ def device_option(f: Callable) -> Callable:
     )(f)
 
 
+def firmware_options(f: Callable) -> Callable:
+    """``--firmware``, ``--env`` and ``--preset``: which firmware a board (or a
+    simulated board) runs, and for the crossbar's, which network."""
+    f = click.option("--preset", type=click.Choice(["paper", "default"]), default="default",
+                     show_default=True, help="crossbar: the run's preset.")(f)  # fmt: skip
+    f = click.option(
+        "--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
+        help="crossbar: the environment whose network the firmware runs.",
+    )(f)  # fmt: skip
+    return click.option(
+        "--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
+        show_default=True,
+        help="crossbar: the crossbar engine with its emulated array (the ULX3S-85F holds it), "
+        "for memrl cartpole|mountaincar run --backend serial:PORT.",
+    )(f)  # fmt: skip
+
+
 def backend_options(f: Callable) -> Callable:
     """``--backend`` and ``--device`` of the navigator's runs (docs/firmware.md)."""
     f = device_option(f)
@@ -618,14 +635,7 @@ def fpga() -> None:
 
 @fpga.command("build")
 @click.option("--board", type=click.Choice(["icebreaker", "ulx3s", "ulx3s-85f"]), required=True)
-@click.option("--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
-              show_default=True,
-              help="crossbar: the crossbar engine with its emulated array, for "
-              "memrl cartpole|mountaincar run --backend serial:PORT (the ULX3S-85F).")  # fmt: skip
-@click.option("--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
-              help="crossbar: the environment whose network the firmware runs.")  # fmt: skip
-@click.option("--preset", type=click.Choice(["paper", "default"]), default="default",
-              show_default=True, help="crossbar: the run's preset.")  # fmt: skip
+@firmware_options
 @click.option(
     "--maze-size", default=None, metavar="ROWSxCOLS",
     help="Default: 30x30, the largest shipped maze (both boards hold it).",
@@ -704,14 +714,7 @@ def sim() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
 @device_option
-@click.option("--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
-              show_default=True,
-              help="crossbar: the crossbar engine with its emulated array, for "
-              "memrl cartpole|mountaincar run --backend serial:PORT.")  # fmt: skip
-@click.option("--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
-              help="crossbar: the environment whose network the firmware runs.")  # fmt: skip
-@click.option("--preset", type=click.Choice(["paper", "default"]), default="default",
-              show_default=True, help="crossbar: the run's preset.")  # fmt: skip
+@firmware_options
 def sim_serve(
     simulator: str, maze_size: str, seed: int, device: str, firmware: str, env_id: str, preset: str
 ) -> None:
