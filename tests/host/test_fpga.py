@@ -1,5 +1,5 @@
-"""The navigator SoC for the boards: it elaborates for each, a build writes a
-bitstream and its report, and programming names what is missing."""
+"""The navigator and crossbar SoCs for the boards: they elaborate, a build
+writes a bitstream and its report, and programming names what is missing."""
 
 from __future__ import annotations
 
@@ -27,6 +27,21 @@ def test_the_soc_elaborates_for_each_board(board: str) -> None:
     # the UART pins and the LED are constrained
     constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf")))
     assert constraints.count("uart_0__") >= 2 and "led_0" in constraints
+
+
+def test_the_crossbar_soc_elaborates_for_the_ulx3s_85f() -> None:
+    from memrl.firmware.crossbar_soc import CrossbarSoC
+    from memrl.host.crossbar import CrossbarConfig
+    from memrl.host.crossbar_link import board_network
+
+    config, model = board_network("CartPole-v1", "default", max_batch=4)
+    assert config.layers[0].n_in == 4 and config.max_batch == 4
+    assert CrossbarConfig().sizes[1:-1] == tuple(ly.n_in for ly in config.layers[1:])
+    plan = BOARDS["ulx3s-85f"].platform().prepare(CrossbarSoC(config, model), name="xb")
+    constraints = plan.files["xb.lpf"]
+    assert constraints.count("uart_0__") >= 2 and "led_0" in constraints
+    with pytest.raises(ValueError, match="firmware must be one of"):
+        build("ulx3s-85f", Path("unused"), firmware="vhdl")
 
 
 def test_nextpnr_utilisation_is_read_from_its_log() -> None:
