@@ -15,14 +15,17 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from memrl.host.control import DEVICES, crossbar_config
 from memrl.host.crossbar import CrossbarConfig, CrossbarQNet
 from memrl.host.crossbar_link import link_engine, simulated_link
+from memrl.host.link import cobs_encode, crc16
 from memrl.host.link_client import ErrorReply, FaultyTransport, LinkClient
 from memrl.host.navigator_link import FirmwareMismatch
 from memrl.rtl.crossbar import EngineOp
-from memrl.rtl.protocol import Cmd, Err
+from memrl.rtl.protocol import VERSION, Cmd, Err
 
 CONFIG = crossbar_config(DEVICES["emulator"], CrossbarConfig(sizes=(2, 4, 4, 2)))
 
@@ -125,3 +128,47 @@ def _mismatched(net: CrossbarQNet, other: CrossbarConfig):  # noqa: ANN202
     board = CrossbarQNet(other, np.random.default_rng(0))
     _, transport = simulated_link(board, max_batch=4)
     return LinkSession(LinkClient(transport, timeout_s=0.01), engine_config(net, 4), net)
+
+
+def _frame(typ: int, seq: int, payload: bytes, version: int = VERSION) -> bytes:
+    """A frame's wire bytes, any field allowed (the host's Frame refuses bad ones)."""
+    body = bytes([version, typ, seq, len(payload) & 0xFF, len(payload) >> 8]) + payload
+    return cobs_encode(body + crc16(body).to_bytes(2, "big")) + b"\0"
+
+
+def _junk() -> st.SearchStrategy[bytes]:
+    xb = st.sampled_from([Cmd.XB_WRITE, Cmd.XB_RUN, Cmd.XB_READ, Cmd.IDENTIFY, 0x05, 0x7F])
+    payload = st.one_of(
+        st.binary(max_size=10),
+        st.builds(
+            lambda op, r, n: struct.pack("<BBH", op, r, n),
+            st.integers(0, 7),
+            st.integers(0, 5),
+            st.integers(0, 6),
+        ),  # fmt: skip
+        st.builds(
+            lambda off, n: struct.pack("<HH", off, n) + bytes(3 * n),
+            st.integers(0, 8200),
+            st.integers(0, 4),
+        ),  # fmt: skip
+    )
+    frames = st.builds(_frame, xb, st.integers(0, 255), payload,
+                       st.sampled_from([VERSION, VERSION, 0]))  # fmt: skip
+    return st.lists(st.one_of(frames, st.binary(min_size=1, max_size=16)), max_size=4).map(b"".join)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(junk=_junk())
+def test_no_input_wedges_the_crossbar_decoder(client, junk: bytes) -> None:
+    """Any bytes (engine commands with garbage inputs included), then a delimiter
+    and an IDENTIFY: the IDENTIFY is answered (after retries while a junk
+    command still runs)."""
+    link, fw = client
+    link.transport.write(junk + b"\0")
+    retries, link.retries = link.retries, 40
+    try:
+        info = link.request(Cmd.IDENTIFY)
+    finally:
+        link.retries = retries
+    assert info[:2] == bytes([VERSION, 2])
