@@ -535,6 +535,10 @@ def _control_run(task: str, out: Path, opts: dict) -> None:
         run_control(cfg, out, progress=True)
     except KeyboardInterrupt:
         interrupted = True
+    except (OSError, RuntimeError) as exc:  # a port, a link, a firmware, a simulator
+        if cfg.backend == "golden":
+            raise
+        raise click.ClickException(f"backend {cfg.backend}: {exc}") from exc
     summary = summarise(out)
     if interrupted:
         if summary["seeds"]:

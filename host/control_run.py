@@ -271,6 +271,14 @@ class ControlRunConfig:
             if v is not None and not (isinstance(v, int | float) and 0 <= v <= hi):
                 rng = "[0, 1]" if hi == 1.0 else ">= 0"
                 raise ConfigError(name, f"{name} must be {rng} (got {v})")
+        if self.device == "emulator":
+            for name in ("stuck_rate", "drift_nu"):
+                if getattr(self, name):
+                    raise ConfigError(
+                        name,
+                        f"the emulator device has no faults or drift: {name} must be 0 or "
+                        f"unset (got {getattr(self, name)})",
+                    )
 
     @property
     def seed_list(self) -> list[int]:

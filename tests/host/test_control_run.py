@@ -154,6 +154,8 @@ def test_worker_error_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ({"stuck_rate": 1.5}, "stuck_rate", "stuck_rate"),
         ({"jobs": 0}, "jobs", "jobs"),
         ({"backend": "serial:/dev/ttyUSB0", "seeds": 1}, "backend", "emulator"),
+        ({"device": "emulator", "drift_nu": 0.1}, "drift_nu", "emulator"),
+        ({"device": "emulator", "stuck_rate": 0.01}, "stuck_rate", "emulator"),
         ({"backend": "serial:/dev/ttyUSB0", "device": "emulator", "seeds": 2}, "backend", "one"),
     ],
 )
@@ -293,6 +295,14 @@ def test_cli_bad_values_name_the_option(tmp_path: Path, extra: list[str], option
     assert res.exit_code == 2
     assert option in res.output
     assert not (tmp_path / "episodes.csv").exists()
+
+
+def test_cli_names_a_serial_port_it_cannot_open(tmp_path: Path) -> None:
+    port = tmp_path / "no-such-port"
+    args = ["cartpole", "run", "--episodes", "1", "--seeds", "1", "--device", "emulator",
+            "--backend", f"serial:{port}", "--out", str(tmp_path / "run")]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1 and "cannot open serial port" in res.output, res.output
 
 
 def test_cli_sweep_bad_values_name_the_option(tmp_path: Path) -> None:
