@@ -76,7 +76,7 @@ TOPS: dict[str, Callable[[], wiring.Component]] = {
     "navigator_rover": lambda: NavigatorCore(NavigatorConfig(height=128, width=128)),
     # The cart-pole network's engine (4-48-48-2 on a 128 x 64 array).
     "crossbar_engine": _crossbar_engine,
-    # The 1T1R emulator core of that array (``--device emulator``: 8-bit column ADC).
+    # The 1T1R emulator core of that array (``--device emulator``: 8-bit column ADC), one lane.
     "crossbar_emulator": _crossbar_emulator,
     # The engine and the emulator core together: the crossbar on a board without an array.
     "crossbar_system": _crossbar_system,

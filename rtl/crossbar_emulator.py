@@ -12,17 +12,17 @@ object with the model's fields).
 Timing. The core takes one word at a time. ROW and GAIN words are stored
 (at most ``rows`` and ``cols`` of them per VMM), RESET takes one cycle, SET
 two (it reads the device, as a SET does not lower it). READ answers two
-cycles after its word. A VMM computes its output codes one after another:
-``n + 9`` cycles for a code over ``n`` devices (``n`` = rows, twice that for
-a differential pair), one multiply-accumulate per cycle; the core takes the
-next word when the VMM's last code has been taken. Devices are addressed
-``row * 2**col_bits + col``, so the block RAM holds ``rows << col_bits``
-codes.
+cycles after its word. A VMM computes its output codes one after another,
+``lanes`` rows per cycle: ``ceil(n / lanes) + 9`` cycles for a code over
+``n`` rows (twice that for a differential pair); the core takes the next
+word when the VMM's last code has been taken. The codes sit in ``lanes``
+banks (row ``r`` in bank ``r mod lanes``, word ``(r // lanes) * 2**col_bits
++ col``), so the banks hold ``ceil(rows / lanes) << col_bits`` codes each.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
@@ -55,7 +55,11 @@ def emulator_signature(model: object, gain_bits: int = 5) -> CrossbarPortSignatu
 class CrossbarEmulator(wiring.Component):
     """The array side of a crossbar port over ``model.rows`` x ``model.cols`` devices."""
 
-    def __init__(self, model: object, gain_bits: int = 5) -> None:
+    def __init__(self, model: object, gain_bits: int = 5, lanes: int = 1) -> None:
+        if lanes not in (1, 2, 4, 8):
+            self._MustUse__silence = True
+            raise ValueError(f"lanes must be 1, 2, 4 or 8 (got {lanes!r})")
+        self.lanes = lanes
         missing = [f for f in _FIELDS if not hasattr(model, f)]
         if missing:
             self._MustUse__silence = True
@@ -82,14 +86,30 @@ class CrossbarEmulator(wiring.Component):
         row_bits = max(1, (p["rows"] - 1).bit_length())
         acc_bits = max(p["dac_bits"] + G_BITS + row_bits + 2, 18)
 
-        gmem = Memory(shape=unsigned(G_BITS), depth=p["rows"] << sig.col_bits,
-                      init=[p["init_code"]] * (p["rows"] << sig.col_bits))  # fmt: skip
-        rowbuf = Memory(shape=signed(p["dac_bits"]), depth=p["rows"], init=[])
+        # The codes in ``L`` banks: row r in bank r mod L, word (r // L, col); the
+        # ROW codes of a VMM likewise by position. A lane per bank.
+        L = self.lanes
+        lb = L.bit_length() - 1
+        rows_per_bank = -(-p["rows"] // L)
+        words = rows_per_bank << sig.col_bits
+        g_rds, g_wrs, r_rds, r_wrs = [], [], [], []
+        for b in range(L):
+            gm = Memory(shape=unsigned(G_BITS), depth=words, init=[p["init_code"]] * words)
+            rm = Memory(shape=signed(p["dac_bits"]), depth=rows_per_bank, init=[])
+            mod.submodules[f"gmem{b}"], mod.submodules[f"rowbuf{b}"] = gm, rm
+            g_rds.append(gm.read_port())
+            g_wrs.append(gm.write_port())
+            r_rds.append(rm.read_port())
+            r_wrs.append(rm.write_port())
         colbuf = Memory(shape=unsigned(sig.col_bits + sig.gain_bits), depth=p["cols"], init=[])
-        mod.submodules.gmem, mod.submodules.rowbuf, mod.submodules.colbuf = gmem, rowbuf, colbuf
-        g_rd, g_wr = gmem.read_port(), gmem.write_port()
-        r_rd, r_wr = rowbuf.read_port(), rowbuf.write_port()
+        mod.submodules.colbuf = colbuf
         c_rd, c_wr = colbuf.read_port(), colbuf.write_port()
+
+        def bank_of(row):  # noqa: ANN001, ANN202
+            return row[:lb] if lb else Const(0, 1)
+
+        def word_of(row, col):  # noqa: ANN001, ANN202
+            return Cat(col, row[lb:])
 
         # Noise: one LFSR draw, n * spread >> 6 with the spread of the current state.
         lfsr = Signal(16, init=p["lfsr_seed"])
@@ -105,7 +125,7 @@ class CrossbarEmulator(wiring.Component):
             return Mux(v < lo, lo, Mux(v > hi, hi, v))
 
         payload = req.payload
-        addr = Signal(len(g_wr.addr))  # the device of a READ or SET
+        dev_row, dev_col = Signal(sig.row_bits), Signal(sig.col_bits)  # a READ's or SET's device
         level = Signal(p["vg_bits"])
         nr = Signal(range(p["rows"] + 1))  # ROW words since the last VMM
         nc = Signal(range(p["cols"] + 1))  # GAIN words since the last VMM
@@ -114,7 +134,7 @@ class CrossbarEmulator(wiring.Component):
         j = Signal(range(p["cols"] + 1))  # output code being computed
         col = Signal(sig.col_bits)
         gain = Signal(sig.gain_bits)
-        k = Signal(range(p["rows"] + 1))  # next row to multiply
+        k = Signal(range(rows_per_bank + 1))  # next group of L rows to multiply
         s = Signal()  # 1: the pair's second column
         acc = Signal(signed(acc_bits))
         prod1 = Signal(signed(acc_bits + sig.gain_bits + 1))
@@ -122,23 +142,57 @@ class CrossbarEmulator(wiring.Component):
         code = Signal(signed(max(p["adc_bits"], p["read_bits"] + 1)))
         vmm = Signal()  # the answer belongs to a VMM (more codes may follow)
 
-        # The multiply-accumulate pipeline: issue -> data (stage 1) -> product -> acc.
+        # The multiply-accumulate pipeline, L rows at a time: issue -> data
+        # (stage 1) -> the products' sum -> acc. Lane i is row r0 + k*L + i, held in
+        # bank (r0 + i) mod L: bank b's word is k + r0 // L, one more below
+        # r0 mod L, and the banks' data are rotated into lane order.
         issue = Signal()
         s1_valid, s1_neg = Signal(), Signal()
         s2_valid, s2_neg = Signal(), Signal()
-        s2_prod = Signal(signed(p["dac_bits"] + G_BITS + 1))
-        mod.d.sync += [s1_valid.eq(issue), s1_neg.eq(s), s2_valid.eq(s1_valid), s2_neg.eq(s1_neg)]
-        mod.d.sync += s2_prod.eq(r_rd.data * g_rd.data)
+        mask = Signal(L)  # the lanes of the group within the VMM's rows
+        s1_mask = Signal(L)
+        r0_lo = bank_of(r0)
+        mod.d.comb += mask.eq(Cat((k * L + i) < nr for i in range(L)))
+        mod.d.sync += [s1_valid.eq(issue), s1_neg.eq(s), s1_mask.eq(mask),
+                       s2_valid.eq(s1_valid), s2_neg.eq(s1_neg)]  # fmt: skip
+        g_data = Cat(rd.data for rd in g_rds)
+        lanes_g = Signal(8 * L)
+        if lb:
+            mod.d.comb += lanes_g.eq(Array(g_data.rotate_right(8 * i) for i in range(L))[r0_lo])
+        else:
+            mod.d.comb += lanes_g.eq(g_data)
+        s2_prod = Signal(signed(p["dac_bits"] + G_BITS + 1 + lb))
+        terms = [Mux(s1_mask[i], r_rds[i].data * lanes_g[8 * i : 8 * i + 8], 0) for i in range(L)]
+        total = terms[0]
+        for t_ in terms[1:]:
+            total = total + t_
+        mod.d.sync += s2_prod.eq(total)
         with mod.If(s2_valid):
             mod.d.sync += acc.eq(acc + Mux(s2_neg, -s2_prod, s2_prod))
 
+        # Bank b: in the MAC, its lane's row; otherwise the device on the port (a
+        # READ or SET reads it the cycle its word is taken).
+        mac_col = (col + s)[: sig.col_bits]
+        r0_hi = r0[lb:]
+        dev_bank = Signal(max(lb, 1))
+        dev_data = Signal(G_BITS)  # the addressed device's code, the cycle after
+        mod.d.comb += dev_data.eq(Array(rd.data for rd in g_rds)[dev_bank] if lb else g_rds[0].data)
+        g_w_row, g_w_col = Signal(sig.row_bits), Signal(sig.col_bits)
+        g_w_data, g_w_en = Signal(G_BITS), Signal()
+        mod.d.comb += [g_w_row.eq(dev_row), g_w_col.eq(dev_col)]
+        for b in range(L):
+            below = Const(b, lb) < r0_lo if b < L - 1 else Const(0, 1)  # never below the last
+            mod.d.comb += [
+                g_rds[b].addr.eq(Cat(mac_col, (k + r0_hi + below)[: len(r0_hi) + 1])),
+                r_rds[b].addr.eq(k),
+                g_wrs[b].addr.eq(word_of(g_w_row, g_w_col)),
+                g_wrs[b].data.eq(g_w_data),
+                g_wrs[b].en.eq(g_w_en & (bank_of(g_w_row) == b)),
+                r_wrs[b].addr.eq(nr >> lb),
+                r_wrs[b].data.eq(payload.arg[: p["dac_bits"]]),
+            ]
         mod.d.comb += [
-            g_rd.addr.eq(Cat((col + s)[: sig.col_bits], (r0 + k)[: sig.row_bits])),
-            r_rd.addr.eq(k),
             c_rd.addr.eq(j),
-            g_wr.addr.eq(addr),
-            r_wr.addr.eq(nr),
-            r_wr.data.eq(payload.arg[: p["dac_bits"]]),
             c_wr.addr.eq(nc),
             c_wr.data.eq(Cat(payload.col, payload.arg[: sig.gain_bits])),
             resp.payload.eq(code),
@@ -146,13 +200,17 @@ class CrossbarEmulator(wiring.Component):
 
         with mod.FSM():
             with mod.State("IDLE"):
-                mod.d.comb += [req.ready.eq(1), g_rd.addr.eq(Cat(payload.col, payload.row))]
+                mod.d.comb += req.ready.eq(1)
+                for rd in g_rds:
+                    mod.d.comb += rd.addr.eq(word_of(payload.row, payload.col))
                 with mod.If(req.valid):
-                    mod.d.sync += [addr.eq(Cat(payload.col, payload.row)),
+                    mod.d.sync += [dev_row.eq(payload.row), dev_col.eq(payload.col),
+                                   dev_bank.eq(bank_of(payload.row)),
                                    level.eq(payload.arg[: p["vg_bits"]])]  # fmt: skip
                     with mod.Switch(payload.op):
                         with mod.Case(XbarOp.ROW):
-                            mod.d.comb += r_wr.en.eq(1)
+                            for b, wr in enumerate(r_wrs):
+                                mod.d.comb += wr.en.eq(bank_of(nr) == b)
                             mod.d.sync += nr.eq(nr + 1)
                             with mod.If(nr == 0):
                                 mod.d.sync += r0.eq(payload.row)
@@ -173,24 +231,25 @@ class CrossbarEmulator(wiring.Component):
                         with mod.Case(XbarOp.RESET):
                             mod.d.comb += [
                                 spread.eq(p["reset_spread"]),
-                                g_wr.addr.eq(Cat(payload.col, payload.row)),
-                                g_wr.data.eq(clamp(p["reset_code"] + noise, 0, gmax)),
-                                g_wr.en.eq(1),
+                                g_w_row.eq(payload.row),
+                                g_w_col.eq(payload.col),
+                                g_w_data.eq(clamp(p["reset_code"] + noise, 0, gmax)),
+                                g_w_en.eq(1),
                             ]
                             mod.d.sync += lfsr.eq(nxt)
-            with mod.State("READ"):  # g_rd.data: the device
+            with mod.State("READ"):  # dev_data: the device
                 mod.d.comb += spread.eq(p["read_spread"])
-                value = (g_rd.data << (p["read_bits"] - G_BITS)) + noise
+                value = (dev_data << (p["read_bits"] - G_BITS)) + noise
                 mod.d.sync += [code.eq(clamp(value, 0, rmax)), lfsr.eq(nxt)]
                 mod.next = "ANSWER"
-            with mod.State("SET"):  # g_rd.data: the device
+            with mod.State("SET"):  # dev_data: the device
                 mod.d.comb += spread.eq(p["set_spread"])
                 line = (Const(p["set_a"], 26) + Const(p["set_b"], 17) * level) >> SET_SHIFT
                 target = Signal(G_BITS)
                 mod.d.comb += [
                     target.eq(clamp(line + noise, 0, gmax)),
-                    g_wr.data.eq(Mux(target > g_rd.data, target, g_rd.data)),
-                    g_wr.en.eq(1),
+                    g_w_data.eq(Mux(target > dev_data, target, dev_data)),
+                    g_w_en.eq(1),
                 ]
                 mod.d.sync += lfsr.eq(nxt)
                 mod.next = "IDLE"
@@ -210,7 +269,7 @@ class CrossbarEmulator(wiring.Component):
                     mod.next = "MAC"
             with mod.State("MAC"):
                 mod.d.comb += issue.eq(1)
-                last_k = k == nr - 1
+                last_k = (k + 1) * L >= nr  # the group holds the VMM's last row
                 with mod.If(pairs & ~s):
                     mod.d.sync += s.eq(1)
                 with mod.Else():
@@ -250,10 +309,10 @@ class CrossbarEmulator(wiring.Component):
 class CrossbarSystem(wiring.Component):
     """A crossbar engine with its array emulated on chip: the engine's streams
     (``cmd``, ``din``, ``dout``, ``busy``) outside, its crossbar port wired to a
-    :class:`CrossbarEmulator` of ``model``."""
+    :class:`CrossbarEmulator` of ``model`` with ``lanes`` multiply-accumulate lanes."""
 
-    def __init__(self, config: CrossbarEngineConfig, model: object) -> None:
-        self.config, self.model = config, model
+    def __init__(self, config: CrossbarEngineConfig, model: object, lanes: int = 4) -> None:
+        self.config, self.model, self.lanes = config, model, lanes
         sig = emulator_signature(model, config.port_signature().gain_bits)
         if sig != config.port_signature():
             self._MustUse__silence = True
@@ -268,7 +327,9 @@ class CrossbarSystem(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         m.submodules.engine = engine = CrossbarEngine(self.config)
-        m.submodules.array = array = CrossbarEmulator(self.model, engine.xbar.signature.gain_bits)
+        m.submodules.array = array = CrossbarEmulator(
+            self.model, engine.xbar.signature.gain_bits, self.lanes
+        )
         wiring.connect(m, engine.xbar, array.port)
         wiring.connect(m, wiring.flipped(self.cmd), engine.cmd)
         wiring.connect(m, wiring.flipped(self.din), engine.din)

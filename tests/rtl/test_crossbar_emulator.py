@@ -75,9 +75,10 @@ def _words(rng: np.random.Generator, model: XbarEmulatorModel, n_groups: int) ->
 
 
 def _simulate(
-    model: XbarEmulatorModel, words: list[tuple], n_codes: int, ready_prob: float, seed: int
-) -> list[int]:
-    dut = CrossbarEmulator(model)
+    model: XbarEmulatorModel, words: list[tuple], n_codes: int, ready_prob: float, seed: int,
+    lanes: int = 1,
+) -> list[int]:  # fmt: skip
+    dut = CrossbarEmulator(model, lanes=lanes)
     rng = np.random.default_rng(seed)
     got: list[int] = []
     sim = Simulator(dut)
@@ -106,11 +107,12 @@ def _simulate(
     return got
 
 
-CASES = [("default", 1, 1.0), ("default", 2, 0.6), ("extreme", 3, 0.8)]
+CASES = [("default", 1, 1.0, 1), ("default", 2, 0.6, 1), ("extreme", 3, 0.8, 1),
+         ("default", 4, 0.7, 4), ("extreme", 5, 1.0, 8), ("default", 6, 0.8, 2)]  # fmt: skip
 
 
-@pytest.mark.parametrize(("kind", "seed", "ready_prob"), CASES)
-def test_core_equals_python_model(kind, seed, ready_prob):
+@pytest.mark.parametrize(("kind", "seed", "ready_prob", "lanes"), CASES)
+def test_core_equals_python_model(kind, seed, ready_prob, lanes):
     model = _model(kind)
     words = _words(np.random.default_rng(seed), model, 40)
     port = XbarEmulatorPort(XbarEmulatorArray(model), OneT1RPortConfig(col_adc_bits=8),
@@ -123,7 +125,7 @@ def test_core_equals_python_model(kind, seed, ready_prob):
         want.extend(out)
         if w[0] == XbarOp.VMM.value:
             vmm_codes.extend(out)
-    got = _simulate(model, words, len(want), ready_prob, seed)
+    got = _simulate(model, words, len(want), ready_prob, seed, lanes)
     assert len(got) == len(want)
     first = next((i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b), None)
     assert first is None, f"response {first}: core {got[first]}, model {want[first]}"
