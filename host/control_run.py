@@ -41,7 +41,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from .backends import CONTROL_BACKENDS
+from .backends import CONTROL_BACKENDS, parse_backend
 from .control import (
     DEVICES,
     DeviceSettings,
@@ -231,12 +231,13 @@ class ControlRunConfig:
             raise ConfigError(
                 "device", f"device must be one of {sorted(DEVICES)} (got {self.device!r})"
             )
-        serial = self.backend.startswith("serial:") and len(self.backend) > len("serial:")
-        if self.backend not in BACKENDS and not serial:
+        try:
+            backend = parse_backend(self.backend)
+        except ValueError:
             raise ConfigError(
                 "backend", f"backend must be one of {list(BACKENDS)} (got {self.backend!r})"
-            )
-        if serial and (self.device != "emulator" or self.seeds != 1):
+            ) from None
+        if backend.kind == "serial" and (self.device != "emulator" or self.seeds != 1):
             raise ConfigError(
                 "backend",
                 "a board runs one agent on its emulated array: backend serial:PORT needs "
@@ -355,21 +356,21 @@ def _train_seed(
     Returns the number of episodes run. ``engine`` (default: the one
     ``config.backend`` names) makes the crossbar's digital side; a simulator
     backend runs the seed inside a cocotb process."""
-    if engine is None and config.backend in ("icarus", "verilator"):
+    backend = parse_backend(config.backend)
+    if engine is None and backend.kind in ("icarus", "verilator"):
         from .crossbar_cocotb import control_seed
 
         return control_seed(config, seed, views_dir, emit)
-    if engine is None and config.backend == "amaranth":
+    if engine is None and backend.kind == "amaranth":
         from .crossbar_rtl import amaranth_engine
 
         engine = amaranth_engine()
-    if engine is None and config.backend.startswith("serial:"):
+    if engine is None and backend.kind == "serial":
         from .backends import SIMBOARD_TIMEOUT_S
         from .crossbar_link import link_engine
         from .rtl_build import CROSSBAR_MAX_BATCH
 
-        engine = link_engine(config.backend[len("serial:") :], CROSSBAR_MAX_BATCH,
-                             timeout_s=SIMBOARD_TIMEOUT_S)  # fmt: skip
+        engine = link_engine(backend.port, CROSSBAR_MAX_BATCH, timeout_s=SIMBOARD_TIMEOUT_S)
     rule = solve_rule(config.env_id or "")
     stop_rule = rule if config.stop_when_solved and rule is not None and rule.stops else None
     returns: list[float] = []

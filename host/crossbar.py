@@ -358,8 +358,8 @@ class CrossbarQNet(_QNetBase):
         self.array: OneT1RArray | XbarEmulatorArray
         self.port: OneT1RPort | XbarEmulatorPort
         if c.array == "emulator":
-            self.array = XbarEmulatorArray(emulator_model(c))
-            self.port = XbarEmulatorPort(self.array, c.port, c.device, record=record)
+            self.array = XbarEmulatorArray(emulator_model(c), c.device)
+            self.port = XbarEmulatorPort(self.array, c.port, record=record)
         else:
             self.array = OneT1RArray(c.array_rows, c.array_cols, c.device, rng)
             self.port = OneT1RPort(self.array, c.port, record=record)

@@ -103,13 +103,10 @@ class CocotbSession(EngineSession):
         if served:
             put("xbar__req__ready", 1)
         put("dout__ready", 1)
-        t_start = None
+        cycle = 0  # falling edges since the command began
         while True:
             await FallingEdge(dut.clk)
-            # Falling edges since the command began (cycles skipped by a wait included).
-            now = get_sim_time(unit="ns")
-            t_start = now if t_start is None else t_start
-            cycle = 1 + round((now - t_start) / PERIOD_NS)
+            cycle += 1
             put("cmd__valid", int(not cmd_sent))
             put("cmd__payload", cmd)
             more = cmd_sent and i < len(din)
@@ -145,6 +142,7 @@ class CocotbSession(EngineSession):
             if not served and cmd_sent and i == len(din) and busy and not progress:
                 # Only the engine's own work is left until its next output: let the
                 # simulator run without a Python call per cycle.
+                t0 = get_sim_time(unit="ns")  # this falling edge
                 stall = Timer(EMULATED_STALL_CYCLES * PERIOD_NS, unit="ns")
                 fired = await First(RisingEdge(dut.dout__valid), FallingEdge(dut.busy), stall)
                 if fired is stall:
@@ -152,7 +150,11 @@ class CocotbSession(EngineSession):
                         f"the engine stalled for {EMULATED_STALL_CYCLES} cycles in {op.name} "
                         f"({len(out)} of {n_out} words out)"
                     )
-                continue  # at the next falling edge, the first after the change
+                # The change came at a rising edge; the loop resumes at the falling
+                # edge after it. Count the falling edges passed before that one.
+                elapsed = get_sim_time(unit="ns") - t0
+                cycle += round((elapsed + PERIOD_NS / 2) / PERIOD_NS) - 1
+                continue
             idle = 0 if progress else idle + 1
             if idle > STALL_CYCLES:
                 raise AssertionError(

@@ -379,7 +379,7 @@ class CrossbarEngine(wiring.Component):
 
         m.d.sync += pass_go.eq(0)
 
-        with m.FSM(name="engine"):
+        with m.FSM(name="engine") as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.cmd.ready.eq(1)
                 with m.If(self.cmd.valid):
@@ -408,7 +408,6 @@ class CrossbarEngine(wiring.Component):
 
             with m.State("BIAS"):
                 m.d.comb += [
-                    self.busy.eq(1),
                     self.din.ready.eq(1),
                     b_w.addr.eq(j),
                     b_w.data.eq(self.din.payload),
@@ -422,7 +421,6 @@ class CrossbarEngine(wiring.Component):
 
             with m.State("LOAD"):
                 m.d.comb += [
-                    self.busy.eq(1),
                     self.din.ready.eq(1),
                     act_w.addr.eq(act_addr(0, s, j)),
                     act_w.data.eq(self.din.payload),
@@ -440,7 +438,6 @@ class CrossbarEngine(wiring.Component):
             with m.State("PROG_LOAD"):
                 flag_bit = self.din.payload[c.vg_bits]
                 m.d.comb += [
-                    self.busy.eq(1),
                     self.din.ready.eq(1),
                     p_w.addr.eq(j),
                     p_w.data.eq(self.din.payload),
@@ -464,12 +461,11 @@ class CrossbarEngine(wiring.Component):
             e_row = entry[c.vg_bits + 1 + port.col_bits :]
 
             with m.State("PROG_RESET_PRIME"):
-                m.d.comb += [self.busy.eq(1), p_r.addr.eq(0)]
+                m.d.comb += p_r.addr.eq(0)
                 m.next = "PROG_RESET"
 
             with m.State("PROG_RESET"):
                 m.d.comb += [
-                    self.busy.eq(1),
                     req.valid.eq(e_flag),
                     rp.op.eq(XbarOp.RESET),
                     rp.row.eq(e_row),
@@ -485,12 +481,11 @@ class CrossbarEngine(wiring.Component):
                         m.next = "PROG_SET_PRIME"
 
             with m.State("PROG_SET_PRIME"):
-                m.d.comb += [self.busy.eq(1), p_r.addr.eq(0)]
+                m.d.comb += p_r.addr.eq(0)
                 m.next = "PROG_SET"
 
             with m.State("PROG_SET"):
                 m.d.comb += [
-                    self.busy.eq(1),
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.SET),
                     rp.row.eq(e_row),
@@ -509,8 +504,6 @@ class CrossbarEngine(wiring.Component):
             with m.State("READ"):
                 more = j != batch
                 m.d.comb += [
-                    self.busy.eq(1),
-                    fwd.eq(1),
                     req.valid.eq(self.din.valid & more),
                     self.din.ready.eq(req.ready & more),
                     rp.op.eq(XbarOp.READ),
@@ -528,9 +521,6 @@ class CrossbarEngine(wiring.Component):
             # at the read-back gain; the codes are forwarded as they come (below).
             with m.State("RB_ROW"):
                 m.d.comb += [
-                    self.busy.eq(1),
-                    fwd.eq(1),
-                    fwd_signed.eq(1),
                     req.valid.eq(self.din.valid),
                     self.din.ready.eq(req.ready),
                     rp.op.eq(XbarOp.ROW),
@@ -543,9 +533,6 @@ class CrossbarEngine(wiring.Component):
 
             with m.State("RB_GAIN"):
                 m.d.comb += [
-                    self.busy.eq(1),
-                    fwd.eq(1),
-                    fwd_signed.eq(1),
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.GAIN),
                     rp.col.eq(j),
@@ -558,9 +545,6 @@ class CrossbarEngine(wiring.Component):
 
             with m.State("RB_VMM"):
                 m.d.comb += [
-                    self.busy.eq(1),
-                    fwd.eq(1),
-                    fwd_signed.eq(1),
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.VMM),
                     rp.last.eq(s == batch - 1),
@@ -573,7 +557,6 @@ class CrossbarEngine(wiring.Component):
                         m.next = "RB_DRAIN"
 
             with m.State("RB_DRAIN"):
-                m.d.comb += [self.busy.eq(1), fwd.eq(1), fwd_signed.eq(1)]
                 with m.If(fwd_n == batch * c.readback_cols):
                     m.next = "IDLE"
 
@@ -581,7 +564,7 @@ class CrossbarEngine(wiring.Component):
             # the read port answers a cycle after its address). A hidden layer's
             # output stage has kept its samples' maxima: no scan after layer 1.
             with m.State("DAC_MAX"):
-                m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
+                m.d.comb += act_r.addr.eq(act_addr(in_bank, s, j))
                 m.d.comb += nx_r.addr.eq(s)
                 with m.If(li != 0):
                     m.next = "DAC_KEPT"
@@ -597,7 +580,7 @@ class CrossbarEngine(wiring.Component):
                     m.next = "DAC_DIV"
 
             with m.State("DAC_KEPT"):  # the read port answers the address of DAC_MAX
-                m.d.comb += [self.busy.eq(1), nx_r.addr.eq(s)]
+                m.d.comb += nx_r.addr.eq(s)
                 m.d.sync += [mval.eq(nx_r.data), j.eq(0), rem.eq(0), quo.eq(0),
                              bit.eq(n_num_bits)]  # fmt: skip
                 m.next = "DAC_DIV"
@@ -605,7 +588,6 @@ class CrossbarEngine(wiring.Component):
             # r = floor(D * 2**R / max(m, 1)), restoring division over the
             # constant numerator's bits; r = 0 for m = 0.
             with m.State("DAC_DIV"):
-                m.d.comb += self.busy.eq(1)
                 divisor = Mux(mval == 0, 1, mval)
                 num_bit = Const(n_num, n_num_bits).bit_select((bit - 1)[: len(bit)], 1)
                 trial = Signal(m_bits + 2)
@@ -625,7 +607,7 @@ class CrossbarEngine(wiring.Component):
             # registered, product of input j - 2 registered, code of input j - 3
             # written.
             with m.State("DAC_MUL"):
-                m.d.comb += [self.busy.eq(1), act_r.addr.eq(act_addr(in_bank, s, j))]
+                m.d.comb += act_r.addr.eq(act_addr(in_bank, s, j))
                 m.d.sync += [a_reg.eq(a_in), dprod.eq(a_reg * quo + (1 << (R - 1)))]
                 m.d.comb += [
                     d_w.addr.eq(sample_base(s) + j - 3),
@@ -645,7 +627,6 @@ class CrossbarEngine(wiring.Component):
 
             # -- a pass: the words of each of its samples -------------------------
             with m.State("ISSUE_NEXT"):
-                m.d.comb += self.busy.eq(1)
                 with m.If(s == batch):
                     m.next = "WAIT_PASS"
                 with m.Elif((kind == _Kind.RANGE) & ~pflag.bit_select(s, 1)):
@@ -655,11 +636,10 @@ class CrossbarEngine(wiring.Component):
                     m.next = "ROWS_PRIME"
 
             with m.State("ROWS_PRIME"):
-                m.d.comb += [self.busy.eq(1), d_r.addr.eq(sample_base(s))]
+                m.d.comb += d_r.addr.eq(sample_base(s))
                 m.next = "ROWS"
 
             with m.State("ROWS"):
-                m.d.comb += self.busy.eq(1)
                 dcode = d_r.data
                 neg = vertical & sub
                 m.d.comb += [
@@ -681,14 +661,12 @@ class CrossbarEngine(wiring.Component):
 
             with m.State("GAINS_PRIME"):
                 m.d.comb += [
-                    self.busy.eq(1),
                     c_r.addr.eq(sample_base(s)),
                     e_r.addr.eq(sample_base(s)),
                 ]
                 m.next = "GAINS"
 
             with m.State("GAINS"):
-                m.d.comb += self.busy.eq(1)
                 e_old = Mux(kind == _Kind.FIRST, 0, e_r.data)
                 c_old = c_r.data
                 e_new = Signal(e_bits)
@@ -713,7 +691,6 @@ class CrossbarEngine(wiring.Component):
                         m.next = "VMM"
 
             with m.State("VMM"):
-                m.d.comb += self.busy.eq(1)
                 last_s = Mux(kind == _Kind.RANGE, plast, batch - 1)
                 m.d.comb += [
                     req.valid.eq(1),
@@ -726,7 +703,6 @@ class CrossbarEngine(wiring.Component):
                     m.next = "ISSUE_NEXT"
 
             with m.State("WAIT_PASS"):
-                m.d.comb += self.busy.eq(1)
                 with m.If(pass_done):
                     m.d.comb += pass_ack.eq(1)
                     m.d.sync += [pflag.eq(nflag), plast.eq(nlast)]
@@ -746,17 +722,26 @@ class CrossbarEngine(wiring.Component):
             # half; y = sat(((...) >> (K + n)) + b), ReLU. On the last layer a slot
             # after each sample's Q-values carries its greedy action.
             with m.State("OUT"):
-                m.d.comb += [self.busy.eq(1), in_out.eq(1)]
                 with m.If(fetch_done & ~(v1 | v2 | v3 | v4 | v5)):
                     m.next = "LAYER_DONE"
 
             with m.State("LAYER_DONE"):
-                m.d.comb += self.busy.eq(1)
                 m.d.sync += [in_bank.eq(~in_bank), li.eq(li + 1), s.eq(0), j.eq(0)]
                 m.next = "DAC_MAX"
                 with m.If(last_layer):
                     m.d.sync += li.eq(0)
                     m.next = "IDLE"
+
+        # Derived from the state: every state but IDLE serves a command; READ and
+        # the READ_ROWS states forward the array's codes (READ_ROWS's signed).
+        rb = fsm.ongoing("RB_ROW") | fsm.ongoing("RB_GAIN") | fsm.ongoing("RB_VMM")
+        rb |= fsm.ongoing("RB_DRAIN")
+        m.d.comb += [
+            self.busy.eq(~fsm.ongoing("IDLE")),
+            fwd.eq(fsm.ongoing("READ") | rb),
+            fwd_signed.eq(rb),
+            in_out.eq(fsm.ongoing("OUT")),
+        ]
 
         # -- the output pipeline (state OUT) -------------------------------------------
         slots = n_out + last_layer  # the action slot follows the Q-values

@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In
 
 from .crossbar import CrossbarEngine, CrossbarEngineConfig
 from .crossbar_port import CrossbarPortSignature, XbarOp
-from .rram_emulator import _lfsr8
+from .rram_emulator import clamp, lfsr_draw
 
 __all__ = ["G_BITS", "SET_SHIFT", "VMM_SHIFT", "CrossbarEmulator", "CrossbarSystem",
            "emulator_signature"]  # fmt: skip
@@ -112,17 +112,10 @@ class CrossbarEmulator(wiring.Component):
             return Cat(col, row[lb:])
 
         # Noise: one LFSR draw, n * spread >> 6 with the spread of the current state.
-        lfsr = Signal(16, init=p["lfsr_seed"])
-        nxt = Signal(16)
-        mod.d.comb += nxt.eq(_lfsr8(mod, lfsr))
-        n = Signal(signed(6))
-        mod.d.comb += n.eq(nxt[0:4] + nxt[4:8] - 15)
+        lfsr, nxt, n = lfsr_draw(mod, p["lfsr_seed"])
         spread = Signal(16)
         noise = Signal(signed(23))
         mod.d.comb += noise.eq((n * spread) >> 6)
-
-        def clamp(v, lo: int, hi: int):  # noqa: ANN001, ANN202 - Amaranth values
-            return Mux(v < lo, lo, Mux(v > hi, hi, v))
 
         payload = req.payload
         dev_row, dev_col = Signal(sig.row_bits), Signal(sig.col_bits)  # a READ's or SET's device
@@ -319,17 +312,15 @@ class CrossbarSystem(wiring.Component):
             raise ValueError(
                 f"the emulator's port {sig!r} differs from the engine's {config.port_signature()!r}"
             )
-        engine = CrossbarEngine(config)
-        engine._MustUse__silence = True  # built only for its signature
-        members = engine.signature.members
+        self.engine = CrossbarEngine(config)
+        self.array = CrossbarEmulator(model, sig.gain_bits, lanes)
+        members = self.engine.signature.members
         super().__init__({name: members[name] for name in ("cmd", "din", "dout", "busy")})
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        m.submodules.engine = engine = CrossbarEngine(self.config)
-        m.submodules.array = array = CrossbarEmulator(
-            self.model, engine.xbar.signature.gain_bits, self.lanes
-        )
+        m.submodules.engine = engine = self.engine
+        m.submodules.array = array = self.array
         wiring.connect(m, engine.xbar, array.port)
         wiring.connect(m, wiring.flipped(self.cmd), engine.cmd)
         wiring.connect(m, wiring.flipped(self.din), engine.din)

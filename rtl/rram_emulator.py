@@ -50,6 +50,23 @@ def _lfsr8(m: Module, state):  # noqa: ANN001, ANN202 - Amaranth values
     return state
 
 
+def lfsr_draw(m: Module, seed: int):  # noqa: ANN201 - Amaranth values
+    """The emulators' noise source: the LFSR register (initial ``seed``), its state
+    eight steps on (``nxt``; a draw assigns it to the register) and that state's
+    sample ``n = nxt[0:4] + nxt[4:8] - 15``, in [-15, 15]."""
+    lfsr = Signal(16, init=seed)
+    nxt = Signal(16)
+    m.d.comb += nxt.eq(_lfsr8(m, lfsr))
+    n = Signal(signed(6))
+    m.d.comb += n.eq(nxt[0:4] + nxt[4:8] - 15)
+    return lfsr, nxt, n
+
+
+def clamp(value, lo: int, hi: int):  # noqa: ANN001, ANN201 - Amaranth values
+    """``value`` limited to [lo, hi]."""
+    return Mux(value < lo, lo, Mux(value > hi, hi, value))
+
+
 class RRAMEmulator(wiring.Component):
     """The memory side of an RRAM port over ``len(init_codes)`` emulated devices."""
 
@@ -136,11 +153,7 @@ class RRAMEmulator(wiring.Component):
         set_code, set_spread, reset_code, reset_spread = (
             Array(Const(v, 10) for v in t) for t in self._tables
         )
-        lfsr = Signal(16, init=self.lfsr_seed)
-        nxt = Signal(16)
-        m.d.comb += nxt.eq(_lfsr8(m, lfsr))
-        noise = Signal(signed(6))
-        m.d.comb += noise.eq(nxt[0:4] + nxt[4:8] - 15)
+        lfsr, nxt, noise = lfsr_draw(m, self.lfsr_seed)
         op, level = req.payload.op, req.payload.level
         is_set = op == RRAMOp.SET
         mean = Mux(is_set, set_code[level], reset_code[level])
@@ -149,8 +162,7 @@ class RRAMEmulator(wiring.Component):
         m.d.comb += prod.eq(noise * spread)
         value = Signal(signed(12))
         m.d.comb += value.eq(mean + (prod >> 6))
-        clamped = Mux(value < 0, 0, Mux(value > 255, 255, value[:8]))
-        return lfsr, nxt, clamped
+        return lfsr, nxt, clamp(value, 0, 255)[:8]
 
     def _elaborate_serial(self, m: Module) -> Module:
         req, resp = self.port.req, self.port.resp

@@ -130,30 +130,6 @@ class DevicePort(ABC):
             PortOp(op, a, c, r) for a, c, r in zip(flat.tolist(), codes.tolist(), res, strict=True)
         )
 
-    @staticmethod
-    def _vmm_gain(gain: object, shape: tuple[int, ...]) -> np.ndarray:
-        """A VMM's gains (positive integers) broadcast to its output codes."""
-        g = np.asarray(gain)
-        if g.dtype.kind not in "iu" or np.any(g < 1):
-            raise ValueError(f"gain must hold positive integers (got {gain!r})")
-        try:
-            return np.broadcast_to(g, shape)
-        except ValueError:
-            raise ValueError(
-                f"gain of shape {g.shape} does not fit {shape[-1]} output codes"
-            ) from None
-
-    def _note_vmm(self, row_codes: object, rows: slice, gain: np.ndarray, out: np.ndarray) -> None:
-        """Count a VMM (one per sample) and log it, one ``PortOp`` per sample."""
-        self.counts[Op.VMM] += 1 if out.ndim == 1 else out.shape[0]
-        if self.log is not None:
-            r0 = rows.start or 0
-            rc, oc, gc = np.atleast_2d(row_codes), np.atleast_2d(out), np.atleast_2d(gain)
-            self.log.extend(
-                PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
-                for a, b, c in zip(rc.tolist(), oc.tolist(), gc.tolist(), strict=True)
-            )
-
     @abstractmethod
     def _read(self, flat: np.ndarray) -> np.ndarray: ...
 
@@ -309,13 +285,44 @@ class OneT1RPort(DevicePort):
         column current. With ``col_pairs`` adjacent columns are read
         differentially: one code per pair, of ``gain * (I[2j] - I[2j + 1])``.
         """
-        v = self.row_dac.volts(row_codes)
-        i_a = self.array.vmm(v, rows, cols)
+        sums = self._column_sums(row_codes, rows, cols)
         if col_pairs:
-            if i_a.shape[-1] % 2:
+            if sums.shape[-1] % 2:
                 raise ValueError("col_pairs needs an even number of columns")
-            i_a = i_a[..., 0::2] - i_a[..., 1::2]
-        g = self._vmm_gain(gain, i_a.shape)
-        out = self.col_adc.convert(i_a * g)
+            sums = sums[..., 0::2] - sums[..., 1::2]
+        g = self._vmm_gain(gain, sums.shape)
+        out = self._convert_columns(sums, g)
         self._note_vmm(row_codes, rows, g, out)
         return out
+
+    def _column_sums(self, row_codes: object, rows: slice, cols: slice) -> np.ndarray:
+        """What each selected column carries: its current (A)."""
+        return self.array.vmm(self.row_dac.volts(row_codes), rows, cols)
+
+    def _convert_columns(self, sums: np.ndarray, gain: np.ndarray) -> np.ndarray:
+        """Column (or pair) sums at their gains to column ADC codes."""
+        return self.col_adc.convert(sums * gain)
+
+    @staticmethod
+    def _vmm_gain(gain: object, shape: tuple[int, ...]) -> np.ndarray:
+        """A VMM's gains (positive integers) broadcast to its output codes."""
+        g = np.asarray(gain)
+        if g.dtype.kind not in "iu" or np.any(g < 1):
+            raise ValueError(f"gain must hold positive integers (got {gain!r})")
+        try:
+            return np.broadcast_to(g, shape)
+        except ValueError:
+            raise ValueError(
+                f"gain of shape {g.shape} does not fit {shape[-1]} output codes"
+            ) from None
+
+    def _note_vmm(self, row_codes: object, rows: slice, gain: np.ndarray, out: np.ndarray) -> None:
+        """Count a VMM (one per sample) and log it, one ``PortOp`` per sample."""
+        self.counts[Op.VMM] += 1 if out.ndim == 1 else out.shape[0]
+        if self.log is not None:
+            r0 = rows.start or 0
+            rc, oc, gc = np.atleast_2d(row_codes), np.atleast_2d(out), np.atleast_2d(gain)
+            self.log.extend(
+                PortOp(Op.VMM, r0, tuple(a), tuple(b), tuple(c))
+                for a, b, c in zip(rc.tolist(), oc.tolist(), gc.tolist(), strict=True)
+            )

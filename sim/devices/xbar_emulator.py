@@ -52,7 +52,7 @@ from .converters import ADC, DAC
 from .emulator import NOISE_STD, lfsr_advance
 from .ledger import PulseLedger
 from .onet1r import OneT1RParams
-from .port import DevicePort, OneT1RPortConfig
+from .port import OneT1RPort, OneT1RPortConfig
 
 __all__ = [
     "G_BITS",
@@ -150,11 +150,12 @@ class XbarEmulatorModel:
         def spread(sigma_codes: float, top: int = 1023) -> int:
             return int(min(top, round(sigma_codes * 64 / NOISE_STD)))
 
-        dac_max = (1 << (port.row_dac_bits - 1)) - 1
-        col_lsb_a = port.col_full_scale_a / ((1 << (port.col_adc_bits - 1)) - 1)
+        row_dac = DAC(port.row_dac_bits, p.v_read, signed=True)
+        col_adc = ADC(port.col_adc_bits, port.col_full_scale_a, signed=True)
+        dac_max = row_dac.max_code
         # One unit of acc (a DAC code times a conductance code) as a current.
-        acc_a = (p.v_read / dac_max) * g_lsb * 1e-6
-        vmm_k = int(round(acc_a / col_lsb_a * (1 << VMM_SHIFT)))
+        acc_a = row_dac.lsb * g_lsb * 1e-6
+        vmm_k = int(round(acc_a / col_adc.lsb * (1 << VMM_SHIFT)))
         read_shift = port.read_adc_bits - G_BITS
         g_ref = p.g_set_ref_us / g_lsb
         vmm_sigma = p.read_noise_frac * np.sqrt(VMM_NOISE_ROWS) * (dac_max / 2) * g_ref
@@ -186,12 +187,13 @@ class XbarEmulatorModel:
 class XbarEmulatorArray:
     """The emulator's device state: conductance codes and the LFSR's position.
 
-    Offers the parts of :class:`~memrl.sim.devices.OneT1RArray` a network reads
-    (shape, size, conductances, the pulse ledger, the device clock).
+    Offers the parts of :class:`~memrl.sim.devices.OneT1RArray` a network and
+    its port read (shape, size, conductances, the pulse ledger, the device
+    clock, and ``params``: the device model the constants came from).
     """
 
-    def __init__(self, model: XbarEmulatorModel) -> None:
-        self.model = model
+    def __init__(self, model: XbarEmulatorModel, params: OneT1RParams) -> None:
+        self.model, self.params = model, params
         self.rows, self.cols = model.rows, model.cols
         self.g = np.full(self.size, model.init_code, dtype=np.int64)
         self._noise = lfsr_noise(model.lfsr_seed)
@@ -226,41 +228,25 @@ class XbarEmulatorArray:
         return {"draws": self.draws, "g_sha256": hashlib.sha256(self.g.tobytes()).hexdigest()}
 
 
-class XbarEmulatorPort(DevicePort):
-    """The emulator behind the device port, with the VMM transaction.
-
-    The converters (``row_dac``, ``col_adc``, ``read_adc``) have the emulator's
-    scales, so a network converts codes to physical values as it does on the
-    1T1R port.
-    """
-
-    n_reset_levels = 1
+class XbarEmulatorPort(OneT1RPort):
+    """The emulator behind the 1T1R port: its gate-voltage codes and converters
+    (the read ADC at the emulator's scale), its READ, SET, RESET and VMM in
+    the emulator's integer arithmetic."""
 
     def __init__(
-        self,
-        array: XbarEmulatorArray,
-        config: OneT1RPortConfig,
-        params: OneT1RParams,
-        *,
-        record: bool = False,
+        self, array: XbarEmulatorArray, config: OneT1RPortConfig, *, record: bool = False
     ) -> None:
-        super().__init__(array.size, record=record)
-        self.array = array
-        self.model = m = array.model
-        self.config = config
-        self.params = params
-        self.n_set_levels = 1 << m.vg_bits
-        self.vg_lsb = (params.vg_max - params.vg_min) / (self.n_set_levels - 1)
-        self.row_dac = DAC(m.dac_bits, params.v_read, signed=True)
-        self.col_adc = ADC(m.adc_bits, config.col_full_scale_a, signed=True)
-        read_lsb_a = m.g_lsb_us * 1e-6 * params.v_read / (1 << m.read_shift)
+        m = array.model
+        widths = (config.row_dac_bits, config.col_adc_bits, config.vg_bits, config.read_adc_bits)
+        if widths != (m.dac_bits, m.adc_bits, m.vg_bits, m.read_bits):
+            raise ValueError(
+                f"the port's converters {widths} (row DAC, column ADC, gate, read ADC bits) "
+                f"differ from the emulator's {(m.dac_bits, m.adc_bits, m.vg_bits, m.read_bits)}"
+            )
+        super().__init__(array, config, record=record)  # type: ignore[arg-type]
+        self.model = m
+        read_lsb_a = m.g_lsb_us * 1e-6 * array.params.v_read / (1 << m.read_shift)
         self.read_adc = ADC(m.read_bits, read_lsb_a * ((1 << m.read_bits) - 1))
-
-    def level_for(self, v_gate: object) -> np.ndarray:
-        """Nearest SET level code of a gate voltage (clipped to the DAC range)."""
-        vg = np.asarray(v_gate, dtype=np.float64)
-        codes = np.rint((vg - self.params.vg_min) / self.vg_lsb)
-        return np.clip(codes, 0, self.n_set_levels - 1).astype(np.int64)
 
     def _spread(self, n: int, spread: int) -> np.ndarray:
         return (self.array.noise(n) * spread) >> 6
@@ -286,37 +272,23 @@ class XbarEmulatorPort(DevicePort):
         self.array.g[flat[keep]] = t[keep]
         self.array.ledger.add_reset(flat)
 
-    def vmm(
-        self,
-        row_codes: object,
-        rows: slice = slice(None),
-        cols: slice = slice(None),
-        gain: object = 1,
-        col_pairs: bool = False,
-    ) -> np.ndarray:
-        """Signed row DAC codes in, signed column ADC codes out (batch-first allowed);
-        ``gain`` and ``col_pairs`` as :meth:`~memrl.sim.devices.OneT1RPort.vmm`."""
-        m = self.model
+    def _column_sums(self, row_codes: object, rows: slice, cols: slice) -> np.ndarray:
+        """``acc`` of each selected column: the sum of DAC code times conductance code."""
         codes = np.asarray(row_codes)
         if codes.dtype.kind not in "iu":
             raise ValueError(f"row codes must be integers (got {codes.dtype})")
-        dmax = (1 << (m.dac_bits - 1)) - 1
-        check_int_range("row codes", codes, -dmax, dmax)
+        check_int_range("row codes", codes, self.row_dac.min_code, self.row_dac.max_code)
         g = self.array.g.reshape(self.array.shape)[rows, cols]
         if codes.ndim not in (1, 2) or codes.shape[-1] != g.shape[0]:
             raise ValueError(
                 f"row codes must have shape ({g.shape[0]},) or (batch, {g.shape[0]}) "
                 f"(got {codes.shape})"
             )
-        acc = codes.astype(np.int64) @ g
-        if col_pairs:
-            if acc.shape[-1] % 2:
-                raise ValueError("col_pairs needs an even number of columns")
-            acc = acc[..., 0::2] - acc[..., 1::2]
-        gn = self._vmm_gain(gain, acc.shape)
-        acc = acc + self._spread(acc.size, m.vmm_spread).reshape(acc.shape)
-        amax = (1 << (m.adc_bits - 1)) - 1
-        out = (acc * gn * m.vmm_k + (1 << (VMM_SHIFT - 1))) >> VMM_SHIFT
-        out = np.clip(out, -amax, amax)
-        self._note_vmm(codes, rows, gn, out)
-        return out
+        return codes.astype(np.int64) @ g
+
+    def _convert_columns(self, sums: np.ndarray, gain: np.ndarray) -> np.ndarray:
+        """Read noise on each sum, then the scale to column ADC codes, rounded and clamped."""
+        m = self.model
+        acc = sums + self._spread(sums.size, m.vmm_spread).reshape(sums.shape)
+        out = (acc * gain * m.vmm_k + (1 << (VMM_SHIFT - 1))) >> VMM_SHIFT
+        return np.clip(out, self.col_adc.min_code, self.col_adc.max_code)

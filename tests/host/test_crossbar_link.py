@@ -19,13 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memrl.host.control import DEVICES, crossbar_config
-from memrl.host.crossbar import CrossbarConfig, CrossbarQNet
+from memrl.host.crossbar import CrossbarConfig, CrossbarQNet, emulator_model
 from memrl.host.crossbar_link import link_engine, simulated_link
 from memrl.host.link import cobs_encode, crc16
 from memrl.host.link_client import ErrorReply, FaultyTransport, LinkClient
 from memrl.host.navigator_link import FirmwareMismatch
 from memrl.rtl.crossbar import EngineOp
 from memrl.rtl.protocol import VERSION, Cmd, Err
+from memrl.sim.devices.xbar_emulator import XbarEmulatorArray, XbarEmulatorPort
 
 CONFIG = crossbar_config(DEVICES["emulator"], CrossbarConfig(sizes=(2, 4, 4, 2)))
 
@@ -103,16 +104,27 @@ def test_malformed_requests_get_error_codes(client, cmd, payload, code):
     assert exc.value.code == code
 
 
-def test_a_repeated_run_is_answered_not_run_again(client):
-    """An XB_RUN sent twice with one sequence number (its reply lost) runs once."""
-    link, fw = client
+def test_a_repeated_run_is_answered_not_run_again():
+    """An XB_RUN sent twice with one sequence number (its reply lost) runs once:
+    the READ it runs draws one noise sample, so the code read back is the first
+    READ's of the emulator's model, not the second's."""
+    net = CrossbarQNet(CONFIG, np.random.default_rng(0))  # its firmware: fresh devices
+    _, transport = simulated_link(net, max_batch=4)
+    link = LinkClient(transport, timeout_s=0.01)
+    twin = XbarEmulatorPort(XbarEmulatorArray(emulator_model(CONFIG), CONFIG.device), CONFIG.port)
+    once, twice = int(twin.read(7)), int(twin.read(7))
+    assert once != twice  # the check below tells the two apart
     link.request(Cmd.XB_WRITE, struct.pack("<HH", 0, 1) + (7).to_bytes(3, "little"))
     run = struct.pack("<BBH", EngineOp.READ.value, 0, 1)
     first = link.request(Cmd.XB_RUN, run)
+    assert struct.unpack("<HHI", first)[:2] == (1, 1)
     link.seq -= 1  # the same sequence number again, as a retry sends it
     assert link.request(Cmd.XB_RUN, run) == first
-    again = link.request(Cmd.XB_RUN, run)  # a new request: run again, a new READ
-    assert struct.unpack("<HHI", again)[:2] == struct.unpack("<HHI", first)[:2] == (1, 1)
+    code = int.from_bytes(link.request(Cmd.XB_READ, struct.pack("<HH", 0, 1)), "little")
+    assert code == once
+    link.request(Cmd.XB_RUN, run)  # a new request runs: the second READ
+    code = int.from_bytes(link.request(Cmd.XB_READ, struct.pack("<HH", 0, 1)), "little")
+    assert code == twice
 
 
 def test_firmware_for_another_network_is_refused():

@@ -115,8 +115,8 @@ CASES = [("default", 1, 1.0, 1), ("default", 2, 0.6, 1), ("extreme", 3, 0.8, 1),
 def test_core_equals_python_model(kind, seed, ready_prob, lanes):
     model = _model(kind)
     words = _words(np.random.default_rng(seed), model, 40)
-    port = XbarEmulatorPort(XbarEmulatorArray(model), OneT1RPortConfig(col_adc_bits=8),
-                            OneT1RParams())  # fmt: skip
+    port = XbarEmulatorPort(XbarEmulatorArray(model, OneT1RParams()),
+                            OneT1RPortConfig(col_adc_bits=8))  # fmt: skip
     server = CrossbarServer(port, emulator_signature(model))
     want: list[int] = []
     vmm_codes: list[int] = []
@@ -177,7 +177,7 @@ def test_emulator_follows_the_device_model():
     model's nominal characteristic and converters to within a code."""
     params, pc = OneT1RParams.ideal(), OneT1RPortConfig()
     model = XbarEmulatorModel.from_params(params, pc, ROWS, COLS)
-    port = XbarEmulatorPort(XbarEmulatorArray(model), pc, params)
+    port = XbarEmulatorPort(XbarEmulatorArray(model, params), pc)
     phys = OneT1RPort(OneT1RArray(ROWS, COLS, params, 0), pc)
     levels = np.arange(0, 1 << pc.vg_bits, 7)
     nominal = params.g_set_nominal_us(phys.v_gate(levels)) / model.g_lsb_us
