@@ -45,9 +45,9 @@ from .crossbar import (
 
 #: Cycles without progress on its streams after which a simulated engine has hung.
 STALL_CYCLES = 200_000
-#: The same with the emulator core inside: it computes a layer's pass one
-#: multiply-accumulate per cycle before the layer's first output (a 96-row,
-#: 48-output layer over a batch of 128 is about 650,000 cycles).
+#: The same with the emulator core inside: it may compute a layer's whole pass
+#: before the layer's first output (a 96-row, 48-output layer over a batch of
+#: 128 is about 650,000 cycles with a one-lane emulator, 75,000 with 8 lanes).
 EMULATED_STALL_CYCLES = 4_000_000
 
 __all__ = [

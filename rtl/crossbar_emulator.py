@@ -12,12 +12,15 @@ object with the model's fields).
 Timing. The core takes one word at a time. ROW and GAIN words are stored
 (at most ``rows`` and ``cols`` of them per VMM), RESET takes one cycle, SET
 two (it reads the device, as a SET does not lower it). READ answers two
-cycles after its word. A VMM computes its output codes one after another,
-``lanes`` rows per cycle: ``ceil(n / lanes) + 9`` cycles for a code over
-``n`` rows (twice that for a differential pair); the core takes the next
-word when the VMM's last code has been taken. The codes sit in ``lanes``
-banks (row ``r`` in bank ``r mod lanes``, word ``(r // lanes) * 2**col_bits
-+ col``), so the banks hold ``ceil(rows / lanes) << col_bits`` codes each.
+cycles after its word. A VMM multiplies ``lanes`` rows per cycle, its codes
+one after another without a gap: ``ceil(n / lanes)`` cycles for a code over
+``n`` rows (twice that for a differential pair), while a five-stage back end
+adds each code's noise, scales, rounds and answers it; the last code answers
+seven cycles after its last multiply, and the core takes the next word when
+it has been taken. An answer the port does not take holds the whole core.
+The codes sit in ``lanes`` banks (row ``r`` in bank ``r mod lanes``, word
+``(r // lanes) * 2**col_bits + col``), so the banks hold ``ceil(rows /
+lanes) << col_bits`` codes each.
 """
 
 from __future__ import annotations
@@ -124,30 +127,46 @@ class CrossbarEmulator(wiring.Component):
         nc = Signal(range(p["cols"] + 1))  # GAIN words since the last VMM
         r0 = Signal(sig.row_bits)
         pairs = Signal()
-        j = Signal(range(p["cols"] + 1))  # output code being computed
-        col = Signal(sig.col_bits)
-        gain = Signal(sig.gain_bits)
+        j = Signal(range(p["cols"] + 1))  # output code being multiplied
         k = Signal(range(rows_per_bank + 1))  # next group of L rows to multiply
         s = Signal()  # 1: the pair's second column
         acc = Signal(signed(acc_bits))
+        vmm = Signal()  # the answer belongs to a VMM (more codes may follow)
+
+        # The back end: a code's sum -> (1) the sum -> (2) + noise -> (3) * gain ->
+        # (4) * vmm_k -> (5) rounded and clamped, the answer. The whole core holds
+        # while the answer waits to be taken.
+        stall = Signal()
+        v1, v2, v3, v4, v5 = (Signal(name=f"v{i}") for i in range(1, 6))
+        a1, a2 = Signal(signed(acc_bits)), Signal(signed(acc_bits))
+        g1, g2 = Signal(sig.gain_bits), Signal(sig.gain_bits)
         prod1 = Signal(signed(acc_bits + sig.gain_bits + 1))
         prod2 = Signal(signed(acc_bits + sig.gain_bits + 18))
         code = Signal(signed(max(p["adc_bits"], p["read_bits"] + 1)))
-        vmm = Signal()  # the answer belongs to a VMM (more codes may follow)
+        mod.d.comb += [stall.eq(v5 & ~resp.ready), resp.valid.eq(v5), resp.payload.eq(code)]
 
         # The multiply-accumulate pipeline, L rows at a time: issue -> data
-        # (stage 1) -> the products' sum -> acc. Lane i is row r0 + k*L + i, held in
-        # bank (r0 + i) mod L: bank b's word is k + r0 // L, one more below
-        # r0 mod L, and the banks' data are rotated into lane order.
+        # (stage 1) -> the products' sum (stage 2) -> acc. Lane i is row r0 + k*L + i,
+        # held in bank (r0 + i) mod L: bank b's word is k + r0 // L, one more below
+        # r0 mod L, and the banks' data are rotated into lane order. Codes follow
+        # each other without a gap: the column buffer is read for the next code as
+        # the last group of a code issues, and each stage carries its code's gain
+        # and whether it ends the code.
         issue = Signal()
-        s1_valid, s1_neg = Signal(), Signal()
-        s2_valid, s2_neg = Signal(), Signal()
+        done_code = Signal()  # this issue is the code's last group
+        s1_valid, s1_neg, s1_last = Signal(), Signal(), Signal()
+        s2_valid, s2_neg, s2_last = Signal(), Signal(), Signal()
+        s1_gain, s2_gain = Signal(sig.gain_bits), Signal(sig.gain_bits)
         mask = Signal(L)  # the lanes of the group within the VMM's rows
         s1_mask = Signal(L)
         r0_lo = bank_of(r0)
-        mod.d.comb += mask.eq(Cat((k * L + i) < nr for i in range(L)))
-        mod.d.sync += [s1_valid.eq(issue), s1_neg.eq(s), s1_mask.eq(mask),
-                       s2_valid.eq(s1_valid), s2_neg.eq(s1_neg)]  # fmt: skip
+        col = Signal(sig.col_bits)
+        gain = Signal(sig.gain_bits)
+        mod.d.comb += [col.eq(c_rd.data[: sig.col_bits]), gain.eq(c_rd.data[sig.col_bits :]),
+                       mask.eq(Cat((k * L + i) < nr for i in range(L))),
+                       c_rd.addr.eq(Mux(issue & done_code, j + 1, j))]  # fmt: skip
+        for rd in (*g_rds, *r_rds, c_rd):
+            mod.d.comb += rd.en.eq(~stall)
         g_data = Cat(rd.data for rd in g_rds)
         lanes_g = Signal(8 * L)
         if lb:
@@ -159,9 +178,27 @@ class CrossbarEmulator(wiring.Component):
         total = terms[0]
         for t_ in terms[1:]:
             total = total + t_
-        mod.d.sync += s2_prod.eq(total)
-        with mod.If(s2_valid):
-            mod.d.sync += acc.eq(acc + Mux(s2_neg, -s2_prod, s2_prod))
+        total_sum = acc + Mux(s2_neg, -s2_prod, s2_prod)
+        with mod.If(~stall):
+            mod.d.sync += [s1_valid.eq(issue), s1_neg.eq(s), s1_mask.eq(mask),
+                           s1_last.eq(done_code), s1_gain.eq(gain),
+                           s2_valid.eq(s1_valid), s2_neg.eq(s1_neg), s2_last.eq(s1_last),
+                           s2_gain.eq(s1_gain), s2_prod.eq(total)]  # fmt: skip
+            mod.d.sync += [v1.eq(s2_valid & s2_last), v2.eq(v1), v3.eq(v2), v4.eq(v3),
+                           v5.eq(v4)]  # fmt: skip
+            with mod.If(s2_valid):
+                mod.d.sync += acc.eq(Mux(s2_last, 0, total_sum))
+                with mod.If(s2_last):
+                    mod.d.sync += [a1.eq(total_sum), g1.eq(s2_gain)]
+            # Noise: one LFSR draw per code, in the order of the codes.
+            with mod.If(v1):
+                mod.d.comb += spread.eq(p["vmm_spread"])
+                mod.d.sync += [a2.eq(a1 + noise), g2.eq(g1), lfsr.eq(nxt)]
+            mod.d.sync += [prod1.eq(a2 * g2), prod2.eq(prod1 * Const(p["vmm_k"], 17))]
+            with mod.If(v4):
+                rounded = (prod2 + (1 << (VMM_SHIFT - 1))) >> VMM_SHIFT
+                mod.d.sync += code.eq(clamp(rounded, -amax, amax))
+        busy_back = Cat(s1_valid, s2_valid, v1, v2, v3, v4, v5).any()
 
         # Bank b: in the MAC, its lane's row; otherwise the device on the port (a
         # READ or SET reads it the cycle its word is taken).
@@ -185,15 +222,13 @@ class CrossbarEmulator(wiring.Component):
                 r_wrs[b].data.eq(payload.arg[: p["dac_bits"]]),
             ]
         mod.d.comb += [
-            c_rd.addr.eq(j),
             c_wr.addr.eq(nc),
             c_wr.data.eq(Cat(payload.col, payload.arg[: sig.gain_bits])),
-            resp.payload.eq(code),
         ]
 
         with mod.FSM():
             with mod.State("IDLE"):
-                mod.d.comb += req.ready.eq(1)
+                mod.d.comb += [req.ready.eq(1), c_rd.addr.eq(0)]
                 for rd in g_rds:
                     mod.d.comb += rd.addr.eq(word_of(payload.row, payload.col))
                 with mod.If(req.valid):
@@ -211,11 +246,12 @@ class CrossbarEmulator(wiring.Component):
                             mod.d.comb += c_wr.en.eq(1)
                             mod.d.sync += nc.eq(nc + 1)
                         with mod.Case(XbarOp.VMM):
-                            mod.d.sync += [pairs.eq(payload.arg[0]), j.eq(0), vmm.eq(1)]
+                            mod.d.sync += [pairs.eq(payload.arg[0]), j.eq(0), k.eq(0), s.eq(0),
+                                           acc.eq(0), vmm.eq(1)]  # fmt: skip
                             with mod.If(nc == 0):  # no output codes
                                 mod.d.sync += nr.eq(0)
                             with mod.Else():
-                                mod.next = "COL"
+                                mod.next = "MAC"
                         with mod.Case(XbarOp.READ):
                             mod.d.sync += vmm.eq(0)
                             mod.next = "READ"
@@ -230,11 +266,11 @@ class CrossbarEmulator(wiring.Component):
                                 g_w_en.eq(1),
                             ]
                             mod.d.sync += lfsr.eq(nxt)
-            with mod.State("READ"):  # dev_data: the device
+            with mod.State("READ"):  # dev_data: the device; the answer goes out as stage 5
                 mod.d.comb += spread.eq(p["read_spread"])
                 value = (dev_data << (p["read_bits"] - G_BITS)) + noise
-                mod.d.sync += [code.eq(clamp(value, 0, rmax)), lfsr.eq(nxt)]
-                mod.next = "ANSWER"
+                mod.d.sync += [code.eq(clamp(value, 0, rmax)), v5.eq(1), lfsr.eq(nxt)]
+                mod.next = "FLUSH"
             with mod.State("SET"):  # dev_data: the device
                 mod.d.comb += spread.eq(p["set_spread"])
                 line = (Const(p["set_a"], 26) + Const(p["set_b"], 17) * level) >> SET_SHIFT
@@ -246,56 +282,23 @@ class CrossbarEmulator(wiring.Component):
                 ]
                 mod.d.sync += lfsr.eq(nxt)
                 mod.next = "IDLE"
-            with mod.State("COL"):  # c_rd latches GAIN word j
-                mod.next = "COL2"
-            with mod.State("COL2"):
-                mod.d.sync += [
-                    col.eq(c_rd.data[: sig.col_bits]),
-                    gain.eq(c_rd.data[sig.col_bits :]),
-                    k.eq(0),
-                    s.eq(0),
-                    acc.eq(0),
-                ]
-                with mod.If(nr == 0):  # no rows: the sum is 0
-                    mod.next = "DRAIN"
-                with mod.Else():
-                    mod.next = "MAC"
-            with mod.State("MAC"):
-                mod.d.comb += issue.eq(1)
+            with mod.State("MAC"):  # c_rd: GAIN word j
                 last_k = (k + 1) * L >= nr  # the group holds the VMM's last row
-                with mod.If(pairs & ~s):
-                    mod.d.sync += s.eq(1)
-                with mod.Else():
-                    mod.d.sync += [s.eq(0), k.eq(k + 1)]
-                    with mod.If(last_k):
-                        mod.next = "DRAIN"
-            with mod.State("DRAIN"):
-                with mod.If(~s1_valid & ~s2_valid):
-                    mod.next = "NOISE"
-            with mod.State("NOISE"):
-                mod.d.comb += spread.eq(p["vmm_spread"])
-                mod.d.sync += [acc.eq(acc + noise), lfsr.eq(nxt)]
-                mod.next = "MUL1"
-            with mod.State("MUL1"):
-                mod.d.sync += prod1.eq(acc * gain)
-                mod.next = "MUL2"
-            with mod.State("MUL2"):
-                mod.d.sync += prod2.eq(prod1 * Const(p["vmm_k"], 17))
-                mod.next = "ROUND"
-            with mod.State("ROUND"):
-                rounded = (prod2 + (1 << (VMM_SHIFT - 1))) >> VMM_SHIFT
-                mod.d.sync += code.eq(clamp(rounded, -amax, amax))
-                mod.next = "ANSWER"
-            with mod.State("ANSWER"):
-                mod.d.comb += resp.valid.eq(1)
-                with mod.If(resp.ready):
-                    with mod.If(vmm & (j + 1 < nc)):
-                        mod.d.sync += j.eq(j + 1)
-                        mod.next = "COL"
+                mod.d.comb += [issue.eq(~stall), done_code.eq(last_k & ~(pairs & ~s))]
+                with mod.If(issue):
+                    with mod.If(pairs & ~s):
+                        mod.d.sync += s.eq(1)
+                    with mod.Elif(~last_k):
+                        mod.d.sync += [s.eq(0), k.eq(k + 1)]
                     with mod.Else():
-                        with mod.If(vmm):
-                            mod.d.sync += [nr.eq(0), nc.eq(0)]
-                        mod.next = "IDLE"
+                        mod.d.sync += [s.eq(0), k.eq(0), j.eq(j + 1)]
+                        with mod.If(j + 1 == nc):
+                            mod.next = "FLUSH"
+            with mod.State("FLUSH"):  # the last answers go out
+                with mod.If(~busy_back):
+                    with mod.If(vmm):
+                        mod.d.sync += [nr.eq(0), nc.eq(0)]
+                    mod.next = "IDLE"
         return mod
 
 
@@ -304,7 +307,7 @@ class CrossbarSystem(wiring.Component):
     (``cmd``, ``din``, ``dout``, ``busy``) outside, its crossbar port wired to a
     :class:`CrossbarEmulator` of ``model`` with ``lanes`` multiply-accumulate lanes."""
 
-    def __init__(self, config: CrossbarEngineConfig, model: object, lanes: int = 4) -> None:
+    def __init__(self, config: CrossbarEngineConfig, model: object, lanes: int = 8) -> None:
         self.config, self.model, self.lanes = config, model, lanes
         sig = emulator_signature(model, config.port_signature().gain_bits)
         if sig != config.port_signature():
