@@ -394,9 +394,9 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
             show_default=True,
             metavar="|".join(CONTROL_BACKENDS),
             help="Where the crossbar's digital side runs: the Python golden model, the "
-            "crossbar engine in amaranth.sim or as Verilog on Icarus or Verilator, or the "
-            "crossbar firmware on a board's serial port (--device emulator, one seed; "
-            "docs/crossbar_rtl.md).",
+            "crossbar engine in amaranth.sim or as Verilog on Icarus or Verilator (under "
+            "cocotb; in-process with --device emulator), or the crossbar firmware on a "
+            "board's serial port (--device emulator, one seed; docs/crossbar_rtl.md).",
         ),
         click.option(
             "--device",

@@ -355,8 +355,15 @@ def _train_seed(
     """Train one seed; ``emit`` gets every episode, ``halt()`` ends the run early.
     Returns the number of episodes run. ``engine`` (default: the one
     ``config.backend`` names) makes the crossbar's digital side; a simulator
-    backend runs the seed inside a cocotb process."""
+    backend runs the seed inside a cocotb process, except Verilator with the
+    emulator device (:mod:`memrl.host.crossbar_verilated`)."""
     backend = parse_backend(config.backend)
+    if engine is None and backend.kind == "verilator" and config.device == "emulator":
+        # The design holds the whole array: Verilator runs in this process, a call
+        # per command, rather than under cocotb, which serves a 1T1R model per word.
+        from .crossbar_verilated import verilated_engine
+
+        engine = verilated_engine()
     if engine is None and backend.kind in ("icarus", "verilator"):
         from .crossbar_cocotb import control_seed
 

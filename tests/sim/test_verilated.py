@@ -1,0 +1,109 @@
+"""The crossbar engine with its emulated array, Verilated into the test process
+(:mod:`memrl.host.crossbar_verilated`): the golden model's runs, the cocotb
+testbench's cycle counts, and the errors of a stalled or wrong design."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from memrl.host.cli import main
+from memrl.host.control import DEVICES, crossbar_config
+from memrl.host.crossbar import CrossbarConfig, CrossbarQNet
+from memrl.host.crossbar_cocotb import compare, golden_training, run_cocotb_training, train_steps
+from memrl.host.crossbar_rtl import EngineMismatch, engine_config, rtl_top
+from memrl.host.crossbar_verilated import VerilatedSession, verilated_engine
+from memrl.rtl.crossbar import EngineOp, command_layout
+from memrl.sim.verilated import StreamStalled, VerilatedStream, build_library
+
+pytestmark = pytest.mark.verilator
+
+BUILD_ROOT = Path(__file__).resolve().parents[2] / "build" / "cocotb"
+SMALL = {"batch": 8, "replay": 100}
+# The emulator case of test_cocotb_crossbar.py: (environment, preset, seed, steps).
+CASE = ("CartPole-v1", "default", 4, 16)
+
+
+def _small_net(engine=None) -> CrossbarQNet:  # noqa: ANN001
+    config = crossbar_config(DEVICES["emulator"], CrossbarConfig(sizes=(2, 4, 4, 2)))
+    return CrossbarQNet(config, np.random.default_rng(0), engine=engine)
+
+
+def test_training_equals_the_golden_model_and_the_cocotb_cycles(tmp_path: Path) -> None:
+    """Same episodes, weights, operations and array state as the golden model,
+    and each command's cycles as the cocotb testbench counts them on the same Verilog."""
+    env_id, preset, seed, steps = CASE
+    want = golden_training(env_id, preset, seed, steps, SMALL, "emulator")
+    got = train_steps(env_id, preset, seed, steps, SMALL, verilated_engine(16, BUILD_ROOT),
+                      "emulator")  # fmt: skip
+    assert compare(want, got) is None, compare(want, got)
+    assert got["counts"]["VMM"] > steps and got["counts"]["SET"] > 0
+    tb = run_cocotb_training("verilator", tmp_path, env_id=env_id, preset=preset, seed=seed,
+                             steps=steps, overrides=SMALL, max_batch=16, latency=1,
+                             build_root=BUILD_ROOT, device="emulator")  # fmt: skip
+    assert got["history"] == tb["history"]
+    assert got["cycles"] == tb["cycles"] > 0
+
+
+def test_a_wrong_answer_is_caught_at_its_command() -> None:
+    net = _small_net(lambda n: VerilatedSession(n, 4, BUILD_ROOT))
+    session = net.engine
+    try:
+        x_q = net.config.datapath.to_fixed(np.full((2, 2), 0.5))
+        b_q = np.concatenate(net.bias_fixed())
+        session.forward(b_q, x_q)  # equal so far
+        net.array.g[net.pos[0][0, 0]] ^= 0x40  # layer 1, input 0, output 0
+        with pytest.raises(EngineMismatch, match=r"FORWARD layer 1 activations: element \d+"):
+            session.forward(b_q, x_q)
+    finally:
+        session.close()
+
+
+def test_a_stalled_command_names_how_far_it_got() -> None:
+    """A FORWARD of 2 samples given one sample's inputs waits for the rest."""
+    net = _small_net()
+    config = engine_config(net, 4)
+    engine = VerilatedStream(build_library(*rtl_top(net, 4), BUILD_ROOT), config.act_bits,
+                             config.act_bits)  # fmt: skip
+    try:
+        f = {n: fl.offset for n, fl in command_layout(config)}
+        bias = EngineOp.BIAS.value << f["op"]
+        out, cycles = engine.command(bias, [0] * config.n_bias, 0, 1000)
+        assert out == [] and cycles >= config.n_bias
+        fwd = EngineOp.FORWARD.value << f["op"] | 2 << f["count"]
+        with pytest.raises(StreamStalled, match=r"stalled for 1000 cycles \(2 of 2 words in"):
+            engine.command(fwd, [1, 2], 2 * 7, 1000)
+    finally:
+        engine.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.command(bias, [], 0, 10)
+
+
+def test_a_1t1r_array_is_refused() -> None:
+    config = crossbar_config(DEVICES["realistic"], CrossbarConfig(sizes=(2, 4, 4, 2)))
+    net = CrossbarQNet(config, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="emulator device"):
+        VerilatedSession(net, 4, BUILD_ROOT)
+
+
+def test_cli_run_on_verilator_equals_the_golden_model(tmp_path: Path) -> None:
+    """``--backend verilator --device emulator`` runs in-process: the golden
+    model's episodes (all columns but the wall time)."""
+    rows = {}
+    for backend in ("golden", "verilator"):
+        out = tmp_path / backend
+        args = ["cartpole", "run", "--episodes", "3", "--seeds", "1", "--first-seed", "2",
+                "--preset", "paper", "--device", "emulator", "--backend", backend,
+                "--out", str(out)]  # fmt: skip
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        with (out / "episodes.csv").open() as fh:
+            rows[backend] = [
+                {k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(fh)
+            ]
+    assert rows["verilator"] == rows["golden"] and len(rows["golden"]) == 3
+    assert not (tmp_path / "verilator" / "cocotb").exists()  # not under cocotb
