@@ -603,6 +603,23 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
         """Vary a device setting. One run folder per value, sweep.csv, sweep.png."""
         _control_sweep(task, out, param, values, opts)
 
+    @group.command("compare")
+    @click.argument("run_a", type=click.Path(file_okay=False, path_type=Path))
+    @click.argument("run_b", type=click.Path(file_okay=False, path_type=Path))
+    def compare(run_a: Path, run_b: Path) -> None:
+        """Whether two runs' episodes are equal (every column of episodes.csv but
+        the wall time); the first difference, and exit status 1, if not."""
+        from .control_run import compare_runs
+
+        try:
+            diff, episodes, steps = compare_runs(run_a, run_b)
+        except (OSError, KeyError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if diff is not None:
+            click.echo(f"differ: {diff}")
+            sys.exit(1)
+        click.echo(f"equal: {episodes} episodes, {steps} steps (every column but wall_s)")
+
     return group
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "ConfigError",
     "ControlRunConfig",
     "SolveRule",
+    "compare_runs",
     "load_episodes",
     "run_control",
     "run_sweep",
@@ -632,6 +633,39 @@ def load_episodes(out: Path) -> dict[int, dict[str, np.ndarray]]:
                 cols[name] = np.array([float(v) for v in vals], dtype=np.float64)
         data[seed] = cols
     return data
+
+
+#: Columns of episodes.csv that :func:`compare_runs` leaves out: they measure the machine.
+MACHINE_COLUMNS: tuple[str, ...] = ("wall_s",)
+
+
+def compare_runs(a: Path, b: Path) -> tuple[str | None, int, int]:
+    """Compare two run folders' episodes.csv, every column but the wall time,
+    as written (so floats bit for bit). Returns the first difference (None if
+    there is none), and the number of episodes and environment steps compared."""
+    rows = []
+    for out in (a, b):
+        path = Path(out) / "episodes.csv"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file (not a run folder?)")
+        with path.open() as fh:
+            rows.append(
+                sorted(csv.DictReader(fh), key=lambda r: (int(r["seed"]), int(r["episode"])))
+            )
+    ra, rb = rows
+    steps = 0
+    for i, (x, y) in enumerate(zip(ra, rb, strict=False)):
+        where = f"seed {x['seed']} episode {x['episode']}"
+        for col in x:
+            if col in MACHINE_COLUMNS:
+                continue
+            if x.get(col) != y.get(col):
+                return f"{where}, {col}: {x.get(col)} in {a}, {y.get(col)} in {b}", i, steps
+        steps += int(x["steps"])
+    if len(ra) != len(rb):
+        n = min(len(ra), len(rb))
+        return f"{a} has {len(ra)} episodes, {b} {len(rb)} (the first {n} equal)", n, steps
+    return None, len(ra), steps
 
 
 def _median(values: Sequence[float | None]) -> float | None:

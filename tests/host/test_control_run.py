@@ -356,3 +356,30 @@ def test_cli_run_on_a_simulated_board_equals_the_golden_model(tmp_path: Path) ->
                     {k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(fh)
                 ]
     assert rows["serial"] == rows["golden"] and len(rows["golden"]) == 2
+
+
+def test_cli_compare_names_the_first_difference(tmp_path: Path) -> None:
+    """``memrl cartpole compare``: equal runs (the wall time aside), then a
+    changed value, a missing episode and a folder without a run."""
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        args = ["cartpole", "run", "--episodes", "3", "--seeds", "1", "--out", str(out)]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        runs.append(out)
+    a, b = (str(r) for r in runs)
+    res = CliRunner().invoke(main, ["cartpole", "compare", a, b])
+    assert res.exit_code == 0 and res.output.startswith("equal: 3 episodes"), res.output
+    path = runs[1] / "episodes.csv"
+    lines = path.read_text().splitlines()
+    head = lines[0].split(",")
+    row = lines[2].split(",")
+    row[head.index("pulses")] = str(int(row[head.index("pulses")]) + 1)
+    path.write_text("\n".join([*lines[:2], ",".join(row), *lines[3:]]) + "\n")
+    res = CliRunner().invoke(main, ["cartpole", "compare", a, b])
+    assert res.exit_code == 1 and "seed 0 episode 2, pulses" in res.output, res.output
+    path.write_text("\n".join(lines[:3]) + "\n")
+    res = CliRunner().invoke(main, ["cartpole", "compare", a, b])
+    assert res.exit_code == 1 and "3 episodes" in res.output and "2 equal" in res.output
+    res = CliRunner().invoke(main, ["cartpole", "compare", a, str(tmp_path)])
+    assert res.exit_code == 1 and "no such file" in res.output, res.output
