@@ -47,13 +47,14 @@ def build_library(core: object, toplevel: str, root: Path) -> Path:
     """Verilate ``core`` as ``toplevel`` with the stream driver; the library's path.
 
     The build lives in ``root/<toplevel>-lib-<hash>`` and is made once per
-    Verilog text and driver; concurrent builders wait for each other."""
+    Verilog text and driver; concurrent builders wait for each other, and an
+    interrupted build leaves no library behind."""
     find_verilator()
     text = verilog.convert(core, name=toplevel)
     driver = DRIVER.read_text()
     key = hashlib.sha256((text + driver).encode()).hexdigest()[:12]
     build_dir = Path(root).resolve() / f"{toplevel}-lib-{key}"
-    lib = build_dir / "obj" / "libengine.so"
+    lib = build_dir / "libengine.so"  # moved here whole once linked
     build_dir.mkdir(parents=True, exist_ok=True)
     with (build_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -76,9 +77,11 @@ def build_library(core: object, toplevel: str, root: Path) -> Path:
         log = build_dir / "build.log"
         with log.open("w") as fh:
             done = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
-        if done.returncode != 0 or not lib.exists():
+        linked = build_dir / "obj" / lib.name
+        if done.returncode != 0 or not linked.exists():
             tail = "\n".join(log.read_text().splitlines()[-30:])
             raise RuntimeError(f"Verilating {toplevel} failed (log: {log}):\n{tail}")
+        linked.replace(lib)
     return lib
 
 
