@@ -92,6 +92,7 @@ class VerilatedStream:
     words (outputs are signed)."""
 
     def __init__(self, lib: Path, din_bits: int, dout_bits: int) -> None:
+        self._h: int | None = None
         self._lib = ctypes.CDLL(str(lib))
         self._lib.mr_new.restype = ctypes.c_void_p
         self._lib.mr_free.argtypes = [ctypes.c_void_p]
@@ -103,7 +104,7 @@ class VerilatedStream:
         ]  # fmt: skip
         self.din_mask = (1 << din_bits) - 1
         self.dout_bits = dout_bits
-        self._h: int | None = self._lib.mr_new()
+        self._h = self._lib.mr_new()
 
     def command(
         self, payload: int, din: Sequence[int], n_out: int, stall: int
