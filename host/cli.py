@@ -606,13 +606,19 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     @group.command("compare")
     @click.argument("run_a", type=click.Path(file_okay=False, path_type=Path))
     @click.argument("run_b", type=click.Path(file_okay=False, path_type=Path))
-    def compare(run_a: Path, run_b: Path) -> None:
+    @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Also draw both runs' returns and wall time to this PNG.")  # fmt: skip
+    def compare(run_a: Path, run_b: Path, plot: Path | None) -> None:
         """Whether two runs' episodes are equal (every column of episodes.csv but
         the wall time); the first difference, and exit status 1, if not."""
         from .control_run import compare_runs
 
         try:
             diff, episodes, steps = compare_runs(run_a, run_b)
+            if plot is not None:
+                from .control_plots import compare_figure
+
+                click.echo(f"wrote {compare_figure(run_a, run_b, plot)[0]}")
         except (OSError, KeyError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
         if diff is not None:

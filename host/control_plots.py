@@ -5,7 +5,8 @@
   per episode, and how the pulses spread over the devices;
 * :func:`views`: ``views/seed{S}_ep{E}.png`` for each watched episode, a
   dashboard of the array, the weights, the loss and the environment's state;
-* :func:`sweep_figure`: ``sweep.png`` of a sweep folder.
+* :func:`sweep_figure`: ``sweep.png`` of a sweep folder;
+* :func:`compare_figure`: two runs side by side (``memrl cartpole compare --plot``).
 
 Each function returns the paths it wrote.
 """
@@ -26,7 +27,8 @@ from .control_envs import THETA_SCALE
 from .control_run import load_episodes, solve_rule
 from .crossbar import CrossbarConfig, layer_maps
 
-__all__ = ["learning_curves", "device_load", "views", "plot_run", "sweep_figure"]
+__all__ = ["learning_curves", "device_load", "views", "plot_run", "sweep_figure",
+           "compare_figure"]  # fmt: skip
 
 VIEW_NAME = re.compile(r"seed(-?\d+)_ep(\d+)$")
 
@@ -393,6 +395,38 @@ def sweep_figure(out: Path) -> list[Path]:
     fig.suptitle(f"sweep of {param}: {_title(cfg)}", fontsize=10)
     fig.tight_layout()
     path = out / "sweep.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return [path]
+
+
+def compare_figure(a: Path, b: Path, path: Path) -> list[Path]:
+    """Two runs of the same experiment (a golden-model run and a backend's, say):
+    each seed's return per episode, the second run dashed over the first, and
+    the wall-clock time each took, episode by episode."""
+    plt = _plt()
+    runs = [(Path(a), load_episodes(a), "-", 2.2), (Path(b), load_episodes(b), "--", 1.2)]
+    names = [f"{r.name} ({_config(r).get('backend', '?')})" for r, *_ in runs]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.4), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 2]})  # fmt: skip
+    for (_, data, ls, lw), name, color in zip(runs, names, ("tab:blue", "tab:orange"), strict=True):
+        for i, d in enumerate(data.values()):
+            label = name if i == 0 else None
+            top.plot(d["episode"], d["return"], ls=ls, lw=lw, color=color, label=label)
+            hours = np.cumsum(d["wall_s"]) / 3600.0
+            bottom.plot(d["episode"], hours, ls=ls, lw=lw, color=color, label=label)
+    top.set_ylabel("return")
+    top.set_title(_title(_config(a)), fontsize=10)
+    top.legend(fontsize=8, loc="best")
+    bottom.set_ylabel("wall time (h)")
+    bottom.set_yscale("log")
+    bottom.set_xlabel("episode")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return [path]

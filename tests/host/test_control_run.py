@@ -368,8 +368,9 @@ def test_cli_compare_names_the_first_difference(tmp_path: Path) -> None:
         assert CliRunner().invoke(main, args).exit_code == 0
         runs.append(out)
     a, b = (str(r) for r in runs)
-    res = CliRunner().invoke(main, ["cartpole", "compare", a, b])
-    assert res.exit_code == 0 and res.output.startswith("equal: 3 episodes"), res.output
+    res = CliRunner().invoke(main, ["cartpole", "compare", a, b, "--plot", f"{a}/vs.png"])
+    assert res.exit_code == 0 and "equal: 3 episodes" in res.output, res.output
+    assert (runs[0] / "vs.png").stat().st_size > 10_000
     path = runs[1] / "episodes.csv"
     lines = path.read_text().splitlines()
     head = lines[0].split(",")
