@@ -23,10 +23,13 @@ __all__ = ["CrossbarSoC"]
 
 
 class CrossbarSoC(Elaboratable):
-    """The engine of ``config`` with the emulator of ``model`` on a board's UART at ``baud``."""
+    """The engine of ``config`` with the emulator of ``model`` (``lanes`` lanes) on a
+    board's UART at ``baud``."""
 
-    def __init__(self, config: CrossbarEngineConfig, model: object, baud: int = 115_200) -> None:
-        self.config, self.model, self.baud = config, model, baud
+    def __init__(
+        self, config: CrossbarEngineConfig, model: object, baud: int = 115_200, lanes: int = 8
+    ) -> None:
+        self.config, self.model, self.baud, self.lanes = config, model, baud, lanes
 
     def elaborate(self, platform) -> Module:  # noqa: ANN001 - an amaranth.build Platform
         if platform is None:
@@ -34,7 +37,7 @@ class CrossbarSoC(Elaboratable):
         m = Module()
         clk_hz = int(platform.default_clk_frequency)
         m.submodules.fw = fw = CrossbarCommands(
-            self.config, self.model, divisor_for(clk_hz, self.baud), clk_hz
+            self.config, self.model, divisor_for(clk_hz, self.baud), clk_hz, self.lanes
         )
         connect_board(m, platform, fw)
         return m

@@ -91,8 +91,8 @@ def firmware_options(f: Callable) -> Callable:
     return click.option(
         "--firmware", type=click.Choice(["navigator", "crossbar"]), default="navigator",
         show_default=True,
-        help="crossbar: the crossbar engine with its emulated array (the ULX3S-85F holds it), "
-        "for memrl cartpole|mountaincar run --backend serial:PORT.",
+        help="crossbar: the crossbar engine with its emulated array (the ULX3S boards hold "
+        "it), for memrl cartpole|mountaincar run --backend serial:PORT.",
     )(f)  # fmt: skip
 
 
@@ -342,6 +342,8 @@ _CONTROL_OPTIONS = {
     "c2c_frac": "--c2c",
     "stuck_rate": "--stuck-rate",
     "drift_nu": "--drift",
+    "pass_samples": "--pass-samples",
+    "program_entries": "--program-entries",
     "episodes": "--episodes",
     "seeds": "--seeds",
     "first_seed": "--first-seed",
@@ -429,6 +431,19 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
             help="Power-law conductance drift exponent.",
         ),
         click.option(
+            "--pass-samples",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Forward passes of at most this many samples, each through every layer "
+            "(a board built with a smaller engine: memrl fpga build prints its values).",
+        ),
+        click.option(
+            "--program-entries",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Writes of at most this many devices, each RESET then SET.",
+        ),
+        click.option(
             "--stop-when-solved/--no-stop-when-solved",
             default=False,
             show_default=True,
@@ -479,6 +494,8 @@ def _control_config(task: str, opts: dict) -> ControlRunConfig:
             c2c_frac=opts["c2c"],
             stuck_rate=opts["stuck_rate"],
             drift_nu=opts["drift"],
+            pass_samples=opts["pass_samples"],
+            program_entries=opts["program_entries"],
             episodes=opts["episodes"],
             seeds=opts["seeds"],
             first_seed=opts["first_seed"],
@@ -706,6 +723,12 @@ def fpga_build(
         f"RAMs; Fmax {r['fmax_mhz']} MHz at a {r['clock_mhz']:g} MHz clock "
         f"(timing {'met' if r['timing_met'] else 'NOT met'}); report.json"
     )
+    if firmware == "crossbar":
+        task = "mountaincar" if "MountainCar" in env_id else "cartpole"
+        split = "".join(f" --{k.replace('_', '-')} {r[k]}" for k in ("pass_samples",
+                        "program_entries") if r.get(k) is not None)  # fmt: skip
+        click.echo(f"run it with: memrl {task} run --backend serial:PORT --device emulator "
+                   f"--seeds 1 --env {env_id} --preset {preset}{split}")  # fmt: skip
 
 
 @fpga.command("program")

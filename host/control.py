@@ -43,6 +43,10 @@ class DeviceSettings:
     # The on-chip emulator's integer model instead of the device model (it has
     # no device-to-device spread, faults or drift; see CrossbarConfig.array).
     emulator: bool = False
+    # How the controller splits its work on the array (a board whose engine
+    # holds fewer samples or PROGRAM entries; see CrossbarConfig.pass_samples).
+    pass_samples: int | None = None
+    program_entries: int | None = None
 
     def __post_init__(self) -> None:
         if not 2 <= self.adc_bits <= 16:
@@ -93,6 +97,8 @@ def crossbar_config(settings: DeviceSettings, base: CrossbarConfig | None = None
         device=device,
         port=replace(base.port, col_adc_bits=settings.adc_bits),
         array="emulator" if settings.emulator else base.array,
+        pass_samples=settings.pass_samples,
+        program_entries=settings.program_entries,
     )
 
 

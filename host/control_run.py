@@ -191,7 +191,9 @@ class ControlRunConfig:
     environments without one (:data:`SOLVE_RULES`). ``device`` names a set of
     :data:`~memrl.host.control.DEVICES`; ``adc_bits``, ``c2c_frac``,
     ``stuck_rate`` and ``drift_nu`` override single settings of it (None keeps
-    them). ``watch`` lists the episodes whose states and array are saved.
+    them); ``pass_samples`` and ``program_entries`` split the crossbar's forward
+    passes and writes into pieces (a board built with a smaller engine; see
+    ``CrossbarConfig``). ``watch`` lists the episodes whose states and array are saved.
     ``jobs`` is the number of worker processes (None: one per seed, at most one
     per CPU; 1 runs in this process).
     """
@@ -205,6 +207,8 @@ class ControlRunConfig:
     c2c_frac: float | None = None
     stuck_rate: float | None = None
     drift_nu: float | None = None
+    pass_samples: int | None = None
+    program_entries: int | None = None
     episodes: int = 600
     seeds: int = 10
     first_seed: int = 0
@@ -253,8 +257,9 @@ class ControlRunConfig:
         _check_int("episodes", self.episodes, 1)
         _check_int("seeds", self.seeds, 1)
         _check_int("first_seed", self.first_seed, 0)
-        if self.max_steps is not None:
-            _check_int("max_steps", self.max_steps, 1)
+        for name in ("max_steps", "pass_samples", "program_entries"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 1)
         if self.jobs is not None:
             _check_int("jobs", self.jobs, 1)
         object.__setattr__(self, "watch", tuple(self.watch))
@@ -303,7 +308,14 @@ class ControlRunConfig:
         """The named device set with this configuration's overrides."""
         over = {
             k: getattr(self, k)
-            for k in ("adc_bits", "c2c_frac", "stuck_rate", "drift_nu")
+            for k in (
+                "adc_bits",
+                "c2c_frac",
+                "stuck_rate",
+                "drift_nu",
+                "pass_samples",
+                "program_entries",
+            )
             if getattr(self, k) is not None
         }
         return replace(DEVICES[self.device], **over)
@@ -376,9 +388,8 @@ def _train_seed(
     if engine is None and backend.kind == "serial":
         from .backends import SIMBOARD_TIMEOUT_S
         from .crossbar_link import link_engine
-        from .rtl_build import CROSSBAR_MAX_BATCH
 
-        engine = link_engine(backend.port, CROSSBAR_MAX_BATCH, timeout_s=SIMBOARD_TIMEOUT_S)
+        engine = link_engine(backend.port, timeout_s=SIMBOARD_TIMEOUT_S)
     rule = solve_rule(config.env_id or "")
     stop_rule = rule if config.stop_when_solved and rule is not None and rule.stops else None
     returns: list[float] = []

@@ -73,6 +73,8 @@ __all__ = [
     "layer_maps",
     "output_constants",
     "readback_columns",
+    "reset_flags",
+    "program_pieces",
     "float_forward",
     "flat_views",
 ]
@@ -172,6 +174,13 @@ class CrossbarConfig:
     # (memrl.sim.devices.xbar_emulator), its LFSR seeded with ``emulator_seed``.
     array: Literal["1t1r", "emulator"] = "1t1r"
     emulator_seed: int = 0xACE1
+    # The controller's work in pieces (an engine with less memory): a forward
+    # pass over more than ``pass_samples`` samples is that many at a time, each
+    # piece through every layer; a write of more than ``program_entries``
+    # devices is that many at a time, each piece RESET then SET. None: whole.
+    # The pieces change the order of the array's operations, so its noise.
+    pass_samples: int | None = None
+    program_entries: int | None = None
     device: OneT1RParams = field(default_factory=OneT1RParams)
     port: OneT1RPortConfig = field(default_factory=OneT1RPortConfig)
     datapath: Datapath = field(default_factory=Datapath)
@@ -199,6 +208,10 @@ class CrossbarConfig:
         g = self.readback_gain
         if isinstance(g, bool) or not isinstance(g, int) or g < 1 or g & (g - 1):
             raise ValueError(f"readback_gain must be a power of two >= 1 (got {g!r})")
+        for name in ("pass_samples", "program_entries"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"{name} must be a positive integer or None (got {v!r})")
         if self.array not in ("1t1r", "emulator"):
             raise ValueError(f"array must be '1t1r' or 'emulator' (got {self.array!r})")
         if self.array == "emulator":
@@ -334,6 +347,42 @@ class FloatQNet(_QNetBase):
         return float_forward(self.weights, self.biases, np.atleast_2d(x))
 
 
+def reset_flags(reset: np.ndarray, set_idx: np.ndarray, what: str = "a write") -> np.ndarray:
+    """For each device of ``set_idx``, whether it is RESET first: ``reset`` must be
+    a subsequence of ``set_idx`` (a ValueError names the first device that is not)."""
+    reset = np.asarray(reset, dtype=np.int64).ravel()
+    flags = np.zeros(np.size(set_idx), dtype=bool)
+    k = 0
+    for i, dev in enumerate(np.asarray(set_idx, dtype=np.int64).ravel().tolist()):
+        if k < reset.size and dev == reset[k]:
+            flags[i] = True
+            k += 1
+    if k != reset.size:
+        raise ValueError(
+            f"{what} RESETs only devices it then SETs, in the SET order: "
+            f"RESET device {int(reset[k])} is not in the SET list in order"
+        )
+    return flags
+
+
+def program_pieces(
+    reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray, entries: int | None
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A write (RESET ``reset``, then SET ``set_idx`` at ``levels``) as writes of at
+    most ``entries`` SET devices each, in order; each piece RESETs the devices of
+    ``reset`` among its own (:func:`reset_flags`). None or a short list: one piece."""
+    reset, set_idx = np.asarray(reset), np.asarray(set_idx)
+    levels = np.broadcast_to(np.asarray(levels), set_idx.shape)
+    if entries is None or set_idx.size <= entries:
+        return [(reset, set_idx, levels)]
+    flags = reset_flags(reset, set_idx, "a write split into pieces")
+    return [
+        (set_idx[i : i + entries][flags[i : i + entries]], set_idx[i : i + entries],
+         levels[i : i + entries])
+        for i in range(0, set_idx.size, entries)
+    ]  # fmt: skip
+
+
 class CrossbarQNet(_QNetBase):
     """The Q-network on a simulated 1T1R array behind its port.
 
@@ -422,10 +471,11 @@ class CrossbarQNet(_QNetBase):
         levels = self.port.level_for(v_gate)
         if reset.size:
             self.energy_j += e.reset_j(self.array._conductance_flat(reset))
-        if self.engine is not None:
-            self.engine.program(reset, set_idx, levels)
-        else:
-            self.program_port(reset, set_idx, levels)
+        for r, s, lv in program_pieces(reset, set_idx, levels, self.config.program_entries):
+            if self.engine is not None:
+                self.engine.program(r, s, lv)
+            else:
+                self.program_port(r, s, lv)
         if set_idx.size:
             self.vg[set_idx] = v_gate
             self.energy_j += e.set_j(self.array._conductance_flat(set_idx))
@@ -533,9 +583,17 @@ class CrossbarQNet(_QNetBase):
         dp = self.config.datapath
         acts = [dp.to_fixed(np.atleast_2d(x))]
         b_q = self.bias_fixed()
-        if self.engine is not None:
-            return self.engine.forward(np.concatenate(b_q), acts[0], reads).acts
-        return self.forward_port(acts[0], b_q, reads)
+        x_q = acts[0]
+        n = self.config.pass_samples or len(x_q)
+        pieces = []
+        for k in range(0, len(x_q), n):
+            if self.engine is not None:
+                pieces.append(self.engine.forward(np.concatenate(b_q), x_q[k : k + n], reads).acts)
+            else:
+                pieces.append(self.forward_port(x_q[k : k + n], b_q, reads))
+        if len(pieces) == 1:
+            return pieces[0]
+        return [np.concatenate(layer) for layer in zip(*pieces, strict=True)]
 
     def forward_port(
         self, x_q: np.ndarray, b_q: list[np.ndarray], reads: int = 1

@@ -22,7 +22,7 @@ import numpy as np
 from memrl.sim.cocotb_runner import build, run
 from memrl.sim.devices.xbar_emulator import XbarEmulatorArray
 
-from .control import DEVICES, Episode, make_agent
+from .control import DEVICES, DeviceSettings, Episode, make_agent
 from .crossbar import CrossbarQNet
 from .crossbar_rtl import engine_config, rtl_top
 
@@ -35,9 +35,10 @@ TB_MODULE = "memrl.host.crossbar_cocotb_tb"
 
 
 def _agent(env_id: str, preset: str, seed: int, overrides: dict, engine=None,  # noqa: ANN001, ANN202
-           device: str = "realistic"):  # fmt: skip
+           device: str | DeviceSettings = "realistic"):  # fmt: skip
     env = gym.make(env_id)
-    return env, make_agent(env, "crossbar", preset, seed, DEVICES[device], engine, **overrides)
+    settings = DEVICES[device] if isinstance(device, str) else device
+    return env, make_agent(env, "crossbar", preset, seed, settings, engine, **overrides)
 
 
 def array_state(net: CrossbarQNet) -> object:
@@ -55,7 +56,7 @@ def train_steps(
     steps: int,
     overrides: dict,
     engine: Callable | None = None,
-    device: str = "realistic",
+    device: str | DeviceSettings = "realistic",
 ) -> dict:
     """Train an agent for ``steps`` environment steps (episodes restart as they
     end) with the digital side ``engine`` makes (default: the golden model).
@@ -103,7 +104,12 @@ def train_steps(
 
 
 def golden_training(
-    env_id: str, preset: str, seed: int, steps: int, overrides: dict, device: str = "realistic"
+    env_id: str,
+    preset: str,
+    seed: int,
+    steps: int,
+    overrides: dict,
+    device: str | DeviceSettings = "realistic",
 ) -> dict:
     """The golden model's run of the case :func:`run_cocotb_training` simulates."""
     return train_steps(env_id, preset, seed, steps, overrides, device=device)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from memrl.rtl.crossbar import CrossbarEngineConfig, EngineOp
 from memrl.rtl.crossbar_commands import (
@@ -35,17 +35,21 @@ from memrl.rtl.crossbar_commands import (
 from memrl.rtl.protocol import VERSION, Cmd
 from memrl.sim.devices.xbar_emulator import XbarEmulatorModel
 
-from .crossbar import CrossbarQNet, emulator_model
+from .crossbar import CrossbarConfig, CrossbarQNet, emulator_model
 from .crossbar_rtl import EMULATED_STALL_CYCLES, EngineSession, engine_config
 from .link import LinkError
 from .link_client import LinkClient
 from .navigator_link import FirmwareMismatch
 from .transports import SIM_CLK_HZ, SIM_DIVISOR, SerialTransport, UARTSimTransport
 
-__all__ = ["CrossbarInfo", "LinkSession", "simulated_link", "board_network", "board_firmware",
+__all__ = ["BOARD_MAX_PROGRAM", "CrossbarInfo", "LinkSession", "simulated_link", "board_limits",
+           "board_network", "board_firmware",
            "link_engine"]  # fmt: skip
 
 _MASK = (1 << (8 * WORD_BYTES)) - 1
+
+#: PROGRAM entries of a board's engine unless its network says fewer.
+BOARD_MAX_PROGRAM = 8192
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,16 @@ class LinkSession(EngineSession):
                 f"not the crossbar firmware ({KIND_CROSSBAR}, version {VERSION})"
             )
         if info.config_id != want:
+            hint = "build it for this run"
+            if info.max_batch != config.max_batch:
+                hint = (
+                    f"its forward batches hold {info.max_batch} samples, this run's "
+                    f"{config.max_batch}: run with --pass-samples {info.max_batch} and "
+                    "the --program-entries it was built with, or build it for this run"
+                )
             raise FirmwareMismatch(
                 f"the firmware runs another network or array (configuration id "
-                f"0x{info.config_id:04x}, this run's 0x{want:04x}): build it for this run"
+                f"0x{info.config_id:04x}, this run's 0x{want:04x}): {hint}"
             )
         # XB_RUN's reply waits for the engine: allow the longest command a
         # stalled-engine check allows, at the firmware's clock.
@@ -147,48 +158,68 @@ class LinkSession(EngineSession):
             close()
 
 
+def board_limits(net: CrossbarQNet | CrossbarConfig) -> tuple[int, int]:
+    """The forward batch and PROGRAM entries the crossbar firmware for ``net`` is
+    built with: the network's ``pass_samples`` and ``program_entries`` (a board
+    with less memory), else the agents' minibatch and 8,192 entries."""
+    from .rtl_build import CROSSBAR_MAX_BATCH
+
+    c = net.config if isinstance(net, CrossbarQNet) else net
+    return c.pass_samples or CROSSBAR_MAX_BATCH, c.program_entries or BOARD_MAX_PROGRAM
+
+
 def simulated_link(
-    net: CrossbarQNet, max_batch: int = 128, divisor: int = SIM_DIVISOR,
-    clk_hz: int = SIM_CLK_HZ,
+    net: CrossbarQNet, max_batch: int | None = None, divisor: int = SIM_DIVISOR,
+    clk_hz: int = SIM_CLK_HZ, lanes: int = 8,
 ) -> tuple[CrossbarCommands, UARTSimTransport]:  # fmt: skip
-    """The crossbar firmware for ``net`` in amaranth.sim, and its transport."""
-    fw = CrossbarCommands(engine_config(net, max_batch), emulator_model(net.config), divisor,
-                          clk_hz)  # fmt: skip
+    """The crossbar firmware for ``net`` in amaranth.sim (forward batches of
+    ``max_batch``, default :func:`board_limits`), and its transport."""
+    batch, program = board_limits(net)
+    fw = CrossbarCommands(engine_config(net, max_batch or batch, program),
+                          emulator_model(net.config), divisor, clk_hz, lanes)  # fmt: skip
     return fw, UARTSimTransport(fw, divisor, clk_hz)
 
 
 def board_network(
-    env_id: str, preset: str, max_batch: int = 80
+    env_id: str, preset: str, max_batch: int | None = None, program_entries: int | None = None
 ) -> tuple[CrossbarEngineConfig, XbarEmulatorModel]:
     """The engine and the emulator a run of ``env_id`` with ``preset`` on the
     emulator device talks to (``--backend serial:PORT``): its network, the
-    emulator of its array, forward batches up to ``max_batch`` (the agents'
-    minibatch)."""
+    emulator of its array. ``max_batch`` and ``program_entries`` (default: the
+    agents' minibatch and 8,192) bound the engine's forward batches and
+    PROGRAMs; below the defaults, the network works in pieces of those sizes
+    (``--pass-samples``, ``--program-entries``)."""
     import gymnasium as gym
 
     from .control import DEVICES, make_agent
 
+    settings = replace(DEVICES["emulator"], pass_samples=max_batch,
+                       program_entries=program_entries)  # fmt: skip
     env = gym.make(env_id)
     try:
-        xbar = make_agent(env, "crossbar", preset, 0, DEVICES["emulator"]).xbar
+        xbar = make_agent(env, "crossbar", preset, 0, settings).xbar
     finally:
         env.close()
-    return engine_config(xbar, max_batch), emulator_model(xbar)
+    return engine_config(xbar, *board_limits(xbar)), emulator_model(xbar)
 
 
 def board_firmware(
-    env_id: str, preset: str, divisor: int, clk_hz: int, max_batch: int = 80
-) -> CrossbarCommands:
+    env_id: str, preset: str, divisor: int, clk_hz: int, max_batch: int | None = None,
+    program_entries: int | None = None, lanes: int = 8,
+) -> CrossbarCommands:  # fmt: skip
     """The crossbar firmware of :func:`board_network`, ``divisor`` clock cycles
-    per UART bit at ``clk_hz``."""
-    return CrossbarCommands(*board_network(env_id, preset, max_batch), divisor, clk_hz)
+    per UART bit at ``clk_hz``, its emulator with ``lanes`` lanes."""
+    return CrossbarCommands(*board_network(env_id, preset, max_batch, program_entries),
+                            divisor, clk_hz, lanes)  # fmt: skip
 
 
 def link_engine(
-    port: str | None = None, max_batch: int = 128, wrap: Callable | None = None, **client: object
-) -> Callable[[CrossbarQNet], LinkSession]:
+    port: str | None = None, max_batch: int | None = None, wrap: Callable | None = None,
+    **client: object,
+) -> Callable[[CrossbarQNet], LinkSession]:  # fmt: skip
     """An ``engine`` for :class:`CrossbarQNet`: the firmware on serial ``port``, or
-    (None) simulated in-process. ``wrap`` wraps the transport (a
+    (None) simulated in-process. ``max_batch``: the firmware's forward batch
+    (default :func:`board_limits`); ``wrap`` wraps the transport (a
     :class:`~memrl.host.link_client.FaultyTransport`, say); ``client``: options
     of the :class:`LinkClient`."""
 
@@ -203,7 +234,8 @@ def link_engine(
         else:
             transport = SerialTransport(port)
         wire = wrap(transport) if wrap is not None else transport
-        return LinkSession(LinkClient(wire, **client), engine_config(net, max_batch), net,
-                           transport)  # fmt: skip
+        batch, program = board_limits(net)
+        config = engine_config(net, max_batch or batch, program)
+        return LinkSession(LinkClient(wire, **client), config, net, transport)
 
     return make

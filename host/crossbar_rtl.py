@@ -41,6 +41,7 @@ from .crossbar import (
     layer_maps,
     output_constants,
     readback_columns,
+    reset_flags,
 )
 
 #: Cycles without progress on its streams after which a simulated engine has hung.
@@ -175,19 +176,8 @@ def program_words(
     device in order, flagged when it is RESET first. The engine RESETs in list
     order, so ``reset`` must be a subsequence of ``set_idx``."""
     set_idx = np.asarray(set_idx, dtype=np.int64).ravel()
-    reset = np.asarray(reset, dtype=np.int64).ravel()
     levels = np.broadcast_to(np.asarray(levels, dtype=np.int64), set_idx.shape)
-    flags = np.zeros(set_idx.size, dtype=np.int64)
-    k = 0
-    for i, dev in enumerate(set_idx.tolist()):
-        if k < reset.size and dev == reset[k]:
-            flags[i] = 1
-            k += 1
-    if k != reset.size:
-        raise ValueError(
-            "the engine RESETs only devices it then SETs, in the SET order: "
-            f"RESET device {int(reset[k])} is not in the SET list in order"
-        )
+    flags = reset_flags(reset, set_idx, "the engine").astype(np.int64)
     row, col = np.divmod(set_idx, config.cols)
     return program_entry(config, row, col, levels, flags).tolist()
 

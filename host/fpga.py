@@ -45,6 +45,11 @@ class Board:
     install: str  # what to install for programming
     serial_emulator: bool  # the emulator's small form (NavigatorSoC)
     maze_size: str  # the default maze: the largest shipped one the board holds
+    # The crossbar firmware: forward batch and PROGRAM entries (None: the
+    # defaults, memrl.host.crossbar_link.board_limits) and the emulator's lanes.
+    pass_samples: int | None = None
+    program_entries: int | None = None
+    lanes: int = 8
 
 
 def _icebreaker() -> object:
@@ -71,12 +76,15 @@ BOARDS: dict[str, Board] = {
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
         "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "30x30",
     ),
+    # The crossbar firmware fits the 25F's 56 block RAMs and 28 multipliers with
+    # forward passes of 16 samples, PROGRAMs of 1,024 entries and four lanes.
     "ulx3s": Board(
         "ulx3s", _ulx3s, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
         "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
+        pass_samples=16, program_entries=1024, lanes=4,
     ),
-    # The largest ULX3S: the crossbar firmware's block RAMs need more than the 25F's.
+    # The largest ULX3S: the crossbar firmware's whole minibatch in one pass.
     "ulx3s-85f": Board(
         "ulx3s-85f", _ulx3s_85f, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
@@ -154,7 +162,8 @@ def build(
 
         from .crossbar_link import board_network
 
-        soc = CrossbarSoC(*board_network(env_id, preset), baud)
+        net = board_network(env_id, preset, b.pass_samples, b.program_entries)
+        soc = CrossbarSoC(*net, baud, b.lanes)
     else:
         emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
         soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
@@ -190,7 +199,8 @@ def build(
         "placement_seed": pnr_seed,
     }  # fmt: skip
     if firmware == "crossbar":
-        report.update(env_id=env_id, preset=preset)
+        report.update(env_id=env_id, preset=preset, pass_samples=b.pass_samples,
+                      program_entries=b.program_entries, lanes=b.lanes)  # fmt: skip
     else:
         report.update(maze=[config.height, config.width], emulator_seed=seed,
                       traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip

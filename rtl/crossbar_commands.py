@@ -82,12 +82,14 @@ def crossbar_config_id(config: CrossbarEngineConfig, model: object) -> int:
 class CrossbarCommands(wiring.Component):
     """UART pins of a crossbar engine with its emulated array, driven over the host link.
 
-    ``divisor``: clock cycles per UART bit; ``clk_hz``: the clock IDENTIFY reports.
+    ``divisor``: clock cycles per UART bit; ``clk_hz``: the clock IDENTIFY reports;
+    ``lanes``: the emulator's multiply-accumulate lanes.
     """
 
     def __init__(
-        self, config: CrossbarEngineConfig, model: object, divisor: int, clk_hz: int = 12_000_000
-    ) -> None:
+        self, config: CrossbarEngineConfig, model: object, divisor: int,
+        clk_hz: int = 12_000_000, lanes: int = 8,
+    ) -> None:  # fmt: skip
         if config.act_bits > 8 * WORD_BYTES:
             raise ValueError(f"the link carries words of at most {8 * WORD_BYTES} bits "
                              f"(act_bits is {config.act_bits})")  # fmt: skip
@@ -99,7 +101,7 @@ class CrossbarCommands(wiring.Component):
         if max(self.words_in, self.words_out, config.rows, config.cols) >= 1 << 16:
             raise ValueError("the link's offsets and counts are 16 bits: the buffers are too deep")
         self.config_id = crossbar_config_id(config, model)
-        self.system = CrossbarSystem(config, model)
+        self.system = CrossbarSystem(config, model, lanes)
         super().__init__({
             "rx_pin": In(1, init=1),
             "tx_pin": Out(1, init=1),

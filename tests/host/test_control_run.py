@@ -336,19 +336,32 @@ def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) 
 
 
 @pytest.mark.verilator
-def test_cli_run_on_a_simulated_board_equals_the_golden_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("board_name", ["ulx3s-85f", "ulx3s"])
+def test_cli_run_on_a_simulated_board_equals_the_golden_model(
+    tmp_path: Path, board_name: str
+) -> None:
     """``--backend serial:PORT`` with the crossbar firmware's Verilog behind a
-    pseudo-terminal (a simulated board): the golden model's episodes."""
+    pseudo-terminal (a simulated board): the golden model's episodes. The
+    ULX3S-25F's firmware works in pieces, and so do both runs."""
     from memrl.host.crossbar_link import board_firmware
+    from memrl.host.fpga import BOARDS
     from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
 
-    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ)
+    b = BOARDS[board_name]
+    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
+                         b.program_entries, b.lanes)  # fmt: skip
+    split = (
+        []
+        if b.pass_samples is None
+        else ["--pass-samples", str(b.pass_samples), "--program-entries", str(b.program_entries)]
+    )
     rows = {}
     with SimBoard("verilator", None, 0, "emulator", workdir=tmp_path / "board", top=top) as board:
         for backend in ("golden", f"serial:{board.port}"):
             out = tmp_path / backend.split(":")[0]
             args = ["cartpole", "run", "--episodes", "2", "--seeds", "1", "--first-seed", "5",
-                    "--device", "emulator", "--backend", backend, "--out", str(out)]  # fmt: skip
+                    "--device", "emulator", "--backend", backend, "--out", str(out),
+                    *split]  # fmt: skip
             res = CliRunner().invoke(main, args)
             assert res.exit_code == 0, res.output
             with (out / "episodes.csv").open() as fh:

@@ -479,3 +479,41 @@ def test_readback_settings_are_checked():
         CrossbarConfig(readback="adc")
     with pytest.raises(ValueError, match="readback_gain must be a power of two"):
         CrossbarConfig(readback_gain=3)
+
+
+def test_program_pieces_keep_the_order_and_each_pieces_resets() -> None:
+    from memrl.host.crossbar import program_pieces
+
+    set_idx = np.array([5, 2, 9, 7, 1])
+    levels = np.array([10, 20, 30, 40, 50])
+    reset = np.array([2, 7, 1])
+    pieces = program_pieces(reset, set_idx, levels, 2)
+    assert [p[1].tolist() for p in pieces] == [[5, 2], [9, 7], [1]]
+    assert [p[0].tolist() for p in pieces] == [[2], [7], [1]]
+    assert [p[2].tolist() for p in pieces] == [[10, 20], [30, 40], [50]]
+    whole = program_pieces(reset, set_idx, levels, None)
+    assert len(whole) == 1 and whole[0][1] is set_idx
+    with pytest.raises(ValueError, match="RESET device 3 is not in the SET list"):
+        program_pieces(np.array([3]), set_idx, levels, 2)
+
+
+def test_pieces_no_smaller_than_the_work_change_nothing() -> None:
+    """A forward pass within ``pass_samples`` and writes within ``program_entries``
+    are the unsplit network's, noise and all; a bad size is refused by name."""
+    settings = DEVICES["emulator"]
+    nets = [
+        CrossbarQNet(crossbar_config(replace(settings, pass_samples=p, program_entries=e)),
+                     np.random.default_rng(3))
+        for p, e in ((None, None), (8, 100_000))
+    ]  # fmt: skip
+    x = np.random.default_rng(4).uniform(-1, 1, (8, 4))
+    outs = [net.forward(x) for net in nets]
+    for a, b in zip(*outs, strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(nets[0].w_flat, nets[1].w_flat)
+    split = CrossbarQNet(crossbar_config(replace(settings, pass_samples=3)),
+                         np.random.default_rng(3))  # fmt: skip
+    assert not np.array_equal(split.forward(x)[-1], outs[0][-1])  # other noise draws
+    for name in ("pass_samples", "program_entries"):
+        with pytest.raises(ValueError, match=name):
+            CrossbarConfig(**{name: 0})

@@ -12,6 +12,7 @@ protocol's error codes.
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -131,6 +132,22 @@ def test_firmware_for_another_network_is_refused():
     other = crossbar_config(DEVICES["emulator"], CrossbarConfig(sizes=(2, 4, 4, 3)))
     with pytest.raises(FirmwareMismatch, match="configuration id"):
         CrossbarQNet(CONFIG, np.random.default_rng(0), engine=lambda net: _mismatched(net, other))
+
+
+def test_firmware_with_smaller_passes_names_the_options():
+    """A board built to work in pieces of 4 samples, a run that is not: the
+    refusal says which option makes them match."""
+    from memrl.host.crossbar_link import LinkSession
+    from memrl.host.crossbar_rtl import engine_config
+
+    board = CrossbarQNet(replace(CONFIG, pass_samples=4), np.random.default_rng(0))
+
+    def session(net: CrossbarQNet) -> LinkSession:
+        _, transport = simulated_link(board)
+        return LinkSession(LinkClient(transport, timeout_s=0.01), engine_config(net, 8), net)
+
+    with pytest.raises(FirmwareMismatch, match="--pass-samples 4"):
+        CrossbarQNet(CONFIG, np.random.default_rng(0), engine=session)
 
 
 def _mismatched(net: CrossbarQNet, other: CrossbarConfig):  # noqa: ANN202

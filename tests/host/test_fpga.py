@@ -29,6 +29,20 @@ def test_the_soc_elaborates_for_each_board(board: str) -> None:
     assert constraints.count("uart_0__") >= 2 and "led_0" in constraints
 
 
+def test_the_ulx3s_crossbar_soc_works_in_pieces() -> None:
+    """The 25F's crossbar firmware: passes of 16 samples, PROGRAMs of 1,024
+    entries, a four-lane emulator; it elaborates for the board."""
+    from memrl.firmware.crossbar_soc import CrossbarSoC
+    from memrl.host.crossbar_link import board_network
+
+    b = BOARDS["ulx3s"]
+    config, model = board_network("CartPole-v1", "default", b.pass_samples, b.program_entries)
+    assert (config.max_batch, config.max_program, b.lanes) == (16, 1024, 4)
+    soc = CrossbarSoC(config, model, lanes=b.lanes)
+    plan = b.platform().prepare(soc, name="xb")
+    assert "uart_0__" in plan.files["xb.lpf"]
+
+
 def test_the_crossbar_soc_elaborates_for_the_ulx3s_85f() -> None:
     from memrl.firmware.crossbar_soc import CrossbarSoC
     from memrl.host.crossbar import CrossbarConfig

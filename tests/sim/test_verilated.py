@@ -48,6 +48,26 @@ def test_training_equals_the_golden_model_and_the_cocotb_cycles(tmp_path: Path) 
     assert got["cycles"] == tb["cycles"] > 0
 
 
+def test_passes_and_writes_in_pieces_equal_the_golden_model() -> None:
+    """A network that works in pieces (``pass_samples``, ``program_entries``) on an
+    engine that holds no more: the golden model's run, every FORWARD and PROGRAM
+    within the pieces, and a run that differs from the unsplit network's (the
+    pieces reorder the array's noise draws)."""
+    from dataclasses import replace
+
+    env_id, preset, seed, steps = CASE
+    small = {"batch": 16, "replay": 100}
+    split = replace(DEVICES["emulator"], pass_samples=6, program_entries=40)
+    want = golden_training(env_id, preset, seed, steps, small, split)
+    got = train_steps(env_id, preset, seed, steps, small, verilated_engine(6, BUILD_ROOT), split)
+    assert compare(want, got) is None, compare(want, got)
+    counts = {op: [h[1] for h in got["history"] if h[0] == op] for op in ("FORWARD", "PROGRAM")}
+    assert max(counts["FORWARD"]) == 6 and 4 in counts["FORWARD"]  # 16 = 6 + 6 + 4
+    assert max(counts["PROGRAM"]) == 40 and len(counts["PROGRAM"]) > 10
+    whole = golden_training(env_id, preset, seed, steps, small, "emulator")
+    assert whole["w_flat"] != want["w_flat"]
+
+
 def test_a_wrong_answer_is_caught_at_its_command() -> None:
     net = _small_net(lambda n: VerilatedSession(n, 4, BUILD_ROOT))
     session = net.engine
