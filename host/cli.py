@@ -765,9 +765,15 @@ def sim() -> None:
               help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
 @device_option
 @firmware_options
+@click.option("--board", "board_name", type=click.Choice(["ulx3s-85f", "ulx3s"]),
+              default="ulx3s-85f",
+              show_default=True,
+              help="crossbar: the board whose firmware build to simulate (the ULX3S-25F's "
+              "works in pieces).")  # fmt: skip
 def sim_serve(
-    simulator: str, maze_size: str, seed: int, device: str, firmware: str, env_id: str, preset: str
-) -> None:
+    simulator: str, maze_size: str, seed: int, device: str, firmware: str, env_id: str,
+    preset: str, board_name: str,
+) -> None:  # fmt: skip
     """Run the navigator (or crossbar) firmware's Verilog behind a pseudo-terminal until Ctrl-C.
 
     Point any serial client at the port it prints, for example
@@ -784,10 +790,19 @@ def sim_serve(
 
             task = "mountaincar" if "MountainCar" in env_id else "cartpole"
             click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
-            top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ)
+            from .fpga import BOARDS
+
+            b = BOARDS[board_name]
+            top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
+                                 b.program_entries, b.lanes)  # fmt: skip
+            split = (
+                ""
+                if b.pass_samples is None
+                else (f" --pass-samples {b.pass_samples} --program-entries {b.program_entries}")
+            )
             board = SimBoard(simulator, None, seed, "emulator", top=top)
             hint = (f"  memrl {task} run --backend serial:{{port}} --device emulator --seeds 1 "
-                    f"--env {env_id} --preset {preset}")  # fmt: skip
+                    f"--env {env_id} --preset {preset}{split}")  # fmt: skip
         else:
             rows, cols, config = _firmware_config(maze_size)
             click.echo(f"building the {rows}x{cols} navigator for {simulator} ...")

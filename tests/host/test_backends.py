@@ -170,3 +170,42 @@ def test_sim_serve_serves_until_interrupted(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.verilator
+def test_sim_serve_simulates_a_boards_crossbar_build(tmp_path: Path) -> None:
+    """`memrl sim serve --firmware crossbar --board ulx3s`: the 25F's firmware,
+    which works in pieces; the printed run command carries them, and IDENTIFY
+    reports the board's forward batch."""
+    import signal
+    import struct
+    import subprocess
+    import sys
+    import time
+
+    from memrl.host.link_client import LinkClient
+    from memrl.host.transports import SerialTransport
+    from memrl.rtl.crossbar_commands import XB_IDENTIFY_FORMAT
+    from memrl.rtl.protocol import Cmd
+
+    cmd = [sys.executable, "-m", "memrl.host.cli", "sim", "serve", "--sim", "verilator",
+           "--firmware", "crossbar", "--board", "ulx3s"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 300
+        while not any("--backend serial:" in ln for ln in lines) and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, f"sim serve ended before serving: {lines}"
+            lines.append(line)
+        port = next(ln.split()[2] for ln in lines if ln.startswith("serving on "))
+        assert "--pass-samples 16 --program-entries 1024" in lines[-1], lines
+        transport = SerialTransport(port)
+        raw = LinkClient(transport, timeout_s=5.0).request(Cmd.IDENTIFY)
+        assert struct.unpack(XB_IDENTIFY_FORMAT, raw)[5] == 16  # max batch
+        transport.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
