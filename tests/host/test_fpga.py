@@ -108,3 +108,16 @@ def test_ulx3s_85f_build_of_the_crossbar_firmware(tmp_path: Path) -> None:
     assert (tmp_path / "crossbar.bit").stat().st_size == r["bitstream_bytes"] > 100_000
     used, available = r["placed"]["DP16KD"]
     assert 56 < used <= available  # more block RAM than the ECP5-25F has
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_ulx3s_25f_build_of_the_crossbar_firmware_in_pieces(tmp_path: Path) -> None:
+    """The 25F's crossbar firmware (passes of 16 samples, PROGRAMs of 1,024
+    entries, four lanes) fits its block RAMs and multipliers at 25 MHz."""
+    r = build("ulx3s", tmp_path, firmware="crossbar")
+    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 25.0
+    assert (r["pass_samples"], r["program_entries"], r["lanes"]) == (16, 1024, 4)
+    for cell in ("DP16KD", "MULT18X18D"):
+        used, available = r["placed"][cell]
+        assert 0 < used <= available == {"DP16KD": 56, "MULT18X18D": 28}[cell]
