@@ -172,7 +172,7 @@ def _link_bytes() -> dict:
         tempfile.TemporaryDirectory() as tmp,
         SimBoard("verilator", None, 0, "emulator", workdir=Path(tmp), top=top) as board,
     ):
-        engine = link_engine(board.port, 80, wrap=wrap, timeout_s=SIMBOARD_TIMEOUT_S)
+        engine = link_engine(board.port, wrap=wrap, timeout_s=SIMBOARD_TIMEOUT_S)
 
         def counted(net):  # noqa: ANN001, ANN202
             session = engine(net)

@@ -672,6 +672,19 @@ def _firmware_config(maze_size: str) -> tuple[int, int, object]:
         ) from exc
 
 
+def _crossbar_run_hint(env_id: str, preset: str, board: object, port: str) -> str:
+    """The run that talks to a board's crossbar firmware (``board``: an
+    :class:`~memrl.host.fpga.Board`), with the pieces it was built with."""
+    task = "mountaincar" if "MountainCar" in env_id else "cartpole"
+    split = (
+        ""
+        if board.pass_samples is None
+        else (f" --pass-samples {board.pass_samples} --program-entries {board.program_entries}")
+    )
+    return (f"memrl {task} run --backend serial:{port} --device emulator --seeds 1 "
+            f"--env {env_id} --preset {preset}{split}")  # fmt: skip
+
+
 @main.group()
 def fpga() -> None:
     """Bitstreams of the navigator SoC for the boards, and programming them."""
@@ -724,11 +737,8 @@ def fpga_build(
         f"(timing {'met' if r['timing_met'] else 'NOT met'}); report.json"
     )
     if firmware == "crossbar":
-        task = "mountaincar" if "MountainCar" in env_id else "cartpole"
-        split = "".join(f" --{k.replace('_', '-')} {r[k]}" for k in ("pass_samples",
-                        "program_entries") if r.get(k) is not None)  # fmt: skip
-        click.echo(f"run it with: memrl {task} run --backend serial:PORT --device emulator "
-                   f"--seeds 1 --env {env_id} --preset {preset}{split}")  # fmt: skip
+        b = BOARDS[board]
+        click.echo("run it with: " + _crossbar_run_hint(env_id, preset, b, "PORT"))
 
 
 @fpga.command("program")
@@ -787,22 +797,15 @@ def sim_serve(
     try:
         if firmware == "crossbar":
             from .crossbar_link import board_firmware
-
-            task = "mountaincar" if "MountainCar" in env_id else "cartpole"
-            click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
             from .fpga import BOARDS
 
+            click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
             b = BOARDS[board_name]
             top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
                                  b.program_entries, b.lanes)  # fmt: skip
-            split = (
-                ""
-                if b.pass_samples is None
-                else (f" --pass-samples {b.pass_samples} --program-entries {b.program_entries}")
-            )
-            board = SimBoard(simulator, None, seed, "emulator", top=top)
-            hint = (f"  memrl {task} run --backend serial:{{port}} --device emulator --seeds 1 "
-                    f"--env {env_id} --preset {preset}{split}")  # fmt: skip
+            device = "emulator"  # the firmware's array is its emulator core
+            board = SimBoard(simulator, None, seed, device, top=top)
+            hint = "  " + _crossbar_run_hint(env_id, preset, b, "{port}")
         else:
             rows, cols, config = _firmware_config(maze_size)
             click.echo(f"building the {rows}x{cols} navigator for {simulator} ...")

@@ -308,14 +308,7 @@ class ControlRunConfig:
         """The named device set with this configuration's overrides."""
         over = {
             k: getattr(self, k)
-            for k in (
-                "adc_bits",
-                "c2c_frac",
-                "stuck_rate",
-                "drift_nu",
-                "pass_samples",
-                "program_entries",
-            )
+            for k in (*SWEEP_PARAMS, "pass_samples", "program_entries")
             if getattr(self, k) is not None
         }
         return replace(DEVICES[self.device], **over)

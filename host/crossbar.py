@@ -580,15 +580,14 @@ class CrossbarQNet(_QNetBase):
     def forward_fixed(self, x: np.ndarray, reads: int = 1) -> list[np.ndarray]:
         """Fixed-point activations [input, hidden..., Q] of a batch of observations;
         ``reads`` conversions are summed in every layer."""
-        dp = self.config.datapath
-        acts = [dp.to_fixed(np.atleast_2d(x))]
+        x_q = self.config.datapath.to_fixed(np.atleast_2d(x))
         b_q = self.bias_fixed()
-        x_q = acts[0]
+        b_all = np.concatenate(b_q)  # the engine takes every layer's biases at once
         n = self.config.pass_samples or len(x_q)
         pieces = []
         for k in range(0, len(x_q), n):
             if self.engine is not None:
-                pieces.append(self.engine.forward(np.concatenate(b_q), x_q[k : k + n], reads).acts)
+                pieces.append(self.engine.forward(b_all, x_q[k : k + n], reads).acts)
             else:
                 pieces.append(self.forward_port(x_q[k : k + n], b_q, reads))
         if len(pieces) == 1:

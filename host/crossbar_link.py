@@ -21,7 +21,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from memrl.rtl.crossbar import CrossbarEngineConfig, EngineOp
+from memrl.rtl.crossbar import MAX_PROGRAM, CrossbarEngineConfig, EngineOp
 from memrl.rtl.crossbar_commands import (
     KIND_CROSSBAR,
     WORD_BYTES,
@@ -42,14 +42,11 @@ from .link_client import LinkClient
 from .navigator_link import FirmwareMismatch
 from .transports import SIM_CLK_HZ, SIM_DIVISOR, SerialTransport, UARTSimTransport
 
-__all__ = ["BOARD_MAX_PROGRAM", "CrossbarInfo", "LinkSession", "simulated_link", "board_limits",
+__all__ = ["CrossbarInfo", "LinkSession", "simulated_link", "board_limits",
            "board_network", "board_firmware",
            "link_engine"]  # fmt: skip
 
 _MASK = (1 << (8 * WORD_BYTES)) - 1
-
-#: PROGRAM entries of a board's engine unless its network says fewer.
-BOARD_MAX_PROGRAM = 8192
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ def board_limits(net: CrossbarQNet | CrossbarConfig) -> tuple[int, int]:
     from .rtl_build import CROSSBAR_MAX_BATCH
 
     c = net.config if isinstance(net, CrossbarQNet) else net
-    return c.pass_samples or CROSSBAR_MAX_BATCH, c.program_entries or BOARD_MAX_PROGRAM
+    return c.pass_samples or CROSSBAR_MAX_BATCH, c.program_entries or MAX_PROGRAM
 
 
 def simulated_link(

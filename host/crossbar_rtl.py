@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memrl.rtl.crossbar import (
+    MAX_PROGRAM,
     CrossbarEngine,
     CrossbarEngineConfig,
     EngineOp,
@@ -67,7 +68,7 @@ __all__ = [
 
 
 def engine_config(
-    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, max_program: int = 8192
+    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, max_program: int = MAX_PROGRAM
 ) -> CrossbarEngineConfig:
     """The engine that computes the forward passes of ``net`` (a network, or the
     configuration of one)."""
@@ -319,15 +320,15 @@ class AmaranthSession(EngineSession):
         self.ready_prob = ready_prob
         if shadow is not None:
             self.dut = CrossbarSystem(config, emulator_model(shadow.config))
-            sim = Simulator(self.dut)
+        elif port is None:
+            raise ValueError("an engine without an emulated array needs a port to answer it")
         else:
-            if port is None:
-                raise ValueError("an engine without an emulated array needs a port to answer it")
             self.dut = CrossbarEngine(config)
             self.responder = CrossbarResponder(
                 self.dut.xbar, port, latency, ready_prob, np.random.default_rng([seed, 1])
             )
-            sim = Simulator(self.dut)
+        sim = Simulator(self.dut)
+        if shadow is None:
             sim.add_process(self.responder.process)
         self._jobs: queue.Queue = queue.Queue()
         self._results: queue.Queue = queue.Queue()

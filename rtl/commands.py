@@ -45,7 +45,7 @@ from .rram_port import RRAMOp, RRAMPortSignature
 
 __all__ = ["KIND_NAVIGATOR", "IDENTIFY_FORMAT", "IDENTIFY_BYTES", "RESULT_FIELDS",
            "RESULT_FORMAT", "RESULT_BYTES", "TRAJ_PER_READ", "config_id",
-           "NavigatorCommands", "read_args", "check_frame", "send_header",
+           "NavigatorCommands", "read_args", "check_frame", "note_frame", "send_header",
            "send_byte"]  # fmt: skip
 
 KIND_NAVIGATOR = 1
@@ -109,6 +109,23 @@ def check_frame(m: Module, hdr, err, known, bad_len, bad_range, *more) -> None: 
     for cond, code in more:
         with m.Elif(cond):
             m.d.comb += err.eq(code)
+
+
+def note_frame(m: Module, hdr) -> Signal:  # noqa: ANN001
+    """In a decoder's CHECK state, the retry rule's memory of the last frame: the
+    returned ``replay`` (valid from the next state on) is set when this frame
+    repeats the last one's sequence number and type. IDENTIFY is never a
+    repeat, and the frame after it is never one either."""
+    last_seq, last_type, have_last, replay = Signal(8), Signal(8), Signal(), Signal()
+    t = hdr.type
+    is_ident = t == Cmd.IDENTIFY
+    m.d.sync += [
+        replay.eq(have_last & (hdr.seq == last_seq) & (t == last_type) & ~is_ident),
+        last_seq.eq(hdr.seq),
+        last_type.eq(t),
+        have_last.eq(~is_ident),
+    ]
+    return replay
 
 
 def send_header(m: Module, phy: LinkPHY, header, idx, rlen) -> None:  # noqa: ANN001
@@ -217,10 +234,6 @@ class NavigatorCommands(wiring.Component):
         ab = max(16, core.addr_bits)
         dev_lo, dev_hi0 = args[:ab], args[ab:32] == 0
         idx = Signal(12)  # a payload byte or a layout place (at most 4 * 508)
-        last_seq = Signal(8)
-        last_type = Signal(8)
-        have_last = Signal()
-        replay = Signal()
         rtype = Signal(8)
         rlen = Signal(range(MAX_PAYLOAD + 1))
         err = Signal(8)
@@ -341,14 +354,8 @@ class NavigatorCommands(wiring.Component):
                         ]  # fmt: skip
                 check_frame(m, hdr, err, known, bad_len, bad_range,
                             ((t == Cmd.RUN_TRIAL) & ~configured, Err.NOT_CONFIGURED))  # fmt: skip
-                is_ident = t == Cmd.IDENTIFY
-                m.d.sync += [
-                    replay.eq(have_last & (hdr.seq == last_seq) & (t == last_type) & ~is_ident),
-                    last_seq.eq(hdr.seq),
-                    last_type.eq(t),
-                    have_last.eq(~is_ident),
-                    idx.eq(0),
-                ]
+                replay = note_frame(m, hdr)
+                m.d.sync += idx.eq(0)
                 with m.If(err != 0):
                     m.d.sync += args[:16].eq(Cat(t, err))
                     reply(ERROR, 2, SRC_ARGS)

@@ -58,6 +58,7 @@ from amaranth.lib.wiring import In, Out
 from .crossbar_port import CrossbarPortSignature, XbarOp
 
 __all__ = [
+    "MAX_PROGRAM",
     "XbarLayer",
     "CrossbarEngineConfig",
     "EngineOp",
@@ -96,6 +97,10 @@ class XbarLayer:
         return 2 * self.n_in if self.vertical else self.n_in
 
 
+#: PROGRAM entries an engine holds unless built for fewer.
+MAX_PROGRAM = 8192
+
+
 @dataclass(frozen=True)
 class CrossbarEngineConfig:
     """Constructor parameters of :class:`CrossbarEngine`."""
@@ -113,7 +118,7 @@ class CrossbarEngineConfig:
     autorange: bool = True
     max_batch: int = 128
     max_reads_log2: int = 4
-    max_program: int = 8192
+    max_program: int = MAX_PROGRAM
     readback_cols: int = 64  # READ_ROWS converts columns 0 .. readback_cols - 1
     readback_gain: int = 16
 

@@ -39,7 +39,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .commands import check_frame, read_args, send_byte, send_header
+from .commands import check_frame, note_frame, read_args, send_byte, send_header
 from .crossbar import CrossbarEngineConfig, EngineOp
 from .crossbar_emulator import CrossbarSystem
 from .link import FRAME_BUFFER_BYTES, LinkPHY
@@ -126,7 +126,6 @@ class CrossbarCommands(wiring.Component):
         args = Signal(8 * ARG_BYTES)
         a16 = [args[16 * i : 16 * (i + 1)] for i in range(3)]
         idx = Signal(range(MAX_PAYLOAD + 2))
-        last_seq, last_type, have_last, replay = Signal(8), Signal(8), Signal(), Signal()
         rtype = Signal(8)
         rlen = Signal(range(MAX_PAYLOAD + 1))
         err = Signal(8)
@@ -203,16 +202,8 @@ class CrossbarCommands(wiring.Component):
                                          | (a16[0] + a16[1] > self.words_out)),
                         ]  # fmt: skip
                 check_frame(m, hdr, err, known, bad_len, bad_range)
-                is_ident = t == Cmd.IDENTIFY
-                m.d.sync += [
-                    replay.eq(have_last & (hdr.seq == last_seq) & (t == last_type) & ~is_ident),
-                    last_seq.eq(hdr.seq),
-                    last_type.eq(t),
-                    have_last.eq(~is_ident),
-                    idx.eq(0),
-                    nbyte.eq(0),
-                    nword.eq(0),
-                ]
+                replay = note_frame(m, hdr)
+                m.d.sync += [idx.eq(0), nbyte.eq(0), nword.eq(0)]
                 with m.If(err != 0):
                     m.d.sync += args[:16].eq(Cat(t, err))
                     reply(ERROR, 2, SRC_ARGS)
