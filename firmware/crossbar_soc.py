@@ -23,13 +23,15 @@ __all__ = ["CrossbarSoC"]
 
 
 class CrossbarSoC(Elaboratable):
-    """The engine of ``config`` with the emulator of ``model`` (``lanes`` lanes) on a
-    board's UART at ``baud``."""
+    """The engine of ``config`` with the emulator of ``model`` (``lanes`` lanes, its
+    codes in SPRAM with ``spram``) on a board's UART at ``baud``."""
 
     def __init__(
-        self, config: CrossbarEngineConfig, model: object, baud: int = 115_200, lanes: int = 8
-    ) -> None:
+        self, config: CrossbarEngineConfig, model: object, baud: int = 115_200, lanes: int = 8,
+        spram: bool = False,
+    ) -> None:  # fmt: skip
         self.config, self.model, self.baud, self.lanes = config, model, baud, lanes
+        self.spram = spram
 
     def elaborate(self, platform) -> Module:  # noqa: ANN001 - an amaranth.build Platform
         if platform is None:
@@ -37,7 +39,12 @@ class CrossbarSoC(Elaboratable):
         m = Module()
         clk_hz = int(platform.default_clk_frequency)
         m.submodules.fw = fw = CrossbarCommands(
-            self.config, self.model, divisor_for(clk_hz, self.baud), clk_hz, self.lanes
+            self.config,
+            self.model,
+            divisor_for(clk_hz, self.baud),
+            clk_hz,
+            self.lanes,
+            self.spram,
         )
         connect_board(m, platform, fw)
         return m

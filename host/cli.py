@@ -802,7 +802,8 @@ def sim_serve(
             click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
             b = BOARDS[board_name]
             top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
-                                 b.program_entries, b.lanes)  # fmt: skip
+                                 b.program_entries, b.lanes, b.spram,
+                                 b.serial_products)  # fmt: skip
             device = "emulator"  # the firmware's array is its emulator core
             board = SimBoard(simulator, None, seed, device, top=top)
             hint = "  " + _crossbar_run_hint(env_id, preset, b, "{port}")

@@ -178,14 +178,16 @@ def simulated_link(
 
 
 def board_network(
-    env_id: str, preset: str, max_batch: int | None = None, program_entries: int | None = None
-) -> tuple[CrossbarEngineConfig, XbarEmulatorModel]:
+    env_id: str, preset: str, max_batch: int | None = None, program_entries: int | None = None,
+    serial_products: bool = False,
+) -> tuple[CrossbarEngineConfig, XbarEmulatorModel]:  # fmt: skip
     """The engine and the emulator a run of ``env_id`` with ``preset`` on the
     emulator device talks to (``--backend serial:PORT``): its network, the
     emulator of its array. ``max_batch`` and ``program_entries`` (default: the
     agents' minibatch and 8,192) bound the engine's forward batches and
     PROGRAMs; below the defaults, the network works in pieces of those sizes
-    (``--pass-samples``, ``--program-entries``)."""
+    (``--pass-samples``, ``--program-entries``). ``serial_products``: see
+    :class:`~memrl.rtl.crossbar.CrossbarEngineConfig`."""
     import gymnasium as gym
 
     from .control import DEVICES, make_agent
@@ -197,17 +199,19 @@ def board_network(
         xbar = make_agent(env, "crossbar", preset, 0, settings).xbar
     finally:
         env.close()
-    return engine_config(xbar, *board_limits(xbar)), emulator_model(xbar)
+    return engine_config(xbar, *board_limits(xbar), serial_products), emulator_model(xbar)
 
 
 def board_firmware(
     env_id: str, preset: str, divisor: int, clk_hz: int, max_batch: int | None = None,
-    program_entries: int | None = None, lanes: int = 8,
+    program_entries: int | None = None, lanes: int = 8, spram: bool = False,
+    serial_products: bool = False,
 ) -> CrossbarCommands:  # fmt: skip
     """The crossbar firmware of :func:`board_network`, ``divisor`` clock cycles
-    per UART bit at ``clk_hz``, its emulator with ``lanes`` lanes."""
-    return CrossbarCommands(*board_network(env_id, preset, max_batch, program_entries),
-                            divisor, clk_hz, lanes)  # fmt: skip
+    per UART bit at ``clk_hz``, its emulator with ``lanes`` lanes (its codes in
+    SPRAM with ``spram``)."""
+    net = board_network(env_id, preset, max_batch, program_entries, serial_products)
+    return CrossbarCommands(*net, divisor, clk_hz, lanes, spram)
 
 
 def link_engine(

@@ -56,6 +56,7 @@ __all__ = [
     "engine_config",
     "EMULATED_STALL_CYCLES",
     "rtl_top",
+    "SYSTEM_DESIGN",
     "EngineMismatch",
     "ForwardResult",
     "decode_forward",
@@ -68,10 +69,11 @@ __all__ = [
 
 
 def engine_config(
-    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, max_program: int = MAX_PROGRAM
-) -> CrossbarEngineConfig:
+    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, max_program: int = MAX_PROGRAM,
+    serial_products: bool = False,
+) -> CrossbarEngineConfig:  # fmt: skip
     """The engine that computes the forward passes of ``net`` (a network, or the
-    configuration of one)."""
+    configuration of one); ``serial_products``: see :class:`CrossbarEngineConfig`."""
     c = net.config if isinstance(net, CrossbarQNet) else net
     if not c.differential_columns:
         raise ValueError(
@@ -109,20 +111,33 @@ def engine_config(
         max_program=max_program,
         readback_cols=readback_columns(c),
         readback_gain=c.readback_gain,
+        serial_products=serial_products,
     )
 
 
 def rtl_top(
-    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128
+    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, **design: object
 ) -> tuple[CrossbarEngine | CrossbarSystem, str]:
     """The design that computes ``net``'s passes and its top-level name: the engine
     alone (its crossbar port answered from outside) or, for an emulated array
-    (``CrossbarConfig.array == "emulator"``), the engine with its emulator core."""
+    (``CrossbarConfig.array == "emulator"``), the engine with its emulator core.
+    ``design``: a board's choices for the latter (:data:`SYSTEM_DESIGN`'s keys)."""
     c = net.config if isinstance(net, CrossbarQNet) else net
-    config = engine_config(c, max_batch)
+    d = {**SYSTEM_DESIGN, **design}
+    if set(d) != set(SYSTEM_DESIGN):
+        raise ValueError(f"design options are {sorted(SYSTEM_DESIGN)} (got {sorted(design)})")
+    config = engine_config(c, max_batch, d["max_program"], d["serial_products"])
     if c.array == "emulator":
-        return CrossbarSystem(config, emulator_model(c)), "crossbar_system"
+        system = CrossbarSystem(config, emulator_model(c), d["lanes"], d["spram"])
+        return system, "crossbar_system"
     return CrossbarEngine(config), "crossbar_engine"
+
+
+#: How ``crossbar_system`` is built unless a board says otherwise (the fields
+#: of ``memrl.host.fpga.Board`` of the same names; ``max_program`` is its
+#: ``program_entries``).
+SYSTEM_DESIGN = {"max_program": MAX_PROGRAM, "lanes": 8, "spram": False,
+                 "serial_products": False}  # fmt: skip
 
 
 class EngineMismatch(AssertionError):

@@ -20,7 +20,7 @@ from memrl.rtl.crossbar import EngineOp, command_layout
 from memrl.sim.verilated import VerilatedStream, build_library
 
 from .crossbar import CrossbarQNet
-from .crossbar_rtl import EMULATED_STALL_CYCLES, EngineSession, engine_config, rtl_top
+from .crossbar_rtl import EMULATED_STALL_CYCLES, EngineSession, rtl_top
 
 __all__ = ["BUILD_ROOT", "VerilatedSession", "verilated_engine"]
 
@@ -31,15 +31,17 @@ BUILD_ROOT = Path("build/cocotb")
 class VerilatedSession(EngineSession):
     """``net``'s engine and emulated array, Verilated (see the module docstring)."""
 
-    def __init__(self, net: CrossbarQNet, max_batch: int = 128, root: Path = BUILD_ROOT) -> None:
+    def __init__(
+        self, net: CrossbarQNet, max_batch: int = 128, root: Path = BUILD_ROOT, **design: object
+    ) -> None:
         if net.config.array != "emulator":
             raise ValueError(
                 "the Verilated library holds the array as the emulator core: use the emulator "
                 f"device (got array {net.config.array!r}); the cocotb backend serves other arrays"
             )
-        config = engine_config(net, max_batch)
+        top, name = rtl_top(net, max_batch, **design)
+        config = top.config
         super().__init__(config, net)
-        top, name = rtl_top(net, max_batch)
         self._fields = {n: f.offset for n, f in command_layout(config)}
         self.engine = VerilatedStream(build_library(top, name, root), config.act_bits,
                                       config.act_bits)  # fmt: skip
@@ -56,10 +58,11 @@ class VerilatedSession(EngineSession):
         self.engine.close()
 
 
-def verilated_engine(max_batch: int = 128, root: Path = BUILD_ROOT) -> Callable:
-    """An ``engine`` for :class:`CrossbarQNet`: :class:`VerilatedSession`."""
+def verilated_engine(max_batch: int = 128, root: Path = BUILD_ROOT, **design: object) -> Callable:
+    """An ``engine`` for :class:`CrossbarQNet`: :class:`VerilatedSession`
+    (``design``: see :func:`~memrl.host.crossbar_rtl.rtl_top`)."""
 
     def make(net: CrossbarQNet) -> VerilatedSession:
-        return VerilatedSession(net, max_batch, root)
+        return VerilatedSession(net, max_batch, root, **design)
 
     return make

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memrl.firmware.navigator_soc import NavigatorSoC
+from memrl.rtl.crossbar import SPRAM_PREFIX
 from memrl.rtl.navigator import SLOTS, NavigatorConfig
 from memrl.sim.devices.emulator import EmulatorModel
 from memrl.sim.tools import ToolMissing
@@ -46,10 +47,14 @@ class Board:
     serial_emulator: bool  # the emulator's small form (NavigatorSoC)
     maze_size: str  # the default maze: the largest shipped one the board holds
     # The crossbar firmware: forward batch and PROGRAM entries (None: the
-    # defaults, memrl.host.crossbar_link.board_limits) and the emulator's lanes.
+    # defaults, memrl.host.crossbar_link.board_limits), the emulator's lanes,
+    # its codes in SPRAM (iCE40 UP5K) and products without multiplier blocks
+    # (CrossbarEngineConfig.serial_products).
     pass_samples: int | None = None
     program_entries: int | None = None
     lanes: int = 8
+    spram: bool = False
+    serial_products: bool = False
 
 
 def _icebreaker() -> object:
@@ -75,6 +80,7 @@ BOARDS: dict[str, Board] = {
         "icebreaker", _icebreaker, "ice40", "bin",
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
         "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "30x30",
+        pass_samples=8, program_entries=256, lanes=1, spram=True, serial_products=True,
     ),
     # The crossbar firmware fits the 25F's 56 block RAMs and 28 multipliers with
     # forward passes of 16 samples, PROGRAMs of 1,024 entries and four lanes.
@@ -107,7 +113,14 @@ _TOOLS = {
 
 #: Extra Yosys synthesis options per family. On the iCE40: multipliers to DSP blocks,
 #: and ABC9 mapping (150 fewer logic cells for the navigator SoC than the default).
-SYNTH_OPTS = {"ice40": "-dsp -abc9", "ecp5": ""}
+SYNTH_OPTS = {"ice40": "-dsp -abc9 -spram", "ecp5": ""}
+#: Yosys commands after reading the design: the single-port memories meant for
+#: SPRAM (memrl.rtl.crossbar.SPRAM_PREFIX) lose their all-zero initial
+#: contents, which SPRAM cannot hold (the design clears them after reset).
+SCRIPT_AFTER_READ = {
+    "ice40": f"delete t:$meminit_v2 r:MEMID=*{SPRAM_PREFIX}* %i",
+    "ecp5": "",
+}
 
 
 class BuildFailed(RuntimeError):
@@ -162,8 +175,9 @@ def build(
 
         from .crossbar_link import board_network
 
-        net = board_network(env_id, preset, b.pass_samples, b.program_entries)
-        soc = CrossbarSoC(*net, baud, b.lanes)
+        net = board_network(env_id, preset, b.pass_samples, b.program_entries,
+                            b.serial_products)  # fmt: skip
+        soc = CrossbarSoC(*net, baud, b.lanes, b.spram)
     else:
         emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
         soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
@@ -172,6 +186,7 @@ def build(
         soc,
         name=name,
         synth_opts=SYNTH_OPTS[b.family],
+        script_after_read=SCRIPT_AFTER_READ[b.family],
         script_after_synth=f"tee -q -o {name}.stat.json stat -json",
         nextpnr_opts=f"--report {name}.pnr.json --seed {pnr_seed}",
     )
@@ -200,7 +215,8 @@ def build(
     }  # fmt: skip
     if firmware == "crossbar":
         report.update(env_id=env_id, preset=preset, pass_samples=b.pass_samples,
-                      program_entries=b.program_entries, lanes=b.lanes)  # fmt: skip
+                      program_entries=b.program_entries, lanes=b.lanes, spram=b.spram,
+                      serial_products=b.serial_products)  # fmt: skip
     else:
         report.update(maze=[config.height, config.width], emulator_seed=seed,
                       traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -66,7 +66,32 @@ __all__ = [
     "command_layout",
     "program_entry",
     "device_word",
+    "times_const",
+    "SPRAM_PREFIX",
 ]
+
+#: Name prefix of the memories built single-port without initial contents for
+#: the iCE40 UP5K's SPRAM (``spram=True``); a build drops their all-zero initial
+#: contents, which SPRAM cannot hold.
+SPRAM_PREFIX = "spram_"
+
+
+def spram_memory(m: Module, name: str, shape: object, depth: int) -> Memory:
+    """A memory Yosys maps to iCE40 SPRAM (read and write it at one address)."""
+    mem = Memory(shape=shape, depth=depth, init=[], attrs={"ram_style": "huge"})
+    m.submodules[SPRAM_PREFIX + name] = mem
+    return mem
+
+
+def times_const(value, n: int):  # noqa: ANN001, ANN201 - an Amaranth value
+    """``value * n`` for a constant ``n >= 0`` as a sum of shifts: no multiplier."""
+    terms = [value << i for i in range(n.bit_length()) if n >> i & 1]
+    if not terms:
+        return Const(0, 1)
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
 
 
 @dataclass(frozen=True)
@@ -121,6 +146,10 @@ class CrossbarEngineConfig:
     max_program: int = MAX_PROGRAM
     readback_cols: int = 64  # READ_ROWS converts columns 0 .. readback_cols - 1
     readback_gain: int = 16
+    # Products by shift-and-add: the DAC scaling's and the output stage's one
+    # bit per cycle in one shared unit, products by constants as sums of
+    # shifts. No multiplier blocks, more cycles: for FPGAs with few of them.
+    serial_products: bool = False
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -147,6 +176,15 @@ class CrossbarEngineConfig:
             if ly.row0 + ly.n_rows > self.rows or ly.col0 + n_cols > self.cols:
                 raise ValueError(f"{where} does not fit a {self.rows}x{self.cols} array")
 
+        if self.serial_products:
+            lim = 1 << (self.act_bits - 1)  # the shift-and-add unit's multiplier
+            e_top = max(ly.e_max for ly in self.layers)
+            c_bits = self.adc_bits + e_top + self.max_reads_log2 + 1
+            if max(ly.k for ly in self.layers) >= lim or c_bits > self.act_bits:
+                raise ValueError(
+                    "CrossbarEngineConfig.serial_products needs every layer's k below "
+                    f"2**{self.act_bits - 1} and column sums of at most act_bits bits"
+                )
         if not 1 <= self.readback_cols <= self.cols:
             raise ValueError(f"CrossbarEngineConfig.readback_cols must be in [1, {self.cols}]")
         g = self.readback_gain
@@ -233,10 +271,12 @@ class _Kind(enum.Enum, shape=2):
 
 
 class CrossbarEngine(wiring.Component):
-    """Forward passes through the crossbar (see the module docstring)."""
+    """Forward passes through the crossbar (see the module docstring). ``spram``:
+    the activations in single-port memory (the iCE40 UP5K's SPRAM)."""
 
-    def __init__(self, config: CrossbarEngineConfig) -> None:
+    def __init__(self, config: CrossbarEngineConfig, spram: bool = False) -> None:
         self.config = c = config
+        self.spram = spram
         super().__init__(
             {
                 "cmd": In(stream.Signature(command_layout(c))),
@@ -263,7 +303,10 @@ class CrossbarEngine(wiring.Component):
         port = self.xbar.signature  # widths of the crossbar port's fields
 
         # -- memories -------------------------------------------------------
-        m.submodules.act = act = Memory(shape=signed(c.act_bits), depth=2 * MB * W, init=[])
+        if self.spram:
+            act = spram_memory(m, "act", signed(c.act_bits), 2 * MB * W)
+        else:
+            m.submodules.act = act = Memory(shape=signed(c.act_bits), depth=2 * MB * W, init=[])
         m.submodules.dmem = dmem = Memory(shape=signed(c.dac_bits), depth=MB * W, init=[])
         m.submodules.cmem = cmem = Memory(shape=signed(c_bits), depth=MB * W, init=[])
         m.submodules.emem = emem = Memory(shape=unsigned(e_bits), depth=MB * W, init=[])
@@ -271,6 +314,15 @@ class CrossbarEngine(wiring.Component):
         # one spare word: the action slot of the output pipeline reads past the biases
         m.submodules.bmem = bmem = Memory(shape=signed(c.act_bits), depth=c.n_bias + 1, init=[])
         act_r, act_w = act.read_port(), act.write_port()
+        # the activations' read and write addresses; with spram, one address:
+        # the write's when writing (no state reads and writes them at once)
+        act_ra, act_wa = Signal(len(act_r.addr)), Signal(len(act_w.addr))
+        if self.spram:
+            act_addr1 = Signal(len(act_r.addr))
+            m.d.comb += [act_addr1.eq(Mux(act_w.en, act_wa, act_ra)), act_r.addr.eq(act_addr1),
+                         act_w.addr.eq(act_addr1), act_r.en.eq(~act_w.en)]  # fmt: skip
+        else:
+            m.d.comb += [act_r.addr.eq(act_ra), act_w.addr.eq(act_wa)]
         d_r, d_w = dmem.read_port(), dmem.write_port()
         c_r, c_r2, c_w = cmem.read_port(), cmem.read_port(), cmem.write_port()
         e_r, e_r2, e_w = emem.read_port(), emem.read_port(), emem.write_port()
@@ -384,6 +436,47 @@ class CrossbarEngine(wiring.Component):
 
         m.d.sync += pass_go.eq(0)
 
+        # -- the shift-and-add unit (serial_products): a * b, one bit of b per
+        # cycle (its sign bit subtracted), sm_steps cycles. The sum's high part
+        # (sm_hi) adds a or not and shifts right; the bits shifted out replace b's
+        # in sm_lo, so the product ends as Cat(sm_lo, sm_hi).
+        serial = c.serial_products
+        sm_steps = c.act_bits
+        sm_a = Signal(signed(max(n_num_bits + 1, m_bits + 1, len(p1))))
+        sm_hi = Signal(signed(len(sm_a) + 1))
+        sm_lo = Signal(sm_steps)
+        sm_n = Signal(range(sm_steps + 1))
+        sm_p = Signal(signed(len(sm_hi) + sm_steps))
+        m.d.comb += sm_p.eq(Cat(sm_lo, sm_hi))
+        ph = Signal(2)  # DAC_MUL's phase
+        oph = Signal(3)  # the serial output stage's phase
+        out_drained = Signal()  # OUT has nothing left in flight
+        if serial:
+            term = Mux(sm_lo[0], sm_a, 0)
+            total = Signal(signed(len(sm_hi) + 1))
+            m.d.comb += total.eq(Mux(sm_n == 1, sm_hi - term, sm_hi + term))
+            with m.If(sm_n != 0):
+                m.d.sync += [sm_hi.eq(total >> 1), sm_lo.eq(Cat(sm_lo[1:], total[0])),
+                             sm_n.eq(sm_n - 1)]  # fmt: skip
+
+        def sm_start(a: object, b: object) -> list:
+            return [sm_hi.eq(0), sm_a.eq(a), sm_lo.eq(b), sm_n.eq(sm_steps)]
+
+        def round_shift(p: object, sh: int) -> object:
+            """(p + 2**(sh - 1)) >> sh, as ((p >> (sh - 1)) + 1) >> 1."""
+            return ((p >> (sh - 1)) + 1) >> 1
+
+        def sample_scaled() -> None:
+            """Sample s's row codes are written: its m kept, on to the next."""
+            m.d.comb += [mm_w.addr.eq(s), mm_w.data.eq(mval), mm_w.en.eq(1)]
+            m.d.sync += [j.eq(0), s.eq(s + 1)]
+            with m.If(s == batch - 1):
+                m.d.sync += [s.eq(0), rk.eq(0)]
+                m.d.sync += begin_pass(_Kind.FIRST)
+                m.next = "ISSUE_NEXT"
+            with m.Else():
+                m.next = "DAC_MAX"
+
         with m.FSM(name="engine") as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.cmd.ready.eq(1)
@@ -427,7 +520,7 @@ class CrossbarEngine(wiring.Component):
             with m.State("LOAD"):
                 m.d.comb += [
                     self.din.ready.eq(1),
-                    act_w.addr.eq(act_addr(0, s, j)),
+                    act_wa.eq(act_addr(0, s, j)),
                     act_w.data.eq(self.din.payload),
                     act_w.en.eq(self.din.valid),
                 ]
@@ -562,14 +655,15 @@ class CrossbarEngine(wiring.Component):
                         m.next = "RB_DRAIN"
 
             with m.State("RB_DRAIN"):
-                with m.If(fwd_n == batch * c.readback_cols):
+                with m.If(fwd_n == (times_const(batch, c.readback_cols) if serial
+                                    else batch * c.readback_cols)):  # fmt: skip
                     m.next = "IDLE"
 
             # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
             # the read port answers a cycle after its address). A hidden layer's
             # output stage has kept its samples' maxima: no scan after layer 1.
             with m.State("DAC_MAX"):
-                m.d.comb += act_r.addr.eq(act_addr(in_bank, s, j))
+                m.d.comb += act_ra.eq(act_addr(in_bank, s, j))
                 m.d.comb += nx_r.addr.eq(s)
                 with m.If(li != 0):
                     m.next = "DAC_KEPT"
@@ -610,25 +704,36 @@ class CrossbarEngine(wiring.Component):
 
             # d = (a * r + half) >> R, one input per cycle: address j, input j - 1
             # registered, product of input j - 2 registered, code of input j - 3
-            # written.
+            # written. Serial products: input j's address (phase 0), a * r
+            # started (1), d written once the unit is done (2).
             with m.State("DAC_MUL"):
-                m.d.comb += act_r.addr.eq(act_addr(in_bank, s, j))
-                m.d.sync += [a_reg.eq(a_in), dprod.eq(a_reg * quo + (1 << (R - 1)))]
-                m.d.comb += [
-                    d_w.addr.eq(sample_base(s) + j - 3),
-                    d_w.data.eq(dprod >> R),
-                    d_w.en.eq(j >= 3),
-                ]
-                m.d.sync += j.eq(j + 1)
-                with m.If(j == n_in + 2):
-                    m.d.comb += [mm_w.addr.eq(s), mm_w.data.eq(mval), mm_w.en.eq(1)]
-                    m.d.sync += [j.eq(0), s.eq(s + 1)]
-                    with m.If(s == batch - 1):
-                        m.d.sync += [s.eq(0), rk.eq(0)]
-                        m.d.sync += begin_pass(_Kind.FIRST)
-                        m.next = "ISSUE_NEXT"
-                    with m.Else():
-                        m.next = "DAC_MAX"
+                m.d.comb += act_ra.eq(act_addr(in_bank, s, j))
+                if serial:
+                    with m.Switch(ph):
+                        with m.Case(0):
+                            m.d.sync += ph.eq(1)
+                        with m.Case(1):
+                            m.d.sync += [ph.eq(2), *sm_start(quo, a_in)]
+                        with m.Default():
+                            with m.If(sm_n == 0):
+                                m.d.comb += [
+                                    d_w.addr.eq(sample_base(s) + j),
+                                    d_w.data.eq(round_shift(sm_p, R)),
+                                    d_w.en.eq(1),
+                                ]
+                                m.d.sync += [ph.eq(0), j.eq(j + 1)]
+                                with m.If(j == n_in - 1):
+                                    sample_scaled()
+                else:
+                    m.d.sync += [a_reg.eq(a_in), dprod.eq(a_reg * quo + (1 << (R - 1)))]
+                    m.d.comb += [
+                        d_w.addr.eq(sample_base(s) + j - 3),
+                        d_w.data.eq(dprod >> R),
+                        d_w.en.eq(j >= 3),
+                    ]
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(j == n_in + 2):
+                        sample_scaled()
 
             # -- a pass: the words of each of its samples -------------------------
             with m.State("ISSUE_NEXT"):
@@ -722,12 +827,11 @@ class CrossbarEngine(wiring.Component):
                         m.d.sync += [s.eq(0), j.eq(0)]
                         m.next = "OUT"
 
-            # -- outputs, one per cycle through five stages (stalled by dout):
-            # fetch (c, e, bias, m); c scaled by its gain step; c * m; (c * m) * k +
-            # half; y = sat(((...) >> (K + n)) + b), ReLU. On the last layer a slot
-            # after each sample's Q-values carries its greedy action.
+            # -- outputs (the output stage below): y = sat(((c * m * k + half) >>
+            # (K + n)) + b), ReLU. On the last layer a slot after each sample's
+            # Q-values carries its greedy action.
             with m.State("OUT"):
-                with m.If(fetch_done & ~(v1 | v2 | v3 | v4 | v5)):
+                with m.If(out_drained):
                     m.next = "LAYER_DONE"
 
             with m.State("LAYER_DONE"):
@@ -748,59 +852,98 @@ class CrossbarEngine(wiring.Component):
             in_out.eq(fsm.ongoing("OUT")),
         ]
 
-        # -- the output pipeline (state OUT) -------------------------------------------
+        # -- the output stage (state OUT) ----------------------------------------------
         slots = n_out + last_layer  # the action slot follows the Q-values
-        adv = Signal()
-        m.d.comb += adv.eq(~v5 | self.dout.ready)
+        half = Const(1 << (K - 1), K + 8) << rl
         fetching = in_out & ~fetch_done
+        x_top = Signal(signed(c_bits))  # the fetched code at the top gain's scale
+        m.d.comb += x_top.eq(Mux(rl == 0, c_r.data << e_r.data, c_r.data))
+
+        def output(z: object, b: object) -> Signal:
+            """y = sat(z + b), ReLU on hidden layers; z = (c*m*k + half) >> (K + n)."""
+            zb = Signal(signed(max(len(z), len(b)) + 1))
+            m.d.comb += zb.eq(z + b)
+            lo = Mux(last_layer, -c.act_max, 0)
+            y = Signal(signed(c.act_bits))
+            with m.If(zb > c.act_max):
+                m.d.comb += y.eq(c.act_max)
+            with m.Elif(zb < lo):
+                m.d.comb += y.eq(lo)
+            with m.Else():
+                m.d.comb += y.eq(zb)
+            return y
+
+        def fetch_next() -> None:
+            m.d.sync += [t1_s.eq(s), t1_j.eq(j), t1_a.eq(j == n_out)]
+            with m.If(fetching):
+                m.d.sync += j.eq(j + 1)
+                with m.If(j == slots - 1):
+                    m.d.sync += [j.eq(0), s.eq(s + 1)]
+                    with m.If(s == batch - 1):
+                        m.d.sync += fetch_done.eq(1)
+
+        fetch_en = Signal()
         with m.If(in_out):
             m.d.comb += [
                 c_r.addr.eq(sample_base(s) + j),
                 e_r.addr.eq(sample_base(s) + j),
                 b_r.addr.eq(b_off + j),
                 mm_r.addr.eq(s),
-                c_r.en.eq(adv),
-                e_r.en.eq(adv),
-                b_r.en.eq(adv),
-                mm_r.en.eq(adv),
+                c_r.en.eq(fetch_en),
+                e_r.en.eq(fetch_en),
+                b_r.en.eq(fetch_en),
+                mm_r.en.eq(fetch_en),
             ]
-            with m.If(adv):
+        if serial:
+            # One output at a time: fetch (c, e, bias, m); c * m; (c * m) * k;
+            # y, rounded as round_shift does; held until dout takes it.
+            m.d.comb += [fetch_en.eq(oph == 0), out_drained.eq(fetch_done & (oph == 0))]
+            z_serial = (((sm_p >> (K - 1)) >> rl) + 1) >> 1  # round_shift by K + n
+            with m.If(in_out):
+                with m.Switch(oph):
+                    with m.Case(0):
+                        with m.If(fetching):
+                            fetch_next()
+                            m.d.sync += oph.eq(1)
+                    with m.Case(1):
+                        m.d.sync += [oph.eq(2), b4.eq(b_r.data), *sm_start(mm_r.data, x_top)]
+                    with m.Case(2):
+                        with m.If(sm_n == 0):
+                            m.d.sync += [oph.eq(3), *sm_start(sm_p, k)]
+                    with m.Case(3):
+                        with m.If(sm_n == 0):
+                            m.d.sync += [oph.eq(4), v5.eq(1), t5_s.eq(t1_s), t5_j.eq(t1_j),
+                                         t5_a.eq(t1_a), y5.eq(output(z_serial, b4))]  # fmt: skip
+                    with m.Default():
+                        with m.If(self.dout.ready):
+                            m.d.sync += [oph.eq(0), v5.eq(0)]
+        else:
+            # One output per cycle through five stages (stalled by dout): fetch;
+            # c scaled by its gain step; c * m; (c * m) * k + half; y.
+            adv = Signal()
+            m.d.comb += [adv.eq(~v5 | self.dout.ready), fetch_en.eq(adv),
+                         out_drained.eq(fetch_done & ~(v1 | v2 | v3 | v4 | v5))]  # fmt: skip
+            with m.If(in_out & adv):
                 # stage 1: the memories' outputs, for the element fetched now
-                m.d.sync += [v1.eq(fetching), t1_s.eq(s), t1_j.eq(j), t1_a.eq(j == n_out)]
-                with m.If(fetching):
-                    m.d.sync += j.eq(j + 1)
-                    with m.If(j == slots - 1):
-                        m.d.sync += [j.eq(0), s.eq(s + 1)]
-                        with m.If(s == batch - 1):
-                            m.d.sync += fetch_done.eq(1)
+                m.d.sync += v1.eq(fetching)
+                fetch_next()
                 # stage 2: the code at the top gain's scale
-                total = Mux(rl == 0, c_r.data << e_r.data, c_r.data)
                 m.d.sync += [v2.eq(v1), t2_s.eq(t1_s), t2_j.eq(t1_j), t2_a.eq(t1_a),
-                             x2.eq(total), m2.eq(mm_r.data), b2.eq(b_r.data)]  # fmt: skip
+                             x2.eq(x_top), m2.eq(mm_r.data), b2.eq(b_r.data)]  # fmt: skip
                 # stage 3, 4: the two products
                 m.d.sync += [v3.eq(v2), t3_s.eq(t2_s), t3_j.eq(t2_j), t3_a.eq(t2_a),
                              p1.eq(x2 * m2), b3.eq(b2)]  # fmt: skip
-                half = Const(1 << (K - 1), K + 8) << rl
                 m.d.sync += [v4.eq(v3), t4_s.eq(t3_s), t4_j.eq(t3_j), t4_a.eq(t3_a),
                              p2.eq(p1 * k + half), b4.eq(b3)]  # fmt: skip
                 # stage 5: bias, saturation, ReLU
-                zb = Signal(signed(len(p2) + 1))
-                m.d.comb += zb.eq(((p2 >> K) >> rl) + b4)
-                lo = Mux(last_layer, -c.act_max, 0)
-                y = Signal(signed(c.act_bits))
-                with m.If(zb > c.act_max):
-                    m.d.comb += y.eq(c.act_max)
-                with m.Elif(zb < lo):
-                    m.d.comb += y.eq(lo)
-                with m.Else():
-                    m.d.comb += y.eq(zb)
-                m.d.sync += [v5.eq(v4), t5_s.eq(t4_s), t5_j.eq(t4_j), t5_a.eq(t4_a), y5.eq(y)]
+                m.d.sync += [v5.eq(v4), t5_s.eq(t4_s), t5_j.eq(t4_j), t5_a.eq(t4_a),
+                             y5.eq(output((p2 >> K) >> rl, b4))]  # fmt: skip
         out_fire = in_out & v5 & self.dout.ready
         with m.If(in_out & v5):
             m.d.comb += [
                 self.dout.valid.eq(1),
                 self.dout.payload.eq(Mux(t5_a, best_i, y5)),
-                act_w.addr.eq(act_addr(~in_bank, t5_s, t5_j)),
+                act_wa.eq(act_addr(~in_bank, t5_s, t5_j)),
                 act_w.data.eq(y5),
                 act_w.en.eq(out_fire & ~t5_a),
             ]
@@ -814,7 +957,8 @@ class CrossbarEngine(wiring.Component):
             nx_w.en.eq(out_fire & ~last_layer & (t5_j == n_out - 1)),
         ]
         with m.If(~in_out):
-            m.d.sync += [fetch_done.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), v5.eq(0)]
+            m.d.sync += [fetch_done.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), v5.eq(0),
+                         oph.eq(0)]  # fmt: skip
 
         # -- READ and READ_ROWS: the array's codes out as they come ---------------------
         codes = self.xbar.resp.payload

@@ -33,6 +33,7 @@ IDENTIFY answers :data:`XB_IDENTIFY_FORMAT`.
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
@@ -40,7 +41,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .commands import check_frame, note_frame, read_args, send_byte, send_header
-from .crossbar import CrossbarEngineConfig, EngineOp
+from .crossbar import CrossbarEngineConfig, EngineOp, times_const
 from .crossbar_emulator import CrossbarSystem
 from .link import FRAME_BUFFER_BYTES, LinkPHY
 from .protocol import CRC, ERROR, HEADER_BYTES, MAX_PAYLOAD, REPLY, VERSION, Cmd
@@ -75,7 +76,10 @@ def buffer_words(config: CrossbarEngineConfig) -> tuple[int, int]:
 
 def crossbar_config_id(config: CrossbarEngineConfig, model: object) -> int:
     """CRC-16 of the engine's and the emulator's parameters (their ``repr``):
-    IDENTIFY reports it, so a host can tell whether a board runs its network."""
+    IDENTIFY reports it, so a host can tell whether a board runs its network.
+    How the products are computed (``serial_products``) does not change what the
+    network computes, so it is left out."""
+    config = replace(config, serial_products=False)
     return CRC(8).compute((repr(config) + repr(model)).encode())
 
 
@@ -83,12 +87,15 @@ class CrossbarCommands(wiring.Component):
     """UART pins of a crossbar engine with its emulated array, driven over the host link.
 
     ``divisor``: clock cycles per UART bit; ``clk_hz``: the clock IDENTIFY reports;
-    ``lanes``: the emulator's multiply-accumulate lanes.
+    ``lanes``: the emulator's multiply-accumulate lanes; ``spram``: the
+    emulator's codes in single-port memories (the iCE40 UP5K's SPRAM). With the
+    engine's ``serial_products`` the decoder multiplies by no multiplier block
+    either.
     """
 
     def __init__(
         self, config: CrossbarEngineConfig, model: object, divisor: int,
-        clk_hz: int = 12_000_000, lanes: int = 8,
+        clk_hz: int = 12_000_000, lanes: int = 8, spram: bool = False,
     ) -> None:  # fmt: skip
         if config.act_bits > 8 * WORD_BYTES:
             raise ValueError(f"the link carries words of at most {8 * WORD_BYTES} bits "
@@ -101,7 +108,7 @@ class CrossbarCommands(wiring.Component):
         if max(self.words_in, self.words_out, config.rows, config.cols) >= 1 << 16:
             raise ValueError("the link's offsets and counts are 16 bits: the buffers are too deep")
         self.config_id = crossbar_config_id(config, model)
-        self.system = CrossbarSystem(config, model, lanes)
+        self.system = CrossbarSystem(config, model, lanes, spram)
         super().__init__({
             "rx_pin": In(1, init=1),
             "tx_pin": Out(1, init=1),
@@ -113,6 +120,10 @@ class CrossbarCommands(wiring.Component):
         m = Module()
         c = self.config
         m.submodules.system = xs = self.system
+
+        def word_bytes(n: object) -> object:  # a count of words in bytes
+            return times_const(n, WORD_BYTES) if c.serial_products else n * WORD_BYTES
+
         m.submodules.phy = phy = LinkPHY(self.divisor, FRAME_BUFFER_BYTES)
         m.d.comb += [phy.rx_pin.eq(self.rx_pin), self.tx_pin.eq(phy.tx_pin),
                      self.dropped.eq(phy.dropped)]  # fmt: skip
@@ -179,7 +190,7 @@ class CrossbarCommands(wiring.Component):
                         k = a16[1]
                         m.d.comb += [
                             known.eq(1),
-                            bad_len.eq((n < 4) | (n != 4 + WORD_BYTES * k)),
+                            bad_len.eq((n < 4) | (n != 4 + word_bytes(k))),
                             bad_range.eq((k == 0) | (k > WORDS_PER_FRAME)
                                          | (a16[0] + k > self.words_in)),
                         ]  # fmt: skip
@@ -223,7 +234,7 @@ class CrossbarCommands(wiring.Component):
                             m.d.sync += [n_in.eq(0), n_out.eq(0), cycles.eq(0), started.eq(0)]
                             m.next = "EXEC"
                     with m.Case(Cmd.XB_READ):
-                        reply(ok_reply, a16[1] * WORD_BYTES, SRC_WORDS)
+                        reply(ok_reply, word_bytes(a16[1]), SRC_WORDS)
 
             with m.State("WRITE"):
                 # Payload byte ``idx`` (from offset 4) is addressed now and arrives next cycle.

@@ -21,6 +21,13 @@ it has been taken. An answer the port does not take holds the whole core.
 The codes sit in ``lanes`` banks (row ``r`` in bank ``r mod lanes``, word
 ``(r // lanes) * 2**col_bits + col``), so the banks hold ``ceil(rows /
 lanes) << col_bits`` codes each.
+
+``spram=True`` keeps each bank in a single-port memory without initial
+contents (one read or write per cycle, at one address), which Yosys maps to
+the iCE40 UP5K's SPRAM (:data:`SPRAM_PREFIX` names these memories; a build
+drops their all-zero initial contents, which SPRAM cannot hold). The core
+then writes every device's initial code after reset, one word per cycle,
+before it takes its first word.
 """
 
 from __future__ import annotations
@@ -30,12 +37,12 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from .crossbar import CrossbarEngine, CrossbarEngineConfig
+from .crossbar import SPRAM_PREFIX, CrossbarEngine, CrossbarEngineConfig, spram_memory
 from .crossbar_port import CrossbarPortSignature, XbarOp
 from .rram_emulator import clamp, lfsr_draw
 
-__all__ = ["G_BITS", "SET_SHIFT", "VMM_SHIFT", "CrossbarEmulator", "CrossbarSystem",
-           "emulator_signature"]  # fmt: skip
+__all__ = ["G_BITS", "SET_SHIFT", "SPRAM_PREFIX", "VMM_SHIFT", "CrossbarEmulator",
+           "CrossbarSystem", "emulator_signature"]  # fmt: skip
 
 G_BITS = 8  # conductance code width
 SET_SHIFT = 16  # fraction bits of the SET line (set_a, set_b)
@@ -58,11 +65,13 @@ def emulator_signature(model: object, gain_bits: int = 5) -> CrossbarPortSignatu
 class CrossbarEmulator(wiring.Component):
     """The array side of a crossbar port over ``model.rows`` x ``model.cols`` devices."""
 
-    def __init__(self, model: object, gain_bits: int = 5, lanes: int = 1) -> None:
+    def __init__(
+        self, model: object, gain_bits: int = 5, lanes: int = 1, spram: bool = False
+    ) -> None:
         if lanes not in (1, 2, 4, 8):
             self._MustUse__silence = True
             raise ValueError(f"lanes must be 1, 2, 4 or 8 (got {lanes!r})")
-        self.lanes = lanes
+        self.lanes, self.spram = lanes, spram
         missing = [f for f in _FIELDS if not hasattr(model, f)]
         if missing:
             self._MustUse__silence = True
@@ -97,9 +106,13 @@ class CrossbarEmulator(wiring.Component):
         words = rows_per_bank << sig.col_bits
         g_rds, g_wrs, r_rds, r_wrs = [], [], [], []
         for b in range(L):
-            gm = Memory(shape=unsigned(G_BITS), depth=words, init=[p["init_code"]] * words)
+            if self.spram:
+                gm = spram_memory(mod, f"gmem{b}", unsigned(G_BITS), words)
+            else:
+                gm = Memory(shape=unsigned(G_BITS), depth=words, init=[p["init_code"]] * words)
+                mod.submodules[f"gmem{b}"] = gm
             rm = Memory(shape=signed(p["dac_bits"]), depth=rows_per_bank, init=[])
-            mod.submodules[f"gmem{b}"], mod.submodules[f"rowbuf{b}"] = gm, rm
+            mod.submodules[f"rowbuf{b}"] = rm
             g_rds.append(gm.read_port())
             g_wrs.append(gm.write_port())
             r_rds.append(rm.read_port())
@@ -165,7 +178,7 @@ class CrossbarEmulator(wiring.Component):
         mod.d.comb += [col.eq(c_rd.data[: sig.col_bits]), gain.eq(c_rd.data[sig.col_bits :]),
                        mask.eq(Cat((k * L + i) < nr for i in range(L))),
                        c_rd.addr.eq(Mux(issue & done_code, j + 1, j))]  # fmt: skip
-        for rd in (*g_rds, *r_rds, c_rd):
+        for rd in (*r_rds, c_rd):
             mod.d.comb += rd.en.eq(~stall)
         g_data = Cat(rd.data for rd in g_rds)
         lanes_g = Signal(8 * L)
@@ -210,27 +223,47 @@ class CrossbarEmulator(wiring.Component):
         g_w_row, g_w_col = Signal(sig.row_bits), Signal(sig.col_bits)
         g_w_data, g_w_en = Signal(G_BITS), Signal()
         mod.d.comb += [g_w_row.eq(dev_row), g_w_col.eq(dev_col)]
+        # Each bank's read address (the MAC's, or the port's device in IDLE), and
+        # its write: the port's device, or every word's initial code while clearing.
+        g_ra = [Signal(len(g_rds[b].addr), name=f"g_ra{b}") for b in range(L)]
+        clearing = Signal()
+        clear_n = Signal(range(words))
         for b in range(L):
             below = Const(b, lb) < r0_lo if b < L - 1 else Const(0, 1)  # never below the last
+            w_en = Signal(name=f"g_we{b}")
             mod.d.comb += [
-                g_rds[b].addr.eq(Cat(mac_col, (k + r0_hi + below)[: len(r0_hi) + 1])),
+                g_ra[b].eq(Cat(mac_col, (k + r0_hi + below)[: len(r0_hi) + 1])),
+                w_en.eq(clearing | (g_w_en & (bank_of(g_w_row) == b))),
+                g_wrs[b].en.eq(w_en),
+                g_wrs[b].data.eq(Mux(clearing, p["init_code"], g_w_data)),
                 r_rds[b].addr.eq(k),
-                g_wrs[b].addr.eq(word_of(g_w_row, g_w_col)),
-                g_wrs[b].data.eq(g_w_data),
-                g_wrs[b].en.eq(g_w_en & (bank_of(g_w_row) == b)),
                 r_wrs[b].addr.eq(nr >> lb),
                 r_wrs[b].data.eq(payload.arg[: p["dac_bits"]]),
             ]
+            w_addr = Mux(clearing, clear_n, word_of(g_w_row, g_w_col))
+            if self.spram:  # one address: the write's, else the read's
+                addr = Signal(len(g_ra[b]), name=f"g_addr{b}")
+                mod.d.comb += [addr.eq(Mux(w_en, w_addr, g_ra[b])), g_rds[b].addr.eq(addr),
+                               g_wrs[b].addr.eq(addr), g_rds[b].en.eq(~stall & ~w_en)]  # fmt: skip
+            else:
+                mod.d.comb += [g_rds[b].addr.eq(g_ra[b]), g_wrs[b].addr.eq(w_addr),
+                               g_rds[b].en.eq(~stall)]  # fmt: skip
         mod.d.comb += [
             c_wr.addr.eq(nc),
             c_wr.data.eq(Cat(payload.col, payload.arg[: sig.gain_bits])),
         ]
 
-        with mod.FSM():
+        with mod.FSM(init="CLEAR" if self.spram else "IDLE"):
+            if self.spram:
+                with mod.State("CLEAR"):  # every word's initial code, then IDLE
+                    mod.d.comb += clearing.eq(1)
+                    mod.d.sync += clear_n.eq(clear_n + 1)
+                    with mod.If(clear_n == words - 1):
+                        mod.next = "IDLE"
             with mod.State("IDLE"):
                 mod.d.comb += [req.ready.eq(1), c_rd.addr.eq(0)]
-                for rd in g_rds:
-                    mod.d.comb += rd.addr.eq(word_of(payload.row, payload.col))
+                for ra in g_ra:
+                    mod.d.comb += ra.eq(word_of(payload.row, payload.col))
                 with mod.If(req.valid):
                     mod.d.sync += [dev_row.eq(payload.row), dev_col.eq(payload.col),
                                    dev_bank.eq(bank_of(payload.row)),
@@ -305,9 +338,12 @@ class CrossbarEmulator(wiring.Component):
 class CrossbarSystem(wiring.Component):
     """A crossbar engine with its array emulated on chip: the engine's streams
     (``cmd``, ``din``, ``dout``, ``busy``) outside, its crossbar port wired to a
-    :class:`CrossbarEmulator` of ``model`` with ``lanes`` multiply-accumulate lanes."""
+    :class:`CrossbarEmulator` of ``model`` with ``lanes`` multiply-accumulate lanes
+    (its codes, and the engine's activations, in SPRAM with ``spram``)."""
 
-    def __init__(self, config: CrossbarEngineConfig, model: object, lanes: int = 8) -> None:
+    def __init__(
+        self, config: CrossbarEngineConfig, model: object, lanes: int = 8, spram: bool = False
+    ) -> None:
         self.config, self.model, self.lanes = config, model, lanes
         sig = emulator_signature(model, config.port_signature().gain_bits)
         if sig != config.port_signature():
@@ -315,8 +351,8 @@ class CrossbarSystem(wiring.Component):
             raise ValueError(
                 f"the emulator's port {sig!r} differs from the engine's {config.port_signature()!r}"
             )
-        self.engine = CrossbarEngine(config)
-        self.array = CrossbarEmulator(model, sig.gain_bits, lanes)
+        self.engine = CrossbarEngine(config, spram)
+        self.array = CrossbarEmulator(model, sig.gain_bits, lanes, spram)
         members = self.engine.signature.members
         super().__init__({name: members[name] for name in ("cmd", "din", "dout", "busy")})
 

@@ -336,20 +336,22 @@ def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) 
 
 
 @pytest.mark.verilator
-@pytest.mark.parametrize("board_name", ["ulx3s-85f", "ulx3s"])
+@pytest.mark.parametrize("board_name", ["ulx3s-85f", "ulx3s", "icebreaker"])
 def test_cli_run_on_a_simulated_board_equals_the_golden_model(
     tmp_path: Path, board_name: str
 ) -> None:
     """``--backend serial:PORT`` with the crossbar firmware's Verilog behind a
     pseudo-terminal (a simulated board): the golden model's episodes. The
-    ULX3S-25F's firmware works in pieces, and so do both runs."""
+    ULX3S-25F's and the iCEBreaker's firmware work in pieces, and so do both
+    runs; the iCEBreaker's also keeps its codes in single-port memory and
+    multiplies by shift-and-add."""
     from memrl.host.crossbar_link import board_firmware
     from memrl.host.fpga import BOARDS
     from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
 
     b = BOARDS[board_name]
     top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
-                         b.program_entries, b.lanes)  # fmt: skip
+                         b.program_entries, b.lanes, b.spram, b.serial_products)  # fmt: skip
     split = (
         []
         if b.pass_samples is None

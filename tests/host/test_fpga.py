@@ -43,6 +43,34 @@ def test_the_ulx3s_crossbar_soc_works_in_pieces() -> None:
     assert "uart_0__" in plan.files["xb.lpf"]
 
 
+def test_the_icebreaker_crossbar_soc_uses_spram_and_no_engine_multipliers() -> None:
+    """The iCEBreaker's crossbar firmware: passes of 8 samples, PROGRAMs of 256
+    entries, a one-lane emulator; the codes and the activations in memories for
+    the UP5K's SPRAM (named for the build's script, which drops their initial
+    contents), products by shift-and-add. The board's IDENTIFY id is the one a
+    host computes for the same network."""
+    from memrl.firmware.crossbar_soc import CrossbarSoC
+    from memrl.host.crossbar_link import board_network
+    from memrl.host.fpga import SCRIPT_AFTER_READ
+    from memrl.rtl.crossbar import SPRAM_PREFIX
+    from memrl.rtl.crossbar_commands import crossbar_config_id
+
+    b = BOARDS["icebreaker"]
+    config, model = board_network("CartPole-v1", "default", b.pass_samples, b.program_entries,
+                                  b.serial_products)  # fmt: skip
+    assert (config.max_batch, config.max_program, b.lanes) == (8, 256, 1)
+    assert config.serial_products and b.spram
+    plain, _ = board_network("CartPole-v1", "default", b.pass_samples, b.program_entries)
+    assert crossbar_config_id(config, model) == crossbar_config_id(plain, model)
+    soc = CrossbarSoC(config, model, lanes=b.lanes, spram=b.spram)
+    plan = b.platform().prepare(soc, name="xb")
+    rtlil = plan.files["xb.il"]
+    for name in ("gmem0", "act"):
+        assert f"{SPRAM_PREFIX}{name}" in rtlil
+    assert rtlil.count('ram_style "huge"') == 2
+    assert f"*{SPRAM_PREFIX}*" in SCRIPT_AFTER_READ["ice40"]
+
+
 def test_the_crossbar_soc_elaborates_for_the_ulx3s_85f() -> None:
     from memrl.firmware.crossbar_soc import CrossbarSoC
     from memrl.host.crossbar import CrossbarConfig
@@ -121,3 +149,20 @@ def test_ulx3s_25f_build_of_the_crossbar_firmware_in_pieces(tmp_path: Path) -> N
     for cell in ("DP16KD", "MULT18X18D"):
         used, available = r["placed"][cell]
         assert 0 < used <= available == {"DP16KD": 56, "MULT18X18D": 28}[cell]
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_icebreaker_build_of_the_crossbar_firmware(tmp_path: Path) -> None:
+    """The iCEBreaker's crossbar firmware (passes of 8 samples, PROGRAMs of 256
+    entries, one lane, SPRAM, shift-and-add products) fits the UP5K's logic
+    cells, block RAMs and multipliers and meets timing at 12 MHz."""
+    r = build("icebreaker", tmp_path, firmware="crossbar")
+    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 12.0
+    assert (r["pass_samples"], r["program_entries"], r["lanes"]) == (8, 256, 1)
+    assert r["spram"] and r["serial_products"]
+    for cell in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "ICESTORM_SPRAM"):
+        used, available = r["placed"][cell]
+        assert 0 < used <= available
+    assert r["placed"]["ICESTORM_SPRAM"][0] == 3  # the codes, the activations (24 bits)
+    assert (tmp_path / "crossbar.bin").stat().st_size == r["bitstream_bytes"] > 100_000

@@ -76,9 +76,9 @@ def _words(rng: np.random.Generator, model: XbarEmulatorModel, n_groups: int) ->
 
 def _simulate(
     model: XbarEmulatorModel, words: list[tuple], n_codes: int, ready_prob: float, seed: int,
-    lanes: int = 1,
+    lanes: int = 1, spram: bool = False,
 ) -> list[int]:  # fmt: skip
-    dut = CrossbarEmulator(model, lanes=lanes)
+    dut = CrossbarEmulator(model, lanes=lanes, spram=spram)
     rng = np.random.default_rng(seed)
     got: list[int] = []
     sim = Simulator(dut)
@@ -107,12 +107,15 @@ def _simulate(
     return got
 
 
-CASES = [("default", 1, 1.0, 1), ("default", 2, 0.6, 1), ("extreme", 3, 0.8, 1),
-         ("default", 4, 0.7, 4), ("extreme", 5, 1.0, 8), ("default", 6, 0.8, 2)]  # fmt: skip
+# kind, seed, ready_prob, lanes, spram (single-port banks, cleared after reset)
+CASES = [("default", 1, 1.0, 1, False), ("default", 2, 0.6, 1, False),
+         ("extreme", 3, 0.8, 1, False), ("default", 4, 0.7, 4, False),
+         ("extreme", 5, 1.0, 8, False), ("default", 6, 0.8, 2, False),
+         ("default", 7, 0.7, 1, True), ("extreme", 8, 1.0, 2, True)]  # fmt: skip
 
 
-@pytest.mark.parametrize(("kind", "seed", "ready_prob", "lanes"), CASES)
-def test_core_equals_python_model(kind, seed, ready_prob, lanes):
+@pytest.mark.parametrize(("kind", "seed", "ready_prob", "lanes", "spram"), CASES)
+def test_core_equals_python_model(kind, seed, ready_prob, lanes, spram):
     model = _model(kind)
     words = _words(np.random.default_rng(seed), model, 40)
     port = XbarEmulatorPort(XbarEmulatorArray(model, OneT1RParams()),
@@ -125,7 +128,7 @@ def test_core_equals_python_model(kind, seed, ready_prob, lanes):
         want.extend(out)
         if w[0] == XbarOp.VMM.value:
             vmm_codes.extend(out)
-    got = _simulate(model, words, len(want), ready_prob, seed, lanes)
+    got = _simulate(model, words, len(want), ready_prob, seed, lanes, spram)
     assert len(got) == len(want)
     first = next((i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b), None)
     assert first is None, f"response {first}: core {got[first]}, model {want[first]}"

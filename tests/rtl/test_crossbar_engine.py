@@ -28,7 +28,7 @@ def _pair(config: CrossbarConfig, seed: int) -> tuple[CrossbarQNet, CrossbarQNet
 
 def _compare(
     gold: CrossbarQNet, twin: CrossbarQNet, batches, seed: int, max_batch: int = 16,
-    ready_prob: float = 1.0,
+    ready_prob: float = 1.0, serial: bool = False,
 ):  # fmt: skip
     """Run ``(batch, reads)`` forwards on both; return the engine's results."""
     rng = np.random.default_rng(seed)
@@ -42,7 +42,8 @@ def _compare(
         b_q = np.concatenate(gold.bias_fixed())
         want.append(gold.forward_fixed(x, reads))
         jobs.append((b_q, cfg.datapath.to_fixed(x), reads))
-    got = simulate_forwards(engine_config(twin, max_batch), twin.port, jobs, 1, ready_prob)
+    config = engine_config(twin, max_batch, serial_products=serial)
+    got = simulate_forwards(config, twin.port, jobs, 1, ready_prob)
     for w, g in zip(want, got, strict=True):
         for layer, (a, b) in enumerate(zip(w, g.acts, strict=True)):
             assert np.array_equal(a, b), f"layer {layer} differs"
@@ -70,9 +71,11 @@ def test_forward_under_back_pressure_equals_golden_model():
         assert s.cycles > f.cycles
 
 
-def test_autoranging_passes_equal_golden_model():
+@pytest.mark.parametrize("serial", [False, True])
+def test_autoranging_passes_equal_golden_model(serial):
     """Weights at the top of the window and inputs near full scale saturate
-    columns at the top gain: several ranging passes, the same as the golden model's."""
+    columns at the top gain: several ranging passes, the same as the golden
+    model's (also with ``serial_products``)."""
     cfg = CrossbarConfig()
     gold, twin = _pair(cfg, 7)
     for net in (gold, twin):
@@ -82,7 +85,7 @@ def test_autoranging_passes_equal_golden_model():
         net.pulse(reset=down, set_idx=up, v_gate=np.full(up.size, cfg.device.vg_max))
     gold.port.log.clear()
     twin.port.log.clear()
-    _compare(gold, twin, [(6, 1), (3, 4)], seed=2)
+    _compare(gold, twin, [(6, 1), (3, 4)], seed=2, serial=serial)
     gains = {g for op in gold.port.log if op.op == Op.VMM for g in op.gain}
     assert {1, 2, 4, 8, 16} <= gains  # every gain step was used
 
@@ -180,3 +183,16 @@ def test_row_read_back_by_one_hot_vmms_equals_golden_model():
         assert np.abs(gold.g_read_us[gold.used] - g).max() < 10.0
     finally:
         twin.engine.close()
+
+
+@pytest.mark.parametrize("ready_prob", [1.0, 0.6])
+def test_serial_products_equal_golden_model(ready_prob):
+    """Products by shift-and-add (``serial_products``, for boards with few
+    multipliers): the same results as the golden model, with and without back
+    pressure, in more cycles than the multipliers take."""
+    jobs = [(4, 1), (2, 4)]
+    serial = _compare(*_pair(CrossbarConfig(), 9), jobs, seed=4, ready_prob=ready_prob,
+                      serial=True)  # fmt: skip
+    parallel = _compare(*_pair(CrossbarConfig(), 9), jobs, seed=4, ready_prob=ready_prob)
+    for s, p in zip(serial, parallel, strict=True):
+        assert s.cycles > p.cycles

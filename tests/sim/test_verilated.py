@@ -68,6 +68,33 @@ def test_passes_and_writes_in_pieces_equal_the_golden_model() -> None:
     assert whole["w_flat"] != want["w_flat"]
 
 
+def test_the_icebreaker_design_equals_the_golden_model() -> None:
+    """The iCEBreaker's crossbar system as ``memrl fpga build`` makes it (its
+    pieces, one lane, codes and activations in single-port memories cleared
+    after reset, products by shift-and-add): the golden model's run with the
+    same pieces, in more cycles than the default design takes."""
+    from dataclasses import replace
+
+    from memrl.host.fpga import BOARDS
+
+    b = BOARDS["icebreaker"]
+    assert b.spram and b.serial_products and b.lanes == 1
+    env_id, preset, seed, steps = CASE
+    split = replace(DEVICES["emulator"], pass_samples=b.pass_samples,
+                    program_entries=b.program_entries)  # fmt: skip
+    want = golden_training(env_id, preset, seed, steps, SMALL, split)
+    engine = verilated_engine(b.pass_samples, BUILD_ROOT, max_program=b.program_entries,
+                              lanes=b.lanes, spram=b.spram,
+                              serial_products=b.serial_products)  # fmt: skip
+    got = train_steps(env_id, preset, seed, steps, SMALL, engine, split)
+    assert compare(want, got) is None, compare(want, got)
+    assert got["counts"]["VMM"] > steps and got["counts"]["SET"] > 0
+    default = train_steps(env_id, preset, seed, steps, SMALL,
+                          verilated_engine(b.pass_samples, BUILD_ROOT), split)  # fmt: skip
+    assert compare(default, got) is None
+    assert got["cycles"] > default["cycles"]
+
+
 def test_a_wrong_answer_is_caught_at_its_command() -> None:
     net = _small_net(lambda n: VerilatedSession(n, 4, BUILD_ROOT))
     session = net.engine
