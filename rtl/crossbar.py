@@ -437,30 +437,38 @@ class CrossbarEngine(wiring.Component):
         m.d.sync += pass_go.eq(0)
 
         # -- the shift-and-add unit (serial_products): a * b, one bit of b per
-        # cycle (its sign bit subtracted), sm_steps cycles. The sum's high part
-        # (sm_hi) adds a or not and shifts right; the bits shifted out replace b's
-        # in sm_lo, so the product ends as Cat(sm_lo, sm_hi).
+        # cycle (its sign bit subtracted), sm_steps cycles, then sm_x more that
+        # shift the product right. The sum's high part (sm_hi) adds a or not and
+        # shifts right; the bits shifted out replace b's in sm_lo, so the product
+        # ends as Cat(sm_lo, sm_hi).
         serial = c.serial_products
         sm_steps = c.act_bits
         sm_a = Signal(signed(max(n_num_bits + 1, m_bits + 1, len(p1))))
         sm_hi = Signal(signed(len(sm_a) + 1))
         sm_lo = Signal(sm_steps)
         sm_n = Signal(range(sm_steps + 1))
+        sm_x = Signal(len(rl))
         sm_p = Signal(signed(len(sm_hi) + sm_steps))
-        m.d.comb += sm_p.eq(Cat(sm_lo, sm_hi))
+        sm_idle = Signal()
+        m.d.comb += [sm_p.eq(Cat(sm_lo, sm_hi)), sm_idle.eq((sm_n == 0) & (sm_x == 0))]
         ph = Signal(2)  # DAC_MUL's phase
         oph = Signal(3)  # the serial output stage's phase
         out_drained = Signal()  # OUT has nothing left in flight
         if serial:
-            term = Mux(sm_lo[0], sm_a, 0)
+            take = Signal()
             total = Signal(signed(len(sm_hi) + 1))
-            m.d.comb += total.eq(Mux(sm_n == 1, sm_hi - term, sm_hi + term))
-            with m.If(sm_n != 0):
-                m.d.sync += [sm_hi.eq(total >> 1), sm_lo.eq(Cat(sm_lo[1:], total[0])),
-                             sm_n.eq(sm_n - 1)]  # fmt: skip
+            m.d.comb += [take.eq(sm_lo[0] & (sm_n != 0)),
+                         total.eq(Mux(sm_n == 1, sm_hi - Mux(take, sm_a, 0),
+                                      sm_hi + Mux(take, sm_a, 0)))]  # fmt: skip
+            with m.If(~sm_idle):
+                m.d.sync += [sm_hi.eq(total >> 1), sm_lo.eq(Cat(sm_lo[1:], total[0]))]
+                with m.If(sm_n != 0):
+                    m.d.sync += sm_n.eq(sm_n - 1)
+                with m.Else():
+                    m.d.sync += sm_x.eq(sm_x - 1)
 
-        def sm_start(a: object, b: object) -> list:
-            return [sm_hi.eq(0), sm_a.eq(a), sm_lo.eq(b), sm_n.eq(sm_steps)]
+        def sm_start(a: object, b: object, shift: object = 0) -> list:
+            return [sm_hi.eq(0), sm_a.eq(a), sm_lo.eq(b), sm_n.eq(sm_steps), sm_x.eq(shift)]
 
         def round_shift(p: object, sh: int) -> object:
             """(p + 2**(sh - 1)) >> sh, as ((p >> (sh - 1)) + 1) >> 1."""
@@ -715,7 +723,7 @@ class CrossbarEngine(wiring.Component):
                         with m.Case(1):
                             m.d.sync += [ph.eq(2), *sm_start(quo, a_in)]
                         with m.Default():
-                            with m.If(sm_n == 0):
+                            with m.If(sm_idle):
                                 m.d.comb += [
                                     d_w.addr.eq(sample_base(s) + j),
                                     d_w.data.eq(round_shift(sm_p, R)),
@@ -898,7 +906,7 @@ class CrossbarEngine(wiring.Component):
             # One output at a time: fetch (c, e, bias, m); c * m; (c * m) * k;
             # y, rounded as round_shift does; held until dout takes it.
             m.d.comb += [fetch_en.eq(oph == 0), out_drained.eq(fetch_done & (oph == 0))]
-            z_serial = (((sm_p >> (K - 1)) >> rl) + 1) >> 1  # round_shift by K + n
+            z_serial = round_shift(sm_p, K)  # sm_p is c * m * k >> n
             with m.If(in_out):
                 with m.Switch(oph):
                     with m.Case(0):
@@ -908,10 +916,10 @@ class CrossbarEngine(wiring.Component):
                     with m.Case(1):
                         m.d.sync += [oph.eq(2), b4.eq(b_r.data), *sm_start(mm_r.data, x_top)]
                     with m.Case(2):
-                        with m.If(sm_n == 0):
-                            m.d.sync += [oph.eq(3), *sm_start(sm_p, k)]
+                        with m.If(sm_idle):
+                            m.d.sync += [oph.eq(3), *sm_start(sm_p, k, rl)]
                     with m.Case(3):
-                        with m.If(sm_n == 0):
+                        with m.If(sm_idle):
                             m.d.sync += [oph.eq(4), v5.eq(1), t5_s.eq(t1_s), t5_j.eq(t1_j),
                                          t5_a.eq(t1_a), y5.eq(output(z_serial, b4))]  # fmt: skip
                     with m.Default():
