@@ -20,6 +20,18 @@ SEED = 0
 
 
 def _run(backend: str, preset: str, steps: int, device: str = "realistic") -> dict:
+    if backend == "icebreaker":  # the board's design, Verilated in this process
+        from dataclasses import replace
+
+        from .control import DEVICES
+        from .fpga import BOARDS
+
+        b = BOARDS["icebreaker"]
+        split = replace(DEVICES["emulator"], pass_samples=b.pass_samples,
+                        program_entries=b.program_entries)  # fmt: skip
+        engine = verilated_engine(b.pass_samples, max_program=b.program_entries, lanes=b.lanes,
+                                  spram=b.spram, serial_products=b.serial_products)  # fmt: skip
+        return train_steps("CartPole-v1", preset, SEED, steps, {}, engine, split)
     if backend == "golden":
         return train_steps("CartPole-v1", preset, SEED, steps, {}, device=device)
     if backend == "amaranth":
@@ -59,18 +71,28 @@ def _cycles() -> dict:
     engine's stream words per learning step (command and input words out,
     output words in; every word carries at most 24 bits). ``emulator``: the
     default preset on the emulator device, the array the emulator core inside
-    the design."""
+    the design. ``icebreaker``: the same on the iCEBreaker's design (forward
+    passes of 8 samples, PROGRAMs of 256 entries, one lane, products by
+    shift-and-add), Verilated in this process. ``engine_cycles_per_learning_step``
+    sums the cycles of a learning step's commands."""
     out: dict[str, dict] = {}
-    for name, preset, device in (("default", "default", "realistic"),
-                                 ("paper", "paper", "realistic"),
-                                 ("emulator", "default", "emulator")):  # fmt: skip
-        r = _run("verilator", preset, WARM_STEPS + LEARNING_STEPS, device)
+    for name, backend, preset, device in (
+        ("default", "verilator", "default", "realistic"),
+        ("paper", "verilator", "paper", "realistic"),
+        ("emulator", "verilator", "default", "emulator"),
+        ("icebreaker", "icebreaker", "default", "emulator"),
+    ):
+        r = _run(backend, preset, WARM_STEPS + LEARNING_STEPS, device)
         hist = r["history"]
         cmds = _per_command(hist)
         learn = hist[r["history_marks"][WARM_STEPS - 1] :]  # the learning steps' commands
+        widest = max((k for k in cmds if k.startswith("FORWARD_")),
+                     key=lambda k: int(k.split("_")[1]))  # fmt: skip
+        batch = int(widest.split("_")[1])
         out[name] = {
             "commands": cmds,
-            "forward_cycles_per_sample_batch80": cmds["FORWARD_80"]["median_cycles"] / 80,
+            f"forward_cycles_per_sample_batch{batch}": cmds[widest]["median_cycles"] / batch,
+            "engine_cycles_per_learning_step": sum(h[2] for h in learn) / LEARNING_STEPS,
             "words_per_learning_step": {
                 "out": sum(h[3] for h in learn) / LEARNING_STEPS,
                 "in": sum(h[4] for h in learn) / LEARNING_STEPS,
@@ -218,3 +240,44 @@ def _link_bytes() -> dict:
         "sim_board_learning_steps_per_s": LEARNING_STEPS / sum(walls[WARM_STEPS:]),
         "sim_board_warm_steps_per_s": WARM_STEPS / sum(walls[:WARM_STEPS]),
     }
+
+
+#: Placement seeds of the board builds.
+BUILD_SEEDS = (1, 2, 3)
+
+
+@experiment("crossbar_fpga_builds")
+def _fpga_builds() -> dict:
+    """``memrl fpga build --board B --firmware crossbar`` for every board, once
+    per placement seed in ``BUILD_SEEDS``: the placed cells and the bitstream of
+    the first seed, Fmax (at the board's clock) per seed and their median."""
+    from .fpga import BOARDS, build
+
+    out = {}
+    for board in BOARDS:
+        runs = []
+        for seed in BUILD_SEEDS:
+            with tempfile.TemporaryDirectory() as tmp:
+                runs.append(build(board, Path(tmp), firmware="crossbar", pnr_seed=seed))
+        first = runs[0]
+        out[board] = {
+            **{
+                k: first[k]
+                for k in (
+                    "clock_mhz",
+                    "pass_samples",
+                    "program_entries",
+                    "lanes",
+                    "spram",
+                    "serial_products",
+                    "luts",
+                    "ffs",
+                    "bitstream_bytes",
+                )
+            },
+            "placed": first["placed"],
+            "fmax_mhz_by_seed": [r["fmax_mhz"] for r in runs],
+            "fmax_mhz_median": statistics.median(r["fmax_mhz"] for r in runs),
+            "timing_met_every_seed": all(r["timing_met"] for r in runs),
+        }
+    return out

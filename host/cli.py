@@ -775,11 +775,11 @@ def sim() -> None:
               help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
 @device_option
 @firmware_options
-@click.option("--board", "board_name", type=click.Choice(["ulx3s-85f", "ulx3s"]),
+@click.option("--board", "board_name", type=click.Choice(["ulx3s-85f", "ulx3s", "icebreaker"]),
               default="ulx3s-85f",
               show_default=True,
               help="crossbar: the board whose firmware build to simulate (the ULX3S-25F's "
-              "works in pieces).")  # fmt: skip
+              "and the iCEBreaker's work in pieces).")  # fmt: skip
 def sim_serve(
     simulator: str, maze_size: str, seed: int, device: str, firmware: str, env_id: str,
     preset: str, board_name: str,
