@@ -98,6 +98,10 @@ def test_engine_config_refusals():
         CrossbarEngineConfig(layers=(XbarLayer(4, 8, 0, 0, True, 12, 100),))
     with pytest.raises(ValueError, match=r"does not fit a 128x64 array"):
         CrossbarEngineConfig(layers=(XbarLayer(4, 8, 0, 60, True, 16, 100),))
+    big_k = XbarLayer(4, 8, 0, 0, True, 16, 1 << 23)
+    CrossbarEngineConfig(layers=(big_k,))  # the multipliers take any k
+    with pytest.raises(ValueError, match=r"serial_products needs every layer's k below 2\*\*23"):
+        CrossbarEngineConfig(layers=(big_k,), serial_products=True)
     net = CrossbarQNet(CrossbarConfig(differential_columns=False), np.random.default_rng(0))
     with pytest.raises(ValueError, match="differential_columns"):
         engine_config(net)
