@@ -336,7 +336,12 @@ def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) 
 
 
 @pytest.mark.verilator
-@pytest.mark.parametrize("board_name", ["ulx3s-85f", "ulx3s", "icebreaker"])
+@pytest.mark.parametrize(
+    "board_name",
+    # the iCEBreaker's design runs on Verilator in-process in make test
+    # (tests/sim/test_verilated.py); its whole firmware over the link is slow
+    ["ulx3s-85f", "ulx3s", pytest.param("icebreaker", marks=pytest.mark.slow)],
+)
 def test_cli_run_on_a_simulated_board_equals_the_golden_model(
     tmp_path: Path, board_name: str
 ) -> None:
