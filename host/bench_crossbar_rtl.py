@@ -21,17 +21,13 @@ SEED = 0
 
 def _run(backend: str, preset: str, steps: int, device: str = "realistic") -> dict:
     if backend == "icebreaker":  # the board's design, Verilated in this process
-        from dataclasses import replace
-
         from .control import DEVICES
         from .fpga import BOARDS
 
-        b = BOARDS["icebreaker"]
-        split = replace(DEVICES["emulator"], pass_samples=b.pass_samples,
-                        program_entries=b.program_entries)  # fmt: skip
-        engine = verilated_engine(b.pass_samples, max_program=b.program_entries, lanes=b.lanes,
-                                  spram=b.spram, serial_products=b.serial_products)  # fmt: skip
-        return train_steps("CartPole-v1", preset, SEED, steps, {}, engine, split)
+        d = BOARDS["icebreaker"].crossbar
+        engine = verilated_engine(d.pass_samples, design=d)
+        return train_steps("CartPole-v1", preset, SEED, steps, {}, engine,
+                           d.pieces(DEVICES["emulator"]))  # fmt: skip
     if backend == "golden":
         return train_steps("CartPole-v1", preset, SEED, steps, {}, device=device)
     if backend == "amaranth":
@@ -251,7 +247,13 @@ def _fpga_builds() -> dict:
     """``memrl fpga build --board B --firmware crossbar`` for every board, once
     per placement seed in ``BUILD_SEEDS``: the placed cells and the bitstream of
     the first seed, Fmax (at the board's clock) per seed and their median."""
+    from dataclasses import fields
+
+    from .crossbar_rtl import SystemDesign
     from .fpga import BOARDS, build
+
+    keep = ("clock_mhz", *(f.name for f in fields(SystemDesign)), "luts", "ffs",
+            "bitstream_bytes")  # fmt: skip
 
     out = {}
     for board in BOARDS:
@@ -261,20 +263,7 @@ def _fpga_builds() -> dict:
                 runs.append(build(board, Path(tmp), firmware="crossbar", pnr_seed=seed))
         first = runs[0]
         out[board] = {
-            **{
-                k: first[k]
-                for k in (
-                    "clock_mhz",
-                    "pass_samples",
-                    "program_entries",
-                    "lanes",
-                    "spram",
-                    "serial_products",
-                    "luts",
-                    "ffs",
-                    "bitstream_bytes",
-                )
-            },
+            **{k: first[k] for k in keep},
             "placed": first["placed"],
             "fmax_mhz_by_seed": [r["fmax_mhz"] for r in runs],
             "fmax_mhz_median": statistics.median(r["fmax_mhz"] for r in runs),

@@ -676,10 +676,11 @@ def _crossbar_run_hint(env_id: str, preset: str, board: object, port: str) -> st
     """The run that talks to a board's crossbar firmware (``board``: an
     :class:`~memrl.host.fpga.Board`), with the pieces it was built with."""
     task = "mountaincar" if "MountainCar" in env_id else "cartpole"
+    d = board.crossbar
     split = (
         ""
-        if board.pass_samples is None
-        else (f" --pass-samples {board.pass_samples} --program-entries {board.program_entries}")
+        if d.pass_samples is None
+        else f" --pass-samples {d.pass_samples} --program-entries {d.program_entries}"
     )
     return (f"memrl {task} run --backend serial:{port} --device emulator --seeds 1 "
             f"--env {env_id} --preset {preset}{split}")  # fmt: skip
@@ -801,9 +802,7 @@ def sim_serve(
 
             click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
             b = BOARDS[board_name]
-            top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
-                                 b.program_entries, b.lanes, b.spram,
-                                 b.serial_products)  # fmt: skip
+            top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ, b.crossbar)
             device = "emulator"  # the firmware's array is its emulator core
             board = SimBoard(simulator, None, seed, device, top=top)
             hint = "  " + _crossbar_run_hint(env_id, preset, b, "{port}")

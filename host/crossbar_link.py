@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from memrl.rtl.crossbar import MAX_PROGRAM, CrossbarEngineConfig, EngineOp
 from memrl.rtl.crossbar_commands import (
@@ -36,7 +36,13 @@ from memrl.rtl.protocol import VERSION, Cmd
 from memrl.sim.devices.xbar_emulator import XbarEmulatorModel
 
 from .crossbar import CrossbarConfig, CrossbarQNet, emulator_model
-from .crossbar_rtl import EMULATED_STALL_CYCLES, EngineSession, engine_config
+from .crossbar_rtl import (
+    DEFAULT_DESIGN,
+    EMULATED_STALL_CYCLES,
+    EngineSession,
+    SystemDesign,
+    engine_config,
+)
 from .link import LinkError
 from .link_client import LinkClient
 from .navigator_link import FirmwareMismatch
@@ -178,40 +184,32 @@ def simulated_link(
 
 
 def board_network(
-    env_id: str, preset: str, max_batch: int | None = None, program_entries: int | None = None,
-    serial_products: bool = False,
-) -> tuple[CrossbarEngineConfig, XbarEmulatorModel]:  # fmt: skip
+    env_id: str, preset: str, design: SystemDesign = DEFAULT_DESIGN
+) -> tuple[CrossbarEngineConfig, XbarEmulatorModel]:
     """The engine and the emulator a run of ``env_id`` with ``preset`` on the
-    emulator device talks to (``--backend serial:PORT``): its network, the
-    emulator of its array. ``max_batch`` and ``program_entries`` (default: the
-    agents' minibatch and 8,192) bound the engine's forward batches and
-    PROGRAMs; below the defaults, the network works in pieces of those sizes
-    (``--pass-samples``, ``--program-entries``). ``serial_products``: see
-    :class:`~memrl.rtl.crossbar.CrossbarEngineConfig`."""
+    emulator device talks to (``--backend serial:PORT``): its network, working
+    in ``design``'s pieces, and the emulator of its array. The engine is built
+    for those pieces and with ``design``'s products."""
     import gymnasium as gym
 
     from .control import DEVICES, make_agent
 
-    settings = replace(DEVICES["emulator"], pass_samples=max_batch,
-                       program_entries=program_entries)  # fmt: skip
     env = gym.make(env_id)
     try:
-        xbar = make_agent(env, "crossbar", preset, 0, settings).xbar
+        xbar = make_agent(env, "crossbar", preset, 0, design.pieces(DEVICES["emulator"])).xbar
     finally:
         env.close()
-    return engine_config(xbar, *board_limits(xbar), serial_products), emulator_model(xbar)
+    config = engine_config(xbar, *board_limits(xbar), design.serial_products)
+    return config, emulator_model(xbar)
 
 
 def board_firmware(
-    env_id: str, preset: str, divisor: int, clk_hz: int, max_batch: int | None = None,
-    program_entries: int | None = None, lanes: int = 8, spram: bool = False,
-    serial_products: bool = False,
-) -> CrossbarCommands:  # fmt: skip
-    """The crossbar firmware of :func:`board_network`, ``divisor`` clock cycles
-    per UART bit at ``clk_hz``, its emulator with ``lanes`` lanes (its codes in
-    SPRAM with ``spram``)."""
-    net = board_network(env_id, preset, max_batch, program_entries, serial_products)
-    return CrossbarCommands(*net, divisor, clk_hz, lanes, spram)
+    env_id: str, preset: str, divisor: int, clk_hz: int, design: SystemDesign = DEFAULT_DESIGN
+) -> CrossbarCommands:
+    """The crossbar firmware of :func:`board_network` built as ``design`` says,
+    ``divisor`` clock cycles per UART bit at ``clk_hz``."""
+    net = board_network(env_id, preset, design)
+    return CrossbarCommands(*net, divisor, clk_hz, design.lanes, design.spram)
 
 
 def link_engine(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,7 +56,8 @@ __all__ = [
     "engine_config",
     "EMULATED_STALL_CYCLES",
     "rtl_top",
-    "SYSTEM_DESIGN",
+    "SystemDesign",
+    "DEFAULT_DESIGN",
     "EngineMismatch",
     "ForwardResult",
     "decode_forward",
@@ -115,29 +116,49 @@ def engine_config(
     )
 
 
+@dataclass(frozen=True)
+class SystemDesign:
+    """How a board builds the crossbar system (``memrl.host.fpga.Board.crossbar``).
+
+    ``pass_samples`` and ``program_entries``: the largest forward pass and
+    PROGRAM (None: the agents' minibatch and :data:`MAX_PROGRAM`); below those
+    the network works in pieces of these sizes (``--pass-samples``,
+    ``--program-entries``). ``lanes``: the emulator's multiply-accumulate lanes;
+    ``spram``: its codes and the engine's activations in single-port memory (the
+    iCE40 UP5K's SPRAM); ``serial_products``: see :class:`CrossbarEngineConfig`.
+    """
+
+    pass_samples: int | None = None
+    program_entries: int | None = None
+    lanes: int = 8
+    spram: bool = False
+    serial_products: bool = False
+
+    def pieces(self, settings):  # noqa: ANN001, ANN201 - a memrl.host.control.DeviceSettings
+        """``settings`` with this design's pieces."""
+        return replace(settings, pass_samples=self.pass_samples,
+                       program_entries=self.program_entries)  # fmt: skip
+
+
+#: The ULX3S-85F's build: whole passes and PROGRAMs, eight lanes, block RAM
+#: and multipliers.
+DEFAULT_DESIGN = SystemDesign()
+
+
 def rtl_top(
-    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, **design: object
+    net: CrossbarQNet | CrossbarConfig, max_batch: int = 128, design: SystemDesign = DEFAULT_DESIGN
 ) -> tuple[CrossbarEngine | CrossbarSystem, str]:
     """The design that computes ``net``'s passes and its top-level name: the engine
     alone (its crossbar port answered from outside) or, for an emulated array
-    (``CrossbarConfig.array == "emulator"``), the engine with its emulator core.
-    ``design``: a board's choices for the latter (:data:`SYSTEM_DESIGN`'s keys)."""
+    (``CrossbarConfig.array == "emulator"``), the engine with its emulator core,
+    built as ``design`` says (its PROGRAM entries, lanes, SPRAM, products)."""
     c = net.config if isinstance(net, CrossbarQNet) else net
-    d = {**SYSTEM_DESIGN, **design}
-    if set(d) != set(SYSTEM_DESIGN):
-        raise ValueError(f"design options are {sorted(SYSTEM_DESIGN)} (got {sorted(design)})")
-    config = engine_config(c, max_batch, d["max_program"], d["serial_products"])
+    max_program = design.program_entries or MAX_PROGRAM
+    config = engine_config(c, max_batch, max_program, design.serial_products)
     if c.array == "emulator":
-        system = CrossbarSystem(config, emulator_model(c), d["lanes"], d["spram"])
+        system = CrossbarSystem(config, emulator_model(c), design.lanes, design.spram)
         return system, "crossbar_system"
     return CrossbarEngine(config), "crossbar_engine"
-
-
-#: How ``crossbar_system`` is built unless a board says otherwise (the fields
-#: of ``memrl.host.fpga.Board`` of the same names; ``max_program`` is its
-#: ``program_entries``).
-SYSTEM_DESIGN = {"max_program": MAX_PROGRAM, "lanes": 8, "spram": False,
-                 "serial_products": False}  # fmt: skip
 
 
 class EngineMismatch(AssertionError):

@@ -20,7 +20,13 @@ from memrl.rtl.crossbar import EngineOp, command_layout
 from memrl.sim.verilated import VerilatedStream, build_library
 
 from .crossbar import CrossbarQNet
-from .crossbar_rtl import EMULATED_STALL_CYCLES, EngineSession, rtl_top
+from .crossbar_rtl import (
+    DEFAULT_DESIGN,
+    EMULATED_STALL_CYCLES,
+    EngineSession,
+    SystemDesign,
+    rtl_top,
+)
 
 __all__ = ["BUILD_ROOT", "VerilatedSession", "verilated_engine"]
 
@@ -32,14 +38,15 @@ class VerilatedSession(EngineSession):
     """``net``'s engine and emulated array, Verilated (see the module docstring)."""
 
     def __init__(
-        self, net: CrossbarQNet, max_batch: int = 128, root: Path = BUILD_ROOT, **design: object
-    ) -> None:
+        self, net: CrossbarQNet, max_batch: int = 128, root: Path = BUILD_ROOT,
+        design: SystemDesign = DEFAULT_DESIGN,
+    ) -> None:  # fmt: skip
         if net.config.array != "emulator":
             raise ValueError(
                 "the Verilated library holds the array as the emulator core: use the emulator "
                 f"device (got array {net.config.array!r}); the cocotb backend serves other arrays"
             )
-        top, name = rtl_top(net, max_batch, **design)
+        top, name = rtl_top(net, max_batch, design)
         config = top.config
         super().__init__(config, net)
         self._fields = {n: f.offset for n, f in command_layout(config)}
@@ -58,11 +65,13 @@ class VerilatedSession(EngineSession):
         self.engine.close()
 
 
-def verilated_engine(max_batch: int = 128, root: Path = BUILD_ROOT, **design: object) -> Callable:
-    """An ``engine`` for :class:`CrossbarQNet`: :class:`VerilatedSession`
-    (``design``: see :func:`~memrl.host.crossbar_rtl.rtl_top`)."""
+def verilated_engine(
+    max_batch: int = 128, root: Path = BUILD_ROOT, design: SystemDesign = DEFAULT_DESIGN
+) -> Callable:
+    """An ``engine`` for :class:`CrossbarQNet`: :class:`VerilatedSession` of the
+    system built as ``design`` says."""
 
     def make(net: CrossbarQNet) -> VerilatedSession:
-        return VerilatedSession(net, max_batch, root, **design)
+        return VerilatedSession(net, max_batch, root, design)
 
     return make

@@ -22,7 +22,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from memrl.firmware.navigator_soc import NavigatorSoC
@@ -31,6 +31,7 @@ from memrl.rtl.navigator import SLOTS, NavigatorConfig
 from memrl.sim.devices.emulator import EmulatorModel
 from memrl.sim.tools import ToolMissing
 
+from .crossbar_rtl import DEFAULT_DESIGN, SystemDesign
 from .rtl_build import cell_summary, yowasp
 
 __all__ = ["BOARDS", "FIRMWARES", "Board", "build", "program", "BuildFailed"]
@@ -46,15 +47,7 @@ class Board:
     install: str  # what to install for programming
     serial_emulator: bool  # the emulator's small form (NavigatorSoC)
     maze_size: str  # the default maze: the largest shipped one the board holds
-    # The crossbar firmware: forward batch and PROGRAM entries (None: the
-    # defaults, memrl.host.crossbar_link.board_limits), the emulator's lanes,
-    # its codes in SPRAM (iCE40 UP5K) and products without multiplier blocks
-    # (CrossbarEngineConfig.serial_products).
-    pass_samples: int | None = None
-    program_entries: int | None = None
-    lanes: int = 8
-    spram: bool = False
-    serial_products: bool = False
+    crossbar: SystemDesign = DEFAULT_DESIGN  # how the crossbar firmware is built
 
 
 def _icebreaker() -> object:
@@ -80,7 +73,8 @@ BOARDS: dict[str, Board] = {
         "icebreaker", _icebreaker, "ice40", "bin",
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
         "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "30x30",
-        pass_samples=8, program_entries=256, lanes=1, spram=True, serial_products=True,
+        crossbar=SystemDesign(pass_samples=8, program_entries=256, lanes=1, spram=True,
+                              serial_products=True),  # fmt: skip
     ),
     # The crossbar firmware fits the 25F's 56 block RAMs and 28 multipliers with
     # forward passes of 16 samples, PROGRAMs of 1,024 entries and four lanes.
@@ -88,7 +82,7 @@ BOARDS: dict[str, Board] = {
         "ulx3s", _ulx3s, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
         "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
-        pass_samples=16, program_entries=1024, lanes=4,
+        crossbar=SystemDesign(pass_samples=16, program_entries=1024, lanes=4),
     ),
     # The largest ULX3S: the crossbar firmware's whole minibatch in one pass.
     "ulx3s-85f": Board(
@@ -175,9 +169,8 @@ def build(
 
         from .crossbar_link import board_network
 
-        net = board_network(env_id, preset, b.pass_samples, b.program_entries,
-                            b.serial_products)  # fmt: skip
-        soc = CrossbarSoC(*net, baud, b.lanes, b.spram)
+        soc = CrossbarSoC(*board_network(env_id, preset, b.crossbar), baud, b.crossbar.lanes,
+                          b.crossbar.spram)  # fmt: skip
     else:
         emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
         soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
@@ -214,9 +207,7 @@ def build(
         "placement_seed": pnr_seed,
     }  # fmt: skip
     if firmware == "crossbar":
-        report.update(env_id=env_id, preset=preset, pass_samples=b.pass_samples,
-                      program_entries=b.program_entries, lanes=b.lanes, spram=b.spram,
-                      serial_products=b.serial_products)  # fmt: skip
+        report.update(env_id=env_id, preset=preset, **asdict(b.crossbar))
     else:
         report.update(maze=[config.height, config.width], emulator_seed=seed,
                       traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip

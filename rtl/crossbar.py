@@ -77,14 +77,41 @@ SPRAM_PREFIX = "spram_"
 
 
 def spram_memory(m: Module, name: str, shape: object, depth: int) -> Memory:
-    """A memory Yosys maps to iCE40 SPRAM (read and write it at one address)."""
+    """A memory Yosys maps to iCE40 SPRAM (address it with :func:`address_ports`)."""
     mem = Memory(shape=shape, depth=depth, init=[], attrs={"ram_style": "huge"})
     m.submodules[SPRAM_PREFIX + name] = mem
     return mem
 
 
-def times_const(value, n: int):  # noqa: ANN001, ANN201 - an Amaranth value
-    """``value * n`` for a constant ``n >= 0`` as a sum of shifts: no multiplier."""
+def address_ports(  # noqa: ANN201
+    m: Module,
+    rd,
+    wr,
+    raddr,
+    waddr,
+    ren=None,
+    spram: bool = False,
+    name: str = "addr",  # noqa: ANN001
+):
+    """Drive a memory's read and write ports' addresses (and the read enable
+    ``ren``, if given). With ``spram`` (a :func:`spram_memory`) they share one
+    address, the write's while ``wr.en``, and the read is off while writing: no
+    user of it reads and writes in the same cycle."""
+    if spram:
+        addr = Signal(len(rd.addr), name=name)
+        m.d.comb += [addr.eq(Mux(wr.en, waddr, raddr)), rd.addr.eq(addr), wr.addr.eq(addr),
+                     rd.en.eq(~wr.en if ren is None else ren & ~wr.en)]  # fmt: skip
+    else:
+        m.d.comb += [rd.addr.eq(raddr), wr.addr.eq(waddr)]
+        if ren is not None:
+            m.d.comb += rd.en.eq(ren)
+
+
+def times_const(value, n: int, shifts: bool = True):  # noqa: ANN001, ANN201 - an Amaranth value
+    """``value * n`` for a constant ``n >= 0``: as a sum of shifts (no multiplier
+    block), or with ``shifts`` False as the plain product."""
+    if not shifts:
+        return value * n
     terms = [value << i for i in range(n.bit_length()) if n >> i & 1]
     if not terms:
         return Const(0, 1)
@@ -178,9 +205,7 @@ class CrossbarEngineConfig:
 
         if self.serial_products:
             lim = 1 << (self.act_bits - 1)  # the shift-and-add unit's multiplier
-            e_top = max(ly.e_max for ly in self.layers)
-            c_bits = self.adc_bits + e_top + self.max_reads_log2 + 1
-            if max(ly.k for ly in self.layers) >= lim or c_bits > self.act_bits:
+            if max(ly.k for ly in self.layers) >= lim or self.code_bits > self.act_bits:
                 raise ValueError(
                     "CrossbarEngineConfig.serial_products needs every layer's k below "
                     f"2**{self.act_bits - 1} and column sums of at most act_bits bits"
@@ -197,6 +222,11 @@ class CrossbarEngineConfig:
                 "a PROGRAM entry (row, column, reset flag, gate-voltage code) needs "
                 f"{need} bits; act_bits is {self.act_bits}"
             )
+
+    @property
+    def code_bits(self) -> int:
+        """Width of a column's summed code at the top gain's scale."""
+        return self.adc_bits + max(ly.e_max for ly in self.layers) + self.max_reads_log2 + 1
 
     @property
     def count_bits(self) -> int:
@@ -295,7 +325,7 @@ class CrossbarEngine(wiring.Component):
         wb = W.bit_length() - 1
         MB = c.max_batch
         e_bits = max(1, max(ly.e_max for ly in c.layers).bit_length())
-        c_bits = c.adc_bits + max(ly.e_max for ly in c.layers) + c.max_reads_log2 + 1
+        c_bits = c.code_bits
         m_bits = c.act_bits - 1
         R, K = c.recip_bits, c.scale_bits
         n_num = c.dac_max << R
@@ -314,15 +344,8 @@ class CrossbarEngine(wiring.Component):
         # one spare word: the action slot of the output pipeline reads past the biases
         m.submodules.bmem = bmem = Memory(shape=signed(c.act_bits), depth=c.n_bias + 1, init=[])
         act_r, act_w = act.read_port(), act.write_port()
-        # the activations' read and write addresses; with spram, one address:
-        # the write's when writing (no state reads and writes them at once)
-        act_ra, act_wa = Signal(len(act_r.addr)), Signal(len(act_w.addr))
-        if self.spram:
-            act_addr1 = Signal(len(act_r.addr))
-            m.d.comb += [act_addr1.eq(Mux(act_w.en, act_wa, act_ra)), act_r.addr.eq(act_addr1),
-                         act_w.addr.eq(act_addr1), act_r.en.eq(~act_w.en)]  # fmt: skip
-        else:
-            m.d.comb += [act_r.addr.eq(act_ra), act_w.addr.eq(act_wa)]
+        act_ra, act_wa = Signal(len(act_r.addr)), Signal(len(act_w.addr))  # set by the states
+        address_ports(m, act_r, act_w, act_ra, act_wa, spram=self.spram, name="act_addr1")
         d_r, d_w = dmem.read_port(), dmem.write_port()
         c_r, c_r2, c_w = cmem.read_port(), cmem.read_port(), cmem.write_port()
         e_r, e_r2, e_w = emem.read_port(), emem.read_port(), emem.write_port()
@@ -663,8 +686,7 @@ class CrossbarEngine(wiring.Component):
                         m.next = "RB_DRAIN"
 
             with m.State("RB_DRAIN"):
-                with m.If(fwd_n == (times_const(batch, c.readback_cols) if serial
-                                    else batch * c.readback_cols)):  # fmt: skip
+                with m.If(fwd_n == times_const(batch, c.readback_cols, serial)):
                     m.next = "IDLE"
 
             # DAC scaling of sample s: m = max |a| (j runs one past the inputs:
@@ -862,7 +884,6 @@ class CrossbarEngine(wiring.Component):
 
         # -- the output stage (state OUT) ----------------------------------------------
         slots = n_out + last_layer  # the action slot follows the Q-values
-        half = Const(1 << (K - 1), K + 8) << rl
         fetching = in_out & ~fetch_done
         x_top = Signal(signed(c_bits))  # the fetched code at the top gain's scale
         m.d.comb += x_top.eq(Mux(rl == 0, c_r.data << e_r.data, c_r.data))
@@ -928,6 +949,7 @@ class CrossbarEngine(wiring.Component):
         else:
             # One output per cycle through five stages (stalled by dout): fetch;
             # c scaled by its gain step; c * m; (c * m) * k + half; y.
+            half = Const(1 << (K - 1), K + 8) << rl
             adv = Signal()
             m.d.comb += [adv.eq(~v5 | self.dout.ready), fetch_en.eq(adv),
                          out_drained.eq(fetch_done & ~(v1 | v2 | v3 | v4 | v5))]  # fmt: skip

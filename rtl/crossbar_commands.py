@@ -122,7 +122,7 @@ class CrossbarCommands(wiring.Component):
         m.submodules.system = xs = self.system
 
         def word_bytes(n: object) -> object:  # a count of words in bytes
-            return times_const(n, WORD_BYTES) if c.serial_products else n * WORD_BYTES
+            return times_const(n, WORD_BYTES, c.serial_products)
 
         m.submodules.phy = phy = LinkPHY(self.divisor, FRAME_BUFFER_BYTES)
         m.d.comb += [phy.rx_pin.eq(self.rx_pin), self.tx_pin.eq(phy.tx_pin),

@@ -37,7 +37,13 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from .crossbar import SPRAM_PREFIX, CrossbarEngine, CrossbarEngineConfig, spram_memory
+from .crossbar import (
+    SPRAM_PREFIX,
+    CrossbarEngine,
+    CrossbarEngineConfig,
+    address_ports,
+    spram_memory,
+)
 from .crossbar_port import CrossbarPortSignature, XbarOp
 from .rram_emulator import clamp, lfsr_draw
 
@@ -241,13 +247,8 @@ class CrossbarEmulator(wiring.Component):
                 r_wrs[b].data.eq(payload.arg[: p["dac_bits"]]),
             ]
             w_addr = Mux(clearing, clear_n, word_of(g_w_row, g_w_col))
-            if self.spram:  # one address: the write's, else the read's
-                addr = Signal(len(g_ra[b]), name=f"g_addr{b}")
-                mod.d.comb += [addr.eq(Mux(w_en, w_addr, g_ra[b])), g_rds[b].addr.eq(addr),
-                               g_wrs[b].addr.eq(addr), g_rds[b].en.eq(~stall & ~w_en)]  # fmt: skip
-            else:
-                mod.d.comb += [g_rds[b].addr.eq(g_ra[b]), g_wrs[b].addr.eq(w_addr),
-                               g_rds[b].en.eq(~stall)]  # fmt: skip
+            address_ports(mod, g_rds[b], g_wrs[b], g_ra[b], w_addr, ~stall, self.spram,
+                          f"g_addr{b}")  # fmt: skip
         mod.d.comb += [
             c_wr.addr.eq(nc),
             c_wr.data.eq(Cat(payload.col, payload.arg[: sig.gain_bits])),

@@ -354,13 +354,12 @@ def test_cli_run_on_a_simulated_board_equals_the_golden_model(
     from memrl.host.fpga import BOARDS
     from memrl.sim.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
 
-    b = BOARDS[board_name]
-    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ, b.pass_samples,
-                         b.program_entries, b.lanes, b.spram, b.serial_products)  # fmt: skip
+    d = BOARDS[board_name].crossbar
+    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ, d)
     split = (
         []
-        if b.pass_samples is None
-        else ["--pass-samples", str(b.pass_samples), "--program-entries", str(b.program_entries)]
+        if d.pass_samples is None
+        else ["--pass-samples", str(d.pass_samples), "--program-entries", str(d.program_entries)]
     )
     rows = {}
     with SimBoard("verilator", None, 0, "emulator", workdir=tmp_path / "board", top=top) as board:

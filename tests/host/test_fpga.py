@@ -4,6 +4,7 @@ writes a bitstream and its report, and programming names what is missing."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from memrl.firmware.navigator_soc import NavigatorSoC
 from memrl.host.cli import main
+from memrl.host.crossbar_rtl import SystemDesign
 from memrl.host.fpga import BOARDS, _demand, build
 from memrl.rtl.navigator import NavigatorConfig
 from memrl.sim.devices.emulator import EmulatorModel
@@ -36,9 +38,9 @@ def test_the_ulx3s_crossbar_soc_works_in_pieces() -> None:
     from memrl.host.crossbar_link import board_network
 
     b = BOARDS["ulx3s"]
-    config, model = board_network("CartPole-v1", "default", b.pass_samples, b.program_entries)
-    assert (config.max_batch, config.max_program, b.lanes) == (16, 1024, 4)
-    soc = CrossbarSoC(config, model, lanes=b.lanes)
+    config, model = board_network("CartPole-v1", "default", b.crossbar)
+    assert (config.max_batch, config.max_program, b.crossbar.lanes) == (16, 1024, 4)
+    soc = CrossbarSoC(config, model, lanes=b.crossbar.lanes)
     plan = b.platform().prepare(soc, name="xb")
     assert "uart_0__" in plan.files["xb.lpf"]
 
@@ -56,13 +58,13 @@ def test_the_icebreaker_crossbar_soc_uses_spram_and_no_engine_multipliers() -> N
     from memrl.rtl.crossbar_commands import crossbar_config_id
 
     b = BOARDS["icebreaker"]
-    config, model = board_network("CartPole-v1", "default", b.pass_samples, b.program_entries,
-                                  b.serial_products)  # fmt: skip
-    assert (config.max_batch, config.max_program, b.lanes) == (8, 256, 1)
-    assert config.serial_products and b.spram
-    plain, _ = board_network("CartPole-v1", "default", b.pass_samples, b.program_entries)
+    d = b.crossbar
+    config, model = board_network("CartPole-v1", "default", d)
+    assert (config.max_batch, config.max_program, d.lanes) == (8, 256, 1)
+    assert config.serial_products and d.spram
+    plain, _ = board_network("CartPole-v1", "default", replace(d, serial_products=False))
     assert crossbar_config_id(config, model) == crossbar_config_id(plain, model)
-    soc = CrossbarSoC(config, model, lanes=b.lanes, spram=b.spram)
+    soc = CrossbarSoC(config, model, lanes=d.lanes, spram=d.spram)
     plan = b.platform().prepare(soc, name="xb")
     rtlil = plan.files["xb.il"]
     for name in ("gmem0", "act"):
@@ -76,7 +78,7 @@ def test_the_crossbar_soc_elaborates_for_the_ulx3s_85f() -> None:
     from memrl.host.crossbar import CrossbarConfig
     from memrl.host.crossbar_link import board_network
 
-    config, model = board_network("CartPole-v1", "default", max_batch=4)
+    config, model = board_network("CartPole-v1", "default", SystemDesign(pass_samples=4))
     assert config.layers[0].n_in == 4 and config.max_batch == 4
     assert CrossbarConfig().sizes[1:-1] == tuple(ly.n_in for ly in config.layers[1:])
     plan = BOARDS["ulx3s-85f"].platform().prepare(CrossbarSoC(config, model), name="xb")

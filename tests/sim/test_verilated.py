@@ -73,24 +73,19 @@ def test_the_icebreaker_design_equals_the_golden_model() -> None:
     pieces, one lane, codes and activations in single-port memories cleared
     after reset, products by shift-and-add): the golden model's run with the
     same pieces, in more cycles than the default design takes."""
-    from dataclasses import replace
-
     from memrl.host.fpga import BOARDS
 
-    b = BOARDS["icebreaker"]
-    assert b.spram and b.serial_products and b.lanes == 1
+    d = BOARDS["icebreaker"].crossbar
+    assert d.spram and d.serial_products and d.lanes == 1
     env_id, preset, seed, steps = CASE
-    split = replace(DEVICES["emulator"], pass_samples=b.pass_samples,
-                    program_entries=b.program_entries)  # fmt: skip
+    split = d.pieces(DEVICES["emulator"])
     want = golden_training(env_id, preset, seed, steps, SMALL, split)
-    engine = verilated_engine(b.pass_samples, BUILD_ROOT, max_program=b.program_entries,
-                              lanes=b.lanes, spram=b.spram,
-                              serial_products=b.serial_products)  # fmt: skip
+    engine = verilated_engine(d.pass_samples, BUILD_ROOT, d)
     got = train_steps(env_id, preset, seed, steps, SMALL, engine, split)
     assert compare(want, got) is None, compare(want, got)
     assert got["counts"]["VMM"] > steps and got["counts"]["SET"] > 0
     default = train_steps(env_id, preset, seed, steps, SMALL,
-                          verilated_engine(b.pass_samples, BUILD_ROOT), split)  # fmt: skip
+                          verilated_engine(d.pass_samples, BUILD_ROOT), split)  # fmt: skip
     assert compare(default, got) is None
     assert got["cycles"] > default["cycles"]
 
