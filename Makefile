@@ -42,7 +42,7 @@ sim: install
 # The simulated FPGA's run: the firmware in amaranth.sim by default (nothing to
 # install); DEMO_BACKEND=icarus|verilator runs its Verilog behind a pty instead.
 DEMO_BACKEND ?= amaranth
-MAZES := host/data/mazes
+MAZES := sim/navigator/mazes
 FPGA_RUN := --layout $(MAZES)/small_a_9x9.txt --layout $(MAZES)/small_b_9x9.txt \
 	--switch-at 10,20 --trials 30 --max-steps 120 --seeds 1 --preset paper
 

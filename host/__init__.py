@@ -5,5 +5,5 @@ Importing it registers the gymnasium environments ``memrl/Maze-v0``,
 ``memrl/PaperMountainCar-v0``.
 """
 
-from . import control_envs as _control_envs  # noqa: F401  (registers the environments)
-from . import envs as _envs  # noqa: F401
+from memrl.host.crossbar import envs as _control_envs  # noqa: F401  (registers the environments)
+from memrl.host.navigator import envs as _envs  # noqa: F401

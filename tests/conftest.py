@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from memrl.host.navigator_coverage import coverage_table, merge
+from memrl.sim.navigator.coverage import coverage_table, merge
 
 COVERAGE_DIR = Path(__file__).resolve().parents[1] / "build" / "coverage"
 

@@ -7,11 +7,19 @@
   testbenches and bus models.
 """
 
-from .converters import ADC, DAC, Quantizer
-from .ledger import PulseLedger
-from .onet1r import OneT1RArray, OneT1RParams, PairMap, Stuck, as_generator
-from .port import DevicePort, OneT1RPort, OneT1RPortConfig, Op, PortOp, SiOxPort, SiOxPortConfig
-from .siox import LRS_TABLE_IC_UA, LRS_TABLE_KOHM, SiOxArray, SiOxParams
+from memrl.sim.devices.converters import ADC, DAC, Quantizer
+from memrl.sim.devices.ledger import PulseLedger
+from memrl.sim.devices.onet1r import OneT1RArray, OneT1RParams, PairMap, Stuck, as_generator
+from memrl.sim.devices.port import (
+    DevicePort,
+    OneT1RPort,
+    OneT1RPortConfig,
+    Op,
+    PortOp,
+    SiOxPort,
+    SiOxPortConfig,
+)
+from memrl.sim.devices.siox import LRS_TABLE_IC_UA, LRS_TABLE_KOHM, SiOxArray, SiOxParams
 
 __all__ = [
     "ADC",

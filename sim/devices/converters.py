@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._check import check_finite, check_int_range, check_range
+from memrl.sim.devices._check import check_finite, check_int_range, check_range
 
 __all__ = ["Quantizer", "DAC", "ADC"]
 

@@ -1,4 +1,4 @@
-"""Python model of the on-chip RRAM emulator (``memrl.rtl.rram_emulator``).
+"""Python model of the on-chip RRAM emulator (``memrl.rtl.navigator.emulator``).
 
 A stand-in for boards without resistive memory: every device is an 8-bit
 READ code held in block RAM. READ returns the code. SET at compliance level
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._check import check_int_range
-from .port import DevicePort, SiOxPort
-from .siox import SiOxArray, SiOxParams
+from memrl.sim.devices._check import check_int_range
+from memrl.sim.devices.port import DevicePort, SiOxPort
+from memrl.sim.devices.siox import SiOxArray, SiOxParams
 
 __all__ = ["LFSR_TAPS", "RRAM_DEVICES", "check_device", "emulator_for", "lfsr_advance",
            "EmulatorModel", "EmulatorPort"]  # fmt: skip

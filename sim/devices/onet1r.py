@@ -35,8 +35,8 @@ from typing import Literal
 
 import numpy as np
 
-from ._check import check_int_range, check_range, per_device
-from .ledger import PulseLedger
+from memrl.sim.devices._check import check_int_range, check_range, per_device
+from memrl.sim.devices.ledger import PulseLedger
 
 __all__ = ["OneT1RParams", "OneT1RArray", "Stuck", "PairMap", "as_generator"]
 

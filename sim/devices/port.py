@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._check import check_int_range, check_range
-from .converters import ADC, DAC
-from .onet1r import OneT1RArray
-from .siox import LRS_TABLE_IC_UA, SiOxArray
+from memrl.sim.devices._check import check_int_range, check_range
+from memrl.sim.devices.converters import ADC, DAC
+from memrl.sim.devices.onet1r import OneT1RArray
+from memrl.sim.devices.siox import LRS_TABLE_IC_UA, SiOxArray
 
 __all__ = [
     "Op",

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numba import njit
 
-from . import streams
-from ._check import check_int_range, check_range, per_device
-from .ledger import PulseLedger
-from .onet1r import as_generator
+from memrl.sim.devices import streams
+from memrl.sim.devices._check import check_int_range, check_range, per_device
+from memrl.sim.devices.ledger import PulseLedger
+from memrl.sim.devices.onet1r import as_generator
 
 __all__ = [
     "SiOxParams",

@@ -1,4 +1,4 @@
-"""Python model of the on-chip 1T1R crossbar emulator (``memrl.rtl.crossbar_emulator``).
+"""Python model of the on-chip 1T1R crossbar emulator (``memrl.rtl.crossbar.emulator``).
 
 A stand-in for boards without a crossbar: every device is a ``G_BITS``-bit
 conductance code ``g`` (``g * g_lsb_us`` microsiemens) in block RAM, and the
@@ -45,14 +45,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memrl.rtl.crossbar_emulator import G_BITS, SET_SHIFT, VMM_SHIFT
-
-from ._check import check_int_range
-from .converters import ADC, DAC
-from .emulator import NOISE_STD, lfsr_advance
-from .ledger import PulseLedger
-from .onet1r import OneT1RParams
-from .port import OneT1RPort, OneT1RPortConfig
+from memrl.rtl.crossbar.emulator import G_BITS, SET_SHIFT, VMM_SHIFT
+from memrl.sim.devices._check import check_int_range
+from memrl.sim.devices.converters import ADC, DAC
+from memrl.sim.devices.emulator import NOISE_STD, lfsr_advance
+from memrl.sim.devices.ledger import PulseLedger
+from memrl.sim.devices.onet1r import OneT1RParams
+from memrl.sim.devices.port import OneT1RPort, OneT1RPortConfig
 
 __all__ = [
     "G_BITS",

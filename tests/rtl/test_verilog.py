@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memrl.host.rtl_build import LINT_WAIVERS, lint, write_verilog
+from memrl.host.build.verilog import LINT_WAIVERS, lint, write_verilog
 
 
 @pytest.mark.verilator

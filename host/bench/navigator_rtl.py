@@ -1,0 +1,126 @@
+"""RTL benchmarks: simulation speed, clock cycles per step, FPGA resources and Fmax.
+
+Goals (issue: the navigator in RTL): a 30 x 30 maze fits the iCE40 UP5K at
+>= 48 MHz; the 128 x 128 rover map fits using SPRAM; a step in <= 16 cycles
+plus integration ticks; a full dynamic-maze run in amaranth.sim within a few
+minutes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from memrl.host.bench.registry import bench, experiment
+from memrl.host.build.verilog import FAMILIES, cell_summary, synth_report
+from memrl.sim.devices.emulator import EmulatorModel
+from memrl.sim.navigator.golden import PRESETS, layout_schedule
+from memrl.sim.navigator.maze import shipped
+from memrl.sim.navigator.session import SLOTS, run_rtl
+
+SMALL_SWITCH_AT, SMALL_TRIALS = (6, 12), 18
+
+
+def _small_layouts() -> list:
+    return [shipped("small_a_9x9"), shipped("small_b_9x9")]
+
+
+def _small_run(latency: int = 0, pipelined: bool = False, emulator: bool = False):  # noqa: ANN202
+    emu = EmulatorModel.from_siox(SLOTS * 81, 3) if emulator else None
+    return run_rtl(_small_layouts(), SMALL_SWITCH_AT, SMALL_TRIALS, 120, 3, PRESETS["paper"],
+                   latency=latency, pipelined=pipelined, emulator=emu)  # fmt: skip
+
+
+@bench("navigator_rtl_amaranth_cycles", "cycles")
+def _amaranth_speed():
+    """The navigator core in amaranth.sim with the SiOx model on its RRAM port:
+    the shipped 9x9 pair, A -> B -> A, 18 trials of at most 120 steps (elaboration
+    included); counts clock cycles."""
+    cycles = sum(t.cycles for t in _small_run()[0])
+    return (lambda: _small_run()), cycles
+
+
+@experiment("navigator_rtl_cycles_per_step")
+def _cycles_per_step() -> dict:
+    """Clock cycles per step of the core (amaranth.sim, memory latency 0) with
+    three memories: the SiOx model taking one request at a time, the SiOx model
+    taking a request every cycle, and the on-chip emulator core. A converged step
+    is a step of a trial that reached the goal within 1.5x of its shortest path
+    (on the emulator's devices no trial of this run does); ``overhead`` is a
+    step's cycles minus its integration ticks (goal: <= 16), ``within_goal`` the
+    share of all steps that meet it (forgetting sweeps and rewards do not)."""
+    layouts = _small_layouts()
+    short = [lay.shortest_path_length() for lay in layouts]
+    which = layout_schedule(len(layouts), SMALL_SWITCH_AT, SMALL_TRIALS)
+    out: dict[str, object] = {"goal_overhead_cycles": 16}
+    for name, kw in (
+        ("one_at_a_time", {}),
+        ("pipelined", {"pipelined": True}),
+        ("emulator", {"emulator": True}),
+    ):
+        trials, _ = _small_run(**kw)
+        steps = [
+            (c, k, t.reached and t.steps <= 1.5 * short[j])
+            for t, j in zip(trials, which, strict=True)
+            for c, k in zip(t.step_cycles, t.step_ticks, strict=True)
+        ]
+        conv = [(c, k) for c, k, ok in steps if ok]
+        out[name] = {
+            "steps": len(steps),
+            "overhead_median": statistics.median(c - k for c, k, _ in steps),
+            "within_goal": sum(c - k <= 16 for c, k, _ in steps) / len(steps),
+            "converged_steps": len(conv),
+            "converged_cycles_median": statistics.median(c for c, _ in conv) if conv else None,
+            "converged_ticks_median": statistics.median(k for _, k in conv) if conv else None,
+            "converged_overhead_median": (
+                statistics.median(c - k for c, k in conv) if conv else None
+            ),
+        }
+    return out
+
+
+@experiment("navigator_rtl_full_run")
+def _full_run() -> dict:
+    """Wall time of the 120-trial dynamic-maze run (shipped 30x30 pair, A -> B ->
+    A at trials 40 and 80, 600 steps, seed 0) in amaranth.sim."""
+    t0 = time.perf_counter()
+    trials, log = run_rtl(
+        [shipped("dynamic_a"), shipped("dynamic_b")], [40, 80], 120, 600, 0, PRESETS["paper"]
+    )
+    wall = time.perf_counter() - t0
+    cycles = sum(t.cycles for t in trials)
+    return {
+        "wall_s": wall,
+        "cycles": cycles,
+        "cycles_per_s": cycles / wall,
+        "device_operations": len(log),
+        "trials_reaching_goal": sum(t.reached for t in trials),
+    }
+
+
+@experiment("navigator_rtl_synth")
+def _synth() -> dict:
+    """YoWASP Yosys + nextpnr for the navigator tops on each FPGA family: the
+    core's LUTs, flip-flops, block RAMs and SPRAMs, placed cells, and Fmax at a
+    48 MHz target over several placement seeds (five on the iCE40, three on the
+    ECP5): per seed, the median, and how many seeds meet 48 MHz."""
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for top in ("navigator", "navigator_rover"):
+            for family in FAMILIES:
+                seeds = (1, 2, 3, 4, 5) if family.startswith("ice40") else (1, 2, 3)
+                r = synth_report(top, family, Path(tmp) / f"{top}_{family}", seeds)
+                cells = r["cells"]
+                summary = cell_summary(cells)
+                out[f"{top}.{family}"] = {
+                    **{k: summary[k] for k in ("luts", "ffs", "brams", "sprams")},
+                    "cells": cells,
+                    "placed": {k: v["used"] for k, v in r["utilization"].items()},
+                    "available": {k: v["available"] for k, v in r["utilization"].items()},
+                    "fmax_mhz_median": r["fmax_mhz"],
+                    "fmax_mhz_by_seed": r["fmax_mhz_by_seed"],
+                    "seeds_meeting_48mhz": sum(f >= 48 for f in r["fmax_mhz_by_seed"].values()),
+                }
+    return out

@@ -1,0 +1,172 @@
+"""The dynamic-maze experiment: a run folder with config, per-trial CSV and figures.
+
+``trials.csv`` is appended and flushed after every trial, so an interrupted run
+keeps every trial it finished; ``config.json`` records the status.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from memrl.host.navigator.backends import check_run, close_agents, navigator_agent, parse_backend
+from memrl.host.navigator.baselines import DQN, TabularQ
+from memrl.sim.navigator.golden import PRESETS, Navigator, TrialResult, run_agent
+from memrl.sim.navigator.maze import Maze, load_maze, shipped
+
+__all__ = ["MazeRunConfig", "run_maze", "load_trials", "convergence", "CSV_COLUMNS"]
+
+CSV_COLUMNS = (
+    "seed", "trial", "layout", "steps", "reached_goal", "ticks",
+    "moves", "hits", "reads", "sets", "resets", "shortest",
+)  # fmt: skip
+AGENTS = {
+    "navigator": lambda shape, seeds, preset: Navigator(shape, seeds, PRESETS[preset]),
+    "tabular-q": lambda shape, seeds, preset: TabularQ(shape, seeds),
+    "dqn": lambda shape, seeds, preset: DQN(shape, seeds),
+}
+CONVERGE_RUN = 5  # consecutive trials that reach the goal ...
+CONVERGE_SLACK = 1.5  # ... within this factor of the shortest path
+
+
+@dataclass(frozen=True)
+class MazeRunConfig:
+    layouts: tuple[str, ...] = ()  # files; empty: the shipped 30x30 pair
+    switch_at: tuple[int, ...] | None = None  # None: (40, 80) for the shipped pair, else none
+    trials: int = 120
+    max_steps: int = 600
+    seeds: int = 20
+    first_seed: int = 0
+    preset: str = "default"
+    backend: str = "golden"  # golden | amaranth | serial:PORT (memrl.host.navigator.backends)
+    agent: str = "navigator"  # navigator | tabular-q | dqn
+    device: str = "siox"  # siox | emulator
+
+    def resolved(self) -> tuple[list[Maze], list[int]]:
+        if self.agent not in AGENTS:
+            raise ValueError(f"agent must be one of {sorted(AGENTS)} (got {self.agent!r})")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {self.preset!r})")
+        if self.agent != "navigator" and (
+            parse_backend(self.backend).kind != "golden" or self.device != "siox"
+        ):
+            raise ValueError(
+                f"the {self.agent} baseline runs on the golden backend with the siox device only"
+            )
+        check_run(self.backend, self.device, self.preset, self.seeds)
+        if self.layouts:
+            mazes = [load_maze(p) for p in self.layouts]
+            switch = list(self.switch_at or ())
+        else:
+            mazes = [shipped("dynamic_a"), shipped("dynamic_b")]
+            switch = list(self.switch_at if self.switch_at is not None else (40, 80))
+        shapes = {m.shape for m in mazes}
+        if len(shapes) != 1:
+            raise ValueError(f"all layouts must have the same shape (got {sorted(shapes)})")
+        if any(t < 1 or t >= self.trials for t in switch) or switch != sorted(set(switch)):
+            raise ValueError(
+                f"switch-at must be increasing trials in [1, {self.trials - 1}] (got {switch})"
+            )
+        return mazes, switch
+
+
+def run_maze(
+    cfg: MazeRunConfig,
+    out: Path,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Run the experiment into ``out`` (created); returns the path of trials.csv."""
+    mazes, switch = cfg.resolved()
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
+    shortest = [m.shortest_path_length() for m in mazes]
+    config = {
+        **asdict(cfg),
+        "switch_at": switch,
+        "layout_names": [m.name for m in mazes],
+        "shortest": shortest,
+        "seed_list": seeds,
+        "params": asdict(PRESETS[cfg.preset]),
+        "status": "running",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    cfg_path = out / "config.json"
+    cfg_path.write_text(json.dumps(config, indent=1))
+    csv_path = out / "trials.csv"
+    if cfg.agent == "navigator":
+        agent = navigator_agent(
+            parse_backend(cfg.backend), cfg.device, mazes[0].shape, seeds, cfg.preset
+        )
+    else:
+        agent = AGENTS[cfg.agent](mazes[0].shape, seeds, cfg.preset)
+    status = "interrupted"
+    try:
+        with csv_path.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_COLUMNS)
+
+            def record(t: int, idx: int, res: TrialResult) -> None:
+                _write(writer, seeds, t, idx, res, shortest[idx])
+                fh.flush()
+                if progress:
+                    progress(t)
+
+            run_agent(agent, mazes, switch, cfg.trials, cfg.max_steps, record)
+        status = "complete"
+    finally:
+        close_agents([agent])  # simulated boards, serial ports
+        config["status"] = status
+        config["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        cfg_path.write_text(json.dumps(config, indent=1))
+    return csv_path
+
+
+def _write(writer, seeds: Sequence[int], t: int, idx: int, r: TrialResult, shortest: int) -> None:  # noqa: ANN001
+    for i, seed in enumerate(seeds):
+        writer.writerow(
+            (seed, t, idx, int(r.steps[i]), int(r.reached[i]), int(r.ticks[i]), int(r.moves[i]),
+             int(r.hits[i]), int(r.reads[i]), int(r.sets[i]), int(r.resets[i]), shortest)
+        )  # fmt: skip
+
+
+def load_trials(path: Path) -> dict[str, np.ndarray]:
+    """trials.csv as arrays indexed [trial, seed] (complete trials only)."""
+    with Path(path).open() as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise ValueError(f"{path}: no trials")
+    seeds = sorted({int(r["seed"]) for r in rows})
+    trials = sorted({int(r["trial"]) for r in rows})
+    out = {c: np.zeros((len(trials), len(seeds)), dtype=np.int64) for c in CSV_COLUMNS}
+    si = {s: i for i, s in enumerate(seeds)}
+    for r in rows:
+        for c in CSV_COLUMNS:
+            out[c][int(r["trial"]), si[int(r["seed"])]] = int(r[c])
+    return out
+
+
+def convergence(data: dict[str, np.ndarray], blocks: list[tuple[int, int]]) -> np.ndarray:
+    """Trials from each block's start to convergence, per block and seed (-1: never).
+
+    A block has converged at the first trial from which CONVERGE_RUN consecutive
+    trials reach the goal within CONVERGE_SLACK x the shortest path."""
+    good = (data["reached_goal"] == 1) & (data["steps"] <= CONVERGE_SLACK * data["shortest"])
+    out = np.full((len(blocks), good.shape[1]), -1, dtype=np.int64)
+    for b, (lo, hi) in enumerate(blocks):
+        for s in range(good.shape[1]):
+            for t in range(lo, hi - CONVERGE_RUN + 1):
+                if good[t : t + CONVERGE_RUN, s].all():
+                    out[b, s] = t - lo
+                    break
+    return out
+
+
+def blocks_of(switch: Sequence[int], trials: int) -> list[tuple[int, int]]:
+    edges = [0, *switch, trials]
+    return [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]

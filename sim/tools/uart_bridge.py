@@ -1,0 +1,126 @@
+"""A simulated board: the firmware's Verilog on Icarus or Verilator behind a pseudo-terminal.
+
+:class:`SimBoard` builds the firmware top (:class:`~memrl.rtl.navigator.commands.NavigatorCommands`,
+with the emulator inside or its RRAM port out to the SiOx model), starts the
+cocotb bridge (:mod:`memrl.sim.tools.uart_bridge_tb`) in a process of its own
+and gives the pseudo-terminal's name (``port``): the host opens it with
+pyserial exactly as it opens a board's serial port. ``memrl sim serve`` runs
+one from the command line; ``memrl maze run --backend icarus|verilator`` starts
+one per seed.
+
+The simulated firmware reports a clock of :data:`SIM_CLK_HZ` in IDENTIFY, a
+conservative estimate of the simulators' speed, so the host sizes its
+timeouts to simulated time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from memrl.rtl.navigator.commands import NavigatorCommands
+from memrl.rtl.navigator.core import SLOTS, NavigatorConfig
+from memrl.sim.devices.emulator import emulator_for
+from memrl.sim.tools.runner import SIMULATORS, build, run
+
+__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "SimBoard", "main"]
+
+SIM_CLK_HZ = 10_000  # what IDENTIFY reports: simulated cycles per wall second, at least
+SIM_DIVISOR = 8  # clock cycles per UART bit
+
+
+class SimBoard:
+    """A simulated board on ``sim``; ``port`` is its pseudo-terminal. Use it as a
+    context manager, or call :meth:`close`. ``top``: another firmware with UART
+    pins ``rx_pin``/``tx_pin`` and its memory inside (the crossbar's,
+    :class:`memrl.rtl.crossbar.commands.CrossbarCommands`, built with
+    :data:`SIM_DIVISOR` and :data:`SIM_CLK_HZ`) instead of the navigator's."""
+
+    def __init__(
+        self,
+        sim: str,
+        config: NavigatorConfig | None,
+        seed: int,
+        device: str = "siox",
+        workdir: Path = Path("build/simboard"),
+        start_timeout_s: float = 300.0,
+        traj_depth: int = 1024,
+        top: object | None = None,
+    ) -> None:
+        if sim not in SIMULATORS:
+            raise ValueError(f"simulator must be one of {SIMULATORS} (got {sim!r})")
+        if top is None:
+            if config is None:
+                raise ValueError("a simulated board needs a navigator config or a top")
+            emulator = emulator_for(device, SLOTS * config.places, seed)
+            # With the SiOx model, the RRAM port is the top's: the cocotb bus model answers it.
+            top = NavigatorCommands(config, SIM_DIVISOR, traj_depth, SIM_CLK_HZ,
+                                    emulator=emulator)  # fmt: skip
+        elif device != "emulator":
+            raise ValueError("a given top has its memory inside: device must be 'emulator'")
+        workdir = Path(workdir).resolve()  # the simulator runs in a directory of its own
+        b = build(sim, top, "simboard", Path(workdir) / "builds", waves=False)
+        run_dir = Path(workdir) / f"run-{sim}-{device}-{seed}-{os.getpid()}-{id(self)}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        pty_file = run_dir / "pty"
+        pty_file.unlink(missing_ok=True)
+        cfg = {
+            "sim": sim, "build_dir": str(b.build_dir), "run_dir": str(run_dir),
+            "divisor": SIM_DIVISOR, "device": device, "seed": seed,
+            "devices": SLOTS * config.places if config else 0, "pty_file": str(pty_file),
+            "parent_pid": os.getpid(),
+        }  # fmt: skip
+        cfg_file = run_dir / "bridge.json"
+        cfg_file.write_text(json.dumps(cfg))
+        self.log = run_dir / "bridge.log"
+        with self.log.open("w") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "memrl.sim.tools.uart_bridge", str(cfg_file)],
+                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + start_timeout_s
+        while not pty_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                tail = "\n".join(self.log.read_text().splitlines()[-20:])
+                raise RuntimeError(f"the {sim} board did not start (log: {self.log}):\n{tail}")
+            time.sleep(0.05)
+        self.port = pty_file.read_text().strip()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def __enter__(self) -> SimBoard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry of the bridge process: run the cocotb bridge on a build."""
+    from memrl.sim.tools.runner import Build
+
+    (cfg_file,) = argv if argv is not None else sys.argv[1:]
+    cfg = json.loads(Path(cfg_file).read_text())
+    b = Build(cfg["sim"], "simboard", Path(cfg["build_dir"]), False)
+    run(b, "memrl.sim.tools.uart_bridge_tb", env={"MEMRL_BRIDGE": str(Path(cfg_file).resolve())},
+        test_dir=Path(cfg["run_dir"]))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

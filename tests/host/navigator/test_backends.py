@@ -1,0 +1,211 @@
+"""`memrl maze run --backend`: the simulated firmware writes the golden model's
+run folder, byte for byte, on both devices; bad combinations are refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from memrl.host.cli import main
+from memrl.host.navigator.backends import Backend, parse_backend
+from memrl.sim.navigator.maze import SHIPPED_DIR
+
+SCHEDULE = [
+    "--layout", str(SHIPPED_DIR / "small_a_9x9.txt"),
+    "--layout", str(SHIPPED_DIR / "small_b_9x9.txt"),
+    "--switch-at", "3", "--trials", "6", "--max-steps", "80", "--preset", "paper",
+]  # fmt: skip
+
+
+def _run(tmp_path: Path, name: str, *args: str) -> str:
+    out = tmp_path / name
+    res = CliRunner().invoke(main, ["maze", "run", *SCHEDULE, *args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return (out / "trials.csv").read_text()
+
+
+@pytest.mark.parametrize(("device", "seeds"), [("siox", "2"), ("emulator", "1")])
+def test_amaranth_backend_writes_the_golden_models_trials(
+    tmp_path: Path, device: str, seeds: str
+) -> None:
+    args = ("--device", device, "--seeds", seeds, "--first-seed", "3")
+    gold = _run(tmp_path, "golden", "--backend", "golden", *args)
+    fw = _run(tmp_path, "amaranth", "--backend", "amaranth", *args)
+    assert fw == gold
+    assert len(gold.splitlines()) == 1 + 6 * int(seeds)
+    assert ",1," in gold  # some trial reached the goal: the comparison is not of empty runs
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--backend", "fpga"], "one of golden, amaranth, icarus, verilator, serial:PORT"),
+        (["--backend", "amaranth", "--preset", "default"], "use --preset paper"),
+        (["--backend", "serial:/dev/null", "--seeds", "2"], "use --seeds 1"),
+        (["--backend", "amaranth", "--agent", "dqn"], "golden backend with the siox device"),
+        (["--device", "flash"], "'flash' is not one of 'siox', 'emulator'"),
+    ],
+)
+def test_bad_backend_choices_are_named(tmp_path: Path, args: list[str], message: str) -> None:
+    res = CliRunner().invoke(main, ["maze", "run", *SCHEDULE, *args, "--out", str(tmp_path)])
+    assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_parse_backend() -> None:
+    assert parse_backend("serial:/dev/ttyUSB1") == Backend("serial", "/dev/ttyUSB1")
+    assert str(parse_backend("serial:COM3")) == "serial:COM3"
+    with pytest.raises(ValueError, match="serial:PORT"):
+        parse_backend("serial:")
+
+
+@pytest.mark.parametrize(
+    ("sim", "device"),
+    [
+        pytest.param("icarus", "siox", marks=pytest.mark.icarus),
+        pytest.param("icarus", "emulator", marks=pytest.mark.icarus),
+        pytest.param("verilator", "siox", marks=pytest.mark.verilator),
+        pytest.param("verilator", "emulator", marks=pytest.mark.verilator),
+    ],
+)
+def test_simulated_boards_write_the_golden_models_trials(
+    tmp_path: Path, sim: str, device: str
+) -> None:
+    """The firmware's Verilog behind a pseudo-terminal, spoken to through pyserial."""
+    args = ("--device", device, "--seeds", "1", "--first-seed", "5")
+    gold = _run(tmp_path, "golden", "--backend", "golden", *args)
+    assert _run(tmp_path, sim, "--backend", sim, *args) == gold
+
+
+@pytest.mark.verilator
+def test_serial_backend_on_a_served_board(tmp_path: Path) -> None:
+    """`memrl sim serve`'s board, reached as a serial port: the board's code path."""
+    from memrl.sim.navigator.golden import PRESETS
+    from memrl.sim.navigator.session import rtl_config
+    from memrl.sim.tools.uart_bridge import SimBoard
+
+    config = rtl_config(PRESETS["paper"], (9, 9))
+    args = ("--seeds", "1", "--first-seed", "2")
+    gold = _run(tmp_path, "golden", "--backend", "golden", *args)
+    with SimBoard("verilator", config, 2) as board:
+        got = _run(tmp_path, "serial", "--backend", f"serial:{board.port}", *args)
+        assert board.proc.poll() is None  # the board outlives its client
+    assert got == gold
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+def test_full_dynamic_maze_over_the_pty_equals_golden(tmp_path: Path) -> None:
+    """The shipped 30x30 pair, 120 trials, through the Verilator board's pty."""
+
+    def run(name: str, backend: str) -> str:
+        out = tmp_path / name
+        res = CliRunner().invoke(main, ["maze", "run", "--preset", "paper", "--seeds", "1",
+                                        "--backend", backend, "--out", str(out)])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        return (out / "trials.csv").read_text()
+
+    gold = run("golden", "golden")
+    assert run("verilator", "verilator") == gold
+    assert len(gold.splitlines()) == 121
+
+
+@pytest.mark.verilator
+def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
+    """The 128x128 rover map, both conditions (a fresh board at the transfer): steps,
+    ticks and the terrain cost, which the host sums from the trajectory read back."""
+    args = ["rover", "run", "--trials", "3", "--transfer-at", "2", "--max-steps", "200",
+            "--seeds", "1", "--first-seed", "1", "--preset", "paper"]  # fmt: skip
+    csvs = []
+    for backend in ("golden", "verilator"):
+        out = tmp_path / backend
+        res = CliRunner().invoke(main, [*args, "--backend", backend, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        csvs.append((out / "trials.csv").read_text())
+    assert csvs[0] == csvs[1]
+    assert csvs[0].count("fresh,") == 1 and len(csvs[0].splitlines()) == 5
+
+
+def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["rover", "run", "--backend", "serial:/dev/null", "--seeds",
+                                    "1", "--preset", "paper", "--out", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "no fresh condition" in res.output
+    res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--out",
+                                    str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "use --preset paper" in res.output
+
+
+@pytest.mark.icarus
+def test_sim_serve_serves_until_interrupted(tmp_path: Path) -> None:
+    """`memrl sim serve` prints its port, answers on it, and stops its simulator on Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from memrl.host.link.client import LinkClient
+    from memrl.host.link.transports import SerialTransport
+    from memrl.host.navigator.commands import NavigatorClient
+
+    cmd = [sys.executable, "-m", "memrl.host.cli", "sim", "serve", "--sim", "icarus",
+           "--maze-size", "5x6", "--seed", "3"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 120
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, "sim serve ended before serving"
+            if line.startswith("serving on "):
+                port = line.split()[2]
+        assert port is not None
+        transport = SerialTransport(port)
+        client = NavigatorClient(LinkClient(transport, timeout_s=2.0))
+        assert (client.info.rows, client.info.cols) == (5, 6)
+        transport.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.verilator
+def test_sim_serve_simulates_a_boards_crossbar_build(tmp_path: Path) -> None:
+    """`memrl sim serve --firmware crossbar --board ulx3s`: the 25F's firmware,
+    which works in pieces; the printed run command carries them, and IDENTIFY
+    reports the board's forward batch."""
+    import signal
+    import struct
+    import subprocess
+    import sys
+    import time
+
+    from memrl.host.link.client import LinkClient
+    from memrl.host.link.transports import SerialTransport
+    from memrl.rtl.crossbar.commands import XB_IDENTIFY_FORMAT
+    from memrl.rtl.link.protocol import Cmd
+
+    cmd = [sys.executable, "-m", "memrl.host.cli", "sim", "serve", "--sim", "verilator",
+           "--firmware", "crossbar", "--board", "ulx3s"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 300
+        while not any("--backend serial:" in ln for ln in lines) and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, f"sim serve ended before serving: {lines}"
+            lines.append(line)
+        port = next(ln.split()[2] for ln in lines if ln.startswith("serving on "))
+        assert "--pass-samples 16 --program-entries 1024" in lines[-1], lines
+        transport = SerialTransport(port)
+        raw = LinkClient(transport, timeout_s=5.0).request(Cmd.IDENTIFY)
+        assert struct.unpack(XB_IDENTIFY_FORMAT, raw)[5] == 16  # max batch
+        transport.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

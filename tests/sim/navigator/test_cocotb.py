@@ -1,0 +1,165 @@
+"""The navigator core's Verilog on Icarus and Verilator under cocotb, against the
+golden model: every device operation and every trial's figures and trajectory.
+
+Every test runs on both simulators. The directed cases each drive one branch of
+the learning rule (the test fails if the branch is not taken); their branch
+counts go to the coverage report printed at the end of the session
+(tests/sim/conftest.py). The full 120-trial run is marked slow (`make bench`
+times it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memrl.sim.navigator.cocotb_run import run_cocotb
+from memrl.sim.navigator.coverage import BRANCHES, branch_counts
+from memrl.sim.navigator.golden import PRESETS, with_overrides
+from memrl.sim.navigator.maze import random_maze, shipped
+from memrl.sim.tools.runner import waves_requested
+
+from ..conftest import record_coverage
+
+PAPER = PRESETS["paper"]
+SIMS = [pytest.param("icarus", marks=pytest.mark.icarus),
+        pytest.param("verilator", marks=pytest.mark.verilator)]  # fmt: skip
+BUILD_ROOT = Path(__file__).resolve().parents[3] / "build" / "cocotb"
+WAVE_DIR = Path(__file__).resolve().parents[3] / "build" / "waves"
+
+
+@pytest.fixture
+def workdir(request, tmp_path):
+    """The run's directory: build/waves/<test> when WAVES=1 asks for waveforms."""
+    if not waves_requested():
+        return tmp_path
+    d = WAVE_DIR / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(d, ignore_errors=True)
+    return d
+
+
+def _pair():
+    return [shipped("small_a_9x9"), shipped("small_b_9x9")]
+
+
+# name: (layouts, switch_at, trials, max_steps, seed, rule overrides)
+CASES = {
+    "dynamic": (_pair, [3], 6, 80, 0, {}),
+    "exploit_limit": (_pair, [3], 6, 80, 0, {"exploit_limit": 5}),
+    "stuck": (_pair, [3], 6, 80, 0, {"stuck_steps": 4}),
+    "no_fire": (_pair, [3], 3, 80, 0, {"max_ticks": 4}),
+}
+# The directed case of each branch.
+BRANCH_CASE = {
+    "move": "dynamic",
+    "wall": "dynamic",
+    "corner": "dynamic",
+    "exploit": "dynamic",
+    "forget_blocked": "dynamic",
+    "goal": "dynamic",
+    "step_limit": "dynamic",
+    "forget_exploit": "exploit_limit",
+    "stuck": "stuck",
+    "no_fire": "no_fire",
+}
+
+
+def _run(sim, name, workdir, **kw):
+    layouts, switch_at, trials, max_steps, seed, over = CASES[name]
+    lays = layouts()
+    params = with_overrides(PAPER, **over)
+    res = run_cocotb(
+        sim, lays, switch_at, trials, max_steps, seed, workdir, params,
+        build_root=BUILD_ROOT, **kw,
+    )  # fmt: skip
+    counts = branch_counts(res.log, res.trials, params, lays[0].shape, max_steps)
+    return res, counts
+
+
+def test_every_branch_has_a_directed_case():
+    assert set(BRANCH_CASE) == set(BRANCHES)
+    assert set(BRANCH_CASE.values()) <= set(CASES)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_directed_case_equals_golden_model(sim, case, workdir):
+    """The run equals the golden model (checked in the testbench) and takes the
+    branches it is there for."""
+    res, counts = _run(sim, case, workdir)
+    record_coverage(sim, f"directed-{case}", counts)
+    mine = [b for b, c in BRANCH_CASE.items() if c == case]
+    missed = [b for b in mine if counts[b] == 0]
+    assert not missed, f"case {case!r} did not take {missed}: {counts}"
+    steps = sum(t["steps"] for t in res.trials)
+    assert counts["move"] + counts["wall"] + counts["corner"] + counts["no_fire"] == steps
+    assert res.batches and res.requests > res.batches  # several requests per batch
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_port_under_random_ready_delays(sim, workdir):
+    """The cycle-by-cycle bus model refusing 40 % of offers and answering two
+    cycles late: the same operations, just more cycles."""
+    fast, _ = _run(sim, "dynamic", workdir / "fast", bus="cycle")
+    slow, counts = _run(
+        sim, "dynamic", workdir / "slow", bus="cycle", latency=2, ready_prob=0.6,
+        backpressure_seed=7,
+    )  # fmt: skip
+    record_coverage(sim, "random-ready", counts)
+    assert slow.stalls > 100
+    assert np.array_equal(slow.log, fast.log)
+    assert slow.cycles > 1.2 * fast.cycles
+
+
+@pytest.mark.parametrize("at", [150, 170])
+@pytest.mark.parametrize("bus", ["cycle", "batch"])
+@pytest.mark.parametrize("sim", SIMS)
+def test_reset_in_the_middle_of_a_trial(sim, bus, at, workdir):
+    """A reset 150 or 170 cycles into the second trial, with requests in flight
+    (after an even and an odd number of batches on the batch bus): the core is
+    idle at once, and the whole schedule run again from a fresh device equals the
+    golden model (no state survives the reset)."""
+    res, _ = _run(sim, "dynamic", workdir, bus=bus, reset_at=(1, at))
+    assert res.reset["busy"] == 1 and res.reset["busy_after"] == 0
+    assert len(res.trials) == 6
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("draw", [0, 1])
+def test_random_maze_and_device_seed(sim, draw, workdir):
+    """Random 8x11 mazes, a layout switch and random device seeds."""
+    rng = np.random.default_rng(1000 + draw)
+    lays = [random_maze((8, 11), rng, 0.25), random_maze((8, 11), rng, 0.25)]
+    seed = int(rng.integers(1 << 30))
+    res = run_cocotb(sim, lays, [2], 4, 60, seed, workdir, PAPER, build_root=BUILD_ROOT)
+    counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 60)
+    record_coverage(sim, f"random-{draw}", counts)
+    assert len(res.log) > 500
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("draw", range(2, 8))
+def test_more_random_mazes(sim, draw, workdir):
+    rng = np.random.default_rng(1000 + draw)
+    shape = (int(rng.integers(4, 16)), int(rng.integers(4, 16)))
+    lays = [random_maze(shape, rng, float(rng.uniform(0.1, 0.35))) for _ in range(2)]
+    seed = int(rng.integers(1 << 30))
+    res = run_cocotb(sim, lays, [5], 10, 120, seed, workdir, PAPER, build_root=BUILD_ROOT)
+    counts = branch_counts(res.log, res.trials, PAPER, shape, 120)
+    record_coverage(sim, f"random-{draw}", counts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", SIMS)
+def test_full_dynamic_maze_equals_golden_model(sim, workdir):
+    """The acceptance run: 120 trials of the shipped 30x30 pair, A -> B -> A."""
+    lays = [shipped("dynamic_a"), shipped("dynamic_b")]
+    res = run_cocotb(sim, lays, [40, 80], 120, 600, 0, workdir, PAPER, build_root=BUILD_ROOT)
+    counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 600)
+    record_coverage(sim, "full-dynamic", counts)
+    assert len(res.trials) == 120 and len(res.log) > 100_000
