@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from memrl.rtl.navigator.core import SLOTS, THR  # devices per place; the threshold slot
 from memrl.sim.devices import DevicePort, Op, SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.devices._check import check_int_range
 from memrl.sim.navigator.maze import DIRECTIONS, Hit, Maze
@@ -34,8 +35,6 @@ __all__ = [
 
 N_DIR = 8
 COST_UNIT = 20  # terrain costs are learned in units of 0.05 (1 -> 20, 10 -> 200)
-SLOTS = 9  # devices per place: 8 synapses + 1 threshold
-THR = 8  # slot of the threshold device
 
 
 class Cls:

@@ -25,14 +25,13 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from memrl.rtl.navigator.core import SLOTS, THR
 from memrl.sim.devices.siox import PROGRAM_LANE, READ_LANE, lognormal1
 from memrl.sim.devices.streams import normal1, normal_lane
 
 __all__ = ["run_trials", "pack_params", "ERR_NO_PATH"]
 
 N_DIR = 8
-SLOTS = 9
-THR = 8
 NEVER = 1 << 40
 ERR_NO_PATH = 1  # a reward path could not be planned (cannot happen after a goal)
 
