@@ -8,7 +8,7 @@ OUT    ?= build/demo
 # SLOW=1 also runs the tests marked slow.
 PYTEST_MARKS := $(if $(SLOW),,-m "not slow")
 
-.PHONY: install iverilog test sim demo lint bench verilog clean distclean doctor
+.PHONY: install iverilog test test-all sim demo lint bench verilog clean distclean doctor
 
 install: $(STAMP) iverilog
 
@@ -31,6 +31,10 @@ iverilog:
 
 test: install
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_MARKS) $(PYTEST_ARGS)
+
+# Everything, the slow tests included (the same as `SLOW=1 make test`).
+test-all: install
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 # The cocotb suite on one simulator: `make sim SIM=icarus|verilator` (SLOW=1 adds
 # the full-length runs; WAVES=1 dumps waveforms under build/waves, one test at a time).
