@@ -30,22 +30,19 @@ Two write schemes:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from memrl.sim.crossbar.golden import (
     CrossbarConfig,
     CrossbarQNet,
+    EngineFactory,
     FloatQNet,
     flat_views,
     float_forward,
 )
-
-if TYPE_CHECKING:
-    from memrl.sim.crossbar.session import EngineSession
 
 __all__ = [
     "PaperWrite",
@@ -281,7 +278,7 @@ class QAgent:
         seed: int = 0,
         obs_scale: np.ndarray | None = None,
         obs_offset: np.ndarray | None = None,
-        engine: Callable[[CrossbarQNet], EngineSession] | None = None,
+        engine: EngineFactory | None = None,
     ) -> None:
         if net not in ("crossbar", "float"):
             raise ValueError(f"net must be 'crossbar' or 'float' (got {net!r})")

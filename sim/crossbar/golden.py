@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -61,13 +61,13 @@ from memrl.sim.devices import (
 from memrl.sim.devices.port import Op
 from memrl.sim.devices.xbar_emulator import XbarEmulatorArray, XbarEmulatorModel, XbarEmulatorPort
 
-if TYPE_CHECKING:
-    from memrl.sim.crossbar.session import EngineSession
-
 __all__ = [
     "Datapath",
     "CrossbarConfig",
     "EnergyModel",
+    "Engine",
+    "EngineFactory",
+    "EnginePass",
     "CrossbarQNet",
     "FloatQNet",
     "layer_maps",
@@ -383,6 +383,55 @@ def program_pieces(
     ]  # fmt: skip
 
 
+class EnginePass(Protocol):
+    """What an engine's forward pass returns: the fixed-point activations
+    [input, hidden..., Q] of the batch, batch-first."""
+
+    @property
+    def acts(self) -> list[np.ndarray]: ...
+
+
+class Engine(Protocol):
+    """The digital side of a :class:`CrossbarQNet` when it is not the golden
+    model's own (the crossbar engine in a simulator or on a board): forward
+    passes, programming and read-back, in the codes of the crossbar port.
+
+    ``cycles`` counts the engine's clock cycles (where known), ``words_out`` and
+    ``words_in`` the words sent and received, and ``history`` holds each
+    command as (name, count, cycles, words out, words in), in order.
+    """
+
+    cycles: int
+    words_out: int
+    words_in: int
+    history: list[tuple[str, int, int, int, int]]
+
+    def forward(self, b_q: np.ndarray, x_q: np.ndarray, reads: int = 1) -> EnginePass:
+        """A forward pass of fixed-point inputs ``x_q`` (batch, n_in) with every
+        layer's fixed-point biases ``b_q`` (concatenated)."""
+        ...
+
+    def program(self, reset: np.ndarray, set_idx: np.ndarray, levels: np.ndarray) -> None:
+        """RESET the devices ``reset``, then SET ``set_idx`` at gate codes ``levels``."""
+        ...
+
+    def read(self, devices: np.ndarray) -> np.ndarray:
+        """READ codes of ``devices``."""
+        ...
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Column codes (rows, read-back columns) of ``rows``, one one-hot VMM each."""
+        ...
+
+    def close(self) -> None:
+        """Release the simulator or the link."""
+        ...
+
+
+#: Makes the :class:`Engine` of a network (the ``engine`` of :class:`CrossbarQNet`).
+EngineFactory = Callable[["CrossbarQNet"], Engine]
+
+
 class CrossbarQNet(_QNetBase):
     """The Q-network on a simulated 1T1R array behind its port.
 
@@ -392,6 +441,10 @@ class CrossbarQNet(_QNetBase):
     voltage of each device's last SET as the host asked for it (volts, before the
     port's quantisation to a gate-voltage code): the paper's scheme steps it in
     increments finer than one code.
+
+    ``engine`` makes the :class:`Engine` that does the digital side (forward
+    passes, programming, read-back) against the same array; None: this model's
+    own datapath.
     """
 
     def __init__(
@@ -400,7 +453,7 @@ class CrossbarQNet(_QNetBase):
         rng: np.random.Generator,
         *,
         record: bool = False,
-        engine: Callable[[CrossbarQNet], EngineSession] | None = None,
+        engine: EngineFactory | None = None,
     ) -> None:
         self.config = c = config
         self.maps = layer_maps(c)
@@ -435,8 +488,8 @@ class CrossbarQNet(_QNetBase):
             )
         # Columns a row read-back converts: every column the network uses.
         self.readback_cols = readback_columns(c)
-        # The crossbar engine doing the digital side (memrl.sim.crossbar.session), if any.
-        self.engine = engine(self) if engine is not None else None
+        # The engine doing the digital side, if not this model's own datapath.
+        self.engine: Engine | None = engine(self) if engine is not None else None
         self.vg = np.full(self.array.size, c.vg_mid)
         self.g_read_us = np.zeros(self.array.size)
         self._allocate()

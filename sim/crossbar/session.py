@@ -5,8 +5,9 @@
   datapath);
 * :func:`decode_forward`, :func:`program_words`: how the host reads a forward
   pass's answer and writes a ``pulse`` as PROGRAM entries;
-* :class:`EngineSession`: what a :class:`CrossbarQNet` built with an
-  ``engine`` asks of the engine (forward passes, programming, read-back);
+* :class:`EngineSession`: an :class:`~memrl.sim.crossbar.golden.Engine`, what a
+  :class:`CrossbarQNet` built with an ``engine`` asks of the engine (forward
+  passes, programming, read-back), over a command stream;
   :class:`AmaranthSession` is the engine in ``amaranth.sim``, its array the
   network's own 1T1R model behind the crossbar port, or the on-chip emulator
   core (:func:`rtl_top`);
@@ -36,6 +37,7 @@ from memrl.sim.crossbar.golden import (
     MAX_READS,
     CrossbarConfig,
     CrossbarQNet,
+    EngineFactory,
     emulator_model,
     layer_maps,
     output_constants,
@@ -219,7 +221,9 @@ def program_words(
 
 
 class EngineSession(ABC):
-    """The engine as a :class:`CrossbarQNet` uses it.
+    """The engine as a :class:`CrossbarQNet` uses it (an
+    :class:`~memrl.sim.crossbar.golden.Engine`), each call one or more commands
+    exchanged with :meth:`_exchange`.
 
     Biases go to the engine only when they changed since the last forward pass.
     ``words_out``/``words_in`` count the words sent and received (a command
@@ -458,9 +462,9 @@ def simulate_forwards(
         session.close()
 
 
-def amaranth_engine(  # noqa: ANN201
+def amaranth_engine(
     latency: int = 0, max_batch: int = 128, ready_prob: float = 1.0, seed: int = 0
-):
+) -> EngineFactory:
     """An ``engine`` for :class:`CrossbarQNet`: the engine in amaranth.sim."""
 
     def make(net: CrossbarQNet) -> AmaranthSession:

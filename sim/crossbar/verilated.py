@@ -13,11 +13,10 @@ difference raises :class:`~memrl.sim.crossbar.session.EngineMismatch`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from memrl.rtl.crossbar.engine import EngineOp, command_layout
-from memrl.sim.crossbar.golden import CrossbarQNet
+from memrl.sim.crossbar.golden import CrossbarQNet, EngineFactory
 from memrl.sim.crossbar.session import (
     DEFAULT_DESIGN,
     EMULATED_STALL_CYCLES,
@@ -66,7 +65,7 @@ class VerilatedSession(EngineSession):
 
 def verilated_engine(
     max_batch: int = 128, root: Path = BUILD_ROOT, design: SystemDesign = DEFAULT_DESIGN
-) -> Callable:
+) -> EngineFactory:
     """An ``engine`` for :class:`CrossbarQNet`: :class:`VerilatedSession` of the
     system built as ``design`` says."""
 
