@@ -174,7 +174,7 @@ def _link_bytes() -> dict:
     from memrl.host.bench.link import CountingTransport
     from memrl.host.crossbar.commands import board_firmware, link_engine
     from memrl.host.navigator.backends import SIMBOARD_TIMEOUT_S
-    from memrl.sim.tools.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
+    from memrl.sim.tools.uart_bridge import SIMBOARD_CLK_HZ, SIMBOARD_DIVISOR, SimBoard
 
     counters: list[CountingTransport] = []
     # Bytes sent and received when each engine command had ended, in order.
@@ -184,7 +184,7 @@ def _link_bytes() -> dict:
         counters.append(CountingTransport(transport))
         return counters[-1]
 
-    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ)
+    top = board_firmware("CartPole-v1", "default", SIMBOARD_DIVISOR, SIMBOARD_CLK_HZ)
     with (
         tempfile.TemporaryDirectory() as tmp,
         SimBoard("verilator", None, 0, "emulator", workdir=Path(tmp), top=top) as board,

@@ -791,7 +791,7 @@ def sim_serve(
     import signal
     import threading
 
-    from memrl.sim.tools.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
+    from memrl.sim.tools.uart_bridge import SIMBOARD_CLK_HZ, SIMBOARD_DIVISOR, SimBoard
 
     try:
         if firmware == "crossbar":
@@ -800,7 +800,7 @@ def sim_serve(
 
             click.echo(f"building the crossbar firmware of {env_id} ({preset}) for {simulator} ...")
             b = BOARDS[board_name]
-            top = board_firmware(env_id, preset, SIM_DIVISOR, SIM_CLK_HZ, b.crossbar)
+            top = board_firmware(env_id, preset, SIMBOARD_DIVISOR, SIMBOARD_CLK_HZ, b.crossbar)
             device = "emulator"  # the firmware's array is its emulator core
             board = SimBoard(simulator, None, seed, device, top=top)
             hint = "  " + _crossbar_run_hint(env_id, preset, b, "{port}")

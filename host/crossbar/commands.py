@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 from memrl.host.link.client import LinkClient
 from memrl.host.link.frames import LinkError
-from memrl.host.link.transports import SIM_CLK_HZ, SIM_DIVISOR, SerialTransport, UARTSimTransport
+from memrl.host.link.transports import (
+    AMARANTH_SIM_CLK_HZ,
+    AMARANTH_SIM_DIVISOR,
+    SerialTransport,
+    UARTSimTransport,
+)
 from memrl.host.navigator.commands import FirmwareMismatch
 from memrl.rtl.crossbar.commands import (
     KIND_CROSSBAR,
@@ -171,8 +176,8 @@ def board_limits(net: CrossbarQNet | CrossbarConfig) -> tuple[int, int]:
 
 
 def simulated_link(
-    net: CrossbarQNet, max_batch: int | None = None, divisor: int = SIM_DIVISOR,
-    clk_hz: int = SIM_CLK_HZ, lanes: int = 8,
+    net: CrossbarQNet, max_batch: int | None = None, divisor: int = AMARANTH_SIM_DIVISOR,
+    clk_hz: int = AMARANTH_SIM_CLK_HZ, lanes: int = 8,
 ) -> tuple[CrossbarCommands, UARTSimTransport]:  # fmt: skip
     """The crossbar firmware for ``net`` in amaranth.sim (forward batches of
     ``max_batch``, default :func:`board_limits`), and its transport."""

@@ -10,7 +10,8 @@
   pins ``rx_pin`` and ``tx_pin`` (the crossbar firmware's as well,
   :mod:`memrl.host.crossbar.commands`).
 * :class:`SerialTransport`: a serial port through pyserial, the same for a board
-  and for a simulated board behind a pseudo-terminal.
+  and for a simulated board behind a pseudo-terminal; or any pyserial URL
+  (``socket://HOST:PORT``, ``rfc2217://HOST:PORT``, ``loop://``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from memrl.sim.devices.emulator import emulator_for
 from memrl.sim.navigator.amaranth_port import RRAMResponder
 from memrl.sim.tools.amaranth_tb import uart_read_byte, uart_write
 
-__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "UARTSimTransport", "AmaranthTransport",
-           "SerialTransport"]  # fmt: skip
+__all__ = ["AMARANTH_SIM_CLK_HZ", "AMARANTH_SIM_DIVISOR", "UARTSimTransport",
+           "AmaranthTransport", "SerialTransport"]  # fmt: skip
 
-SIM_CLK_HZ = 12_000_000  # the simulated firmware's clock (iCEBreaker's oscillator)
-SIM_DIVISOR = 4  # clock cycles per UART bit in simulation (3 Mbaud)
+#: The clock of a firmware simulated in-process by amaranth.sim (the iCEBreaker's
+#: oscillator), in simulated time.
+AMARANTH_SIM_CLK_HZ = 12_000_000
+#: Clock cycles per UART bit of a firmware in amaranth.sim (3 Mbaud at its clock).
+AMARANTH_SIM_DIVISOR = 4
 
 
 class UARTSimTransport:
@@ -104,8 +108,8 @@ class AmaranthTransport(UARTSimTransport):
         seed: int,
         device: str = "siox",
         siox: SiOxParams | None = None,
-        divisor: int = SIM_DIVISOR,
-        clk_hz: int = SIM_CLK_HZ,
+        divisor: int = AMARANTH_SIM_DIVISOR,
+        clk_hz: int = AMARANTH_SIM_CLK_HZ,
         traj_depth: int = 1024,
         serial_emulator: bool = False,
     ) -> None:
@@ -126,17 +130,20 @@ class AmaranthTransport(UARTSimTransport):
 
 
 class SerialTransport:
-    """A serial port (pyserial): a board, or a simulated board behind a pty."""
+    """A serial port (pyserial): a board, or a simulated board behind a pty.
 
-    def __init__(self, port: str, baud: int = 115_200) -> None:
+    ``url`` is a device (``/dev/ttyUSB1``, ``COM3``) or a pyserial URL
+    (``socket://HOST:PORT``, ``rfc2217://HOST:PORT``, ``loop://``)."""
+
+    def __init__(self, url: str, baud: int = 115_200) -> None:
         try:
             import serial
         except ImportError as exc:  # pragma: no cover - pyserial is a dependency
             raise RuntimeError("the serial transport needs pyserial: pip install pyserial") from exc
         try:
-            self.port = serial.Serial(port, baud, timeout=0)
-        except serial.SerialException as exc:
-            raise RuntimeError(f"cannot open serial port {port}: {exc}") from exc
+            self.port = serial.serial_for_url(url, baudrate=baud, timeout=0)
+        except (serial.SerialException, ValueError) as exc:
+            raise RuntimeError(f"cannot open serial port {url}: {exc}") from exc
 
     def now(self) -> float:
         return time.monotonic()

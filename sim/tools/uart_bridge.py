@@ -8,9 +8,9 @@ pyserial exactly as it opens a board's serial port. ``memrl sim serve`` runs
 one from the command line; ``memrl maze run --backend icarus|verilator`` starts
 one per seed.
 
-The simulated firmware reports a clock of :data:`SIM_CLK_HZ` in IDENTIFY, a
-conservative estimate of the simulators' speed, so the host sizes its
-timeouts to simulated time.
+The simulated firmware is built for a clock of :data:`SIMBOARD_CLK_HZ` and
+reports it in IDENTIFY: a conservative estimate of the simulators' speed, so
+the host sizes its timeouts to simulated time.
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ from memrl.rtl.navigator.core import SLOTS, NavigatorConfig
 from memrl.sim.devices.emulator import emulator_for
 from memrl.sim.tools.runner import SIMULATORS, build, run
 
-__all__ = ["SIM_CLK_HZ", "SIM_DIVISOR", "SimBoard", "main"]
+__all__ = ["SIMBOARD_CLK_HZ", "SIMBOARD_DIVISOR", "SimBoard", "main"]
 
-SIM_CLK_HZ = 10_000  # what IDENTIFY reports: simulated cycles per wall second, at least
-SIM_DIVISOR = 8  # clock cycles per UART bit
+#: The clock a simulated board's firmware is built for and reports in IDENTIFY,
+#: a conservative estimate of the simulators' speed: Icarus and Verilator
+#: simulate at least this many cycles per wall second.
+SIMBOARD_CLK_HZ = 10_000
+#: Clock cycles per UART bit of a simulated board's firmware.
+SIMBOARD_DIVISOR = 8
 
 
 class SimBoard:
@@ -39,7 +43,7 @@ class SimBoard:
     context manager, or call :meth:`close`. ``top``: another firmware with UART
     pins ``rx_pin``/``tx_pin`` and its memory inside (the crossbar's,
     :class:`memrl.rtl.crossbar.commands.CrossbarCommands`, built with
-    :data:`SIM_DIVISOR` and :data:`SIM_CLK_HZ`) instead of the navigator's."""
+    :data:`SIMBOARD_DIVISOR` and :data:`SIMBOARD_CLK_HZ`) instead of the navigator's."""
 
     def __init__(
         self,
@@ -59,7 +63,7 @@ class SimBoard:
                 raise ValueError("a simulated board needs a navigator config or a top")
             emulator = emulator_for(device, SLOTS * config.places, seed)
             # With the SiOx model, the RRAM port is the top's: the cocotb bus model answers it.
-            top = NavigatorCommands(config, SIM_DIVISOR, traj_depth, SIM_CLK_HZ,
+            top = NavigatorCommands(config, SIMBOARD_DIVISOR, traj_depth, SIMBOARD_CLK_HZ,
                                     emulator=emulator)  # fmt: skip
         elif device != "emulator":
             raise ValueError("a given top has its memory inside: device must be 'emulator'")
@@ -71,7 +75,7 @@ class SimBoard:
         pty_file.unlink(missing_ok=True)
         cfg = {
             "sim": sim, "build_dir": str(b.build_dir), "run_dir": str(run_dir),
-            "divisor": SIM_DIVISOR, "device": device, "seed": seed,
+            "divisor": SIMBOARD_DIVISOR, "device": device, "seed": seed,
             "devices": SLOTS * config.places if config else 0, "pty_file": str(pty_file),
             "parent_pid": os.getpid(),
         }  # fmt: skip

@@ -352,10 +352,10 @@ def test_cli_run_on_a_simulated_board_equals_the_golden_model(
     multiplies by shift-and-add."""
     from memrl.host.build.fpga import BOARDS
     from memrl.host.crossbar.commands import board_firmware
-    from memrl.sim.tools.uart_bridge import SIM_CLK_HZ, SIM_DIVISOR, SimBoard
+    from memrl.sim.tools.uart_bridge import SIMBOARD_CLK_HZ, SIMBOARD_DIVISOR, SimBoard
 
     d = BOARDS[board_name].crossbar
-    top = board_firmware("CartPole-v1", "default", SIM_DIVISOR, SIM_CLK_HZ, d)
+    top = board_firmware("CartPole-v1", "default", SIMBOARD_DIVISOR, SIMBOARD_CLK_HZ, d)
     split = (
         []
         if d.pass_samples is None
