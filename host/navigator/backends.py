@@ -9,40 +9,41 @@
   pseudo-terminal (:class:`memrl.sim.tools.uart_bridge.SimBoard`), one per seed, spoken
   to through pyserial: the code path of a board;
 * ``serial:PORT``: a board (or a simulated board behind a pseudo-terminal) on a
-  serial port: one agent, as a board holds one agent's devices.
+  serial port or a pyserial URL (``socket://HOST:PORT``): one agent, as a board
+  holds one agent's devices.
 
 ``--device``: ``siox`` (the SiOx physics model; the default everywhere it can
 run) or ``emulator`` (the on-chip emulator core; the golden model then runs
 against its Python twin, :class:`memrl.sim.devices.emulator.EmulatorPort`). A
 board has the device it was built with.
 
-Every backend runs the same schedule through :func:`memrl.sim.navigator.golden.run_agent`
-and yields the same per-trial records, so a run folder looks the same whichever
-backend wrote it; for the same seed and device the simulated backends equal the
-golden model (tests/host/navigator/test_backends.py).
+The backends are registered in :data:`NAVIGATOR_BACKENDS`, each with the
+factory of its agents. Every backend runs the same schedule through
+:func:`memrl.sim.navigator.golden.run_agent` and yields the same per-trial
+records, so a run folder looks the same whichever backend wrote it; for the
+same seed and device the simulated backends equal the golden model
+(tests/host/navigator/test_backends.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
+from memrl.host.backend import Backend, BackendTable
 from memrl.rtl.navigator.commands import config_id
 from memrl.rtl.navigator.core import SLOTS
 from memrl.sim.devices.emulator import RRAM_DEVICES, EmulatorModel, EmulatorPort, check_device
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialAgent, TrialResult
 from memrl.sim.navigator.session import TRIAL_FIELDS, rtl_config
 
-__all__ = ["BACKENDS", "CONTROL_BACKENDS", "RRAM_DEVICES", "Backend", "parse_backend",
-           "check_run", "StackedAgents", "close_agents", "navigator_agent"]  # fmt: skip
+__all__ = ["BACKENDS", "NAVIGATOR_BACKENDS", "NavigatorBackend", "AgentRequest", "RRAM_DEVICES",
+           "Backend", "parse_backend", "check_run", "StackedAgents", "close_agents",
+           "navigator_agent"]  # fmt: skip
 
-BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
-#: Where a cart-pole or mountain-car run's crossbar digital side runs: the golden
-#: model, the crossbar engine in amaranth.sim or as Verilog under cocotb, or the
-#: crossbar firmware on a board (or a simulated board) on a serial port.
-CONTROL_BACKENDS = ("golden", "amaranth", "icarus", "verilator", "serial:PORT")
 #: The client's timeout per attempt on a simulated board behind a pseudo-terminal
 #: (wall seconds: a request's bytes take about 0.1 s on Icarus).
 SIMBOARD_TIMEOUT_S = 2.0
@@ -53,34 +54,28 @@ SIM_TIMEOUT_S = 0.01
 
 
 @dataclass(frozen=True)
-class Backend:
-    kind: str  # golden | amaranth | icarus | verilator | serial
-    port: str = ""  # serial only
+class AgentRequest:
+    """What a backend's factory builds agents for: the port (a board's), the
+    device, the maze's shape, one agent per seed, the preset, and the trajectory
+    places a simulated firmware keeps per trial."""
 
-    def __str__(self) -> str:
-        return f"serial:{self.port}" if self.kind == "serial" else self.kind
-
-
-def parse_backend(text: str) -> Backend:
-    """``golden``, ``amaranth`` or ``serial:PORT``; a ValueError names the choices."""
-    if text in ("golden", "amaranth", "icarus", "verilator"):
-        return Backend(text)
-    if text.startswith("serial:") and len(text) > len("serial:"):
-        return Backend("serial", text[len("serial:") :])
-    raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {text!r})")
+    port: str
+    device: str
+    shape: tuple[int, int]
+    seeds: tuple[int, ...]
+    preset: str
+    traj_depth: int
 
 
-def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
-    """The parsed backend, after refusing what it cannot run (naming the option)."""
-    b = parse_backend(backend)
-    check_device(device)
-    if b.kind != "golden" and preset != "paper":
-        raise ValueError(
-            f"the firmware implements the paper rule: use --preset paper with --backend {b}"
-        )
-    if b.kind == "serial" and seeds != 1:
-        raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
-    return b
+@dataclass(frozen=True)
+class NavigatorBackend:
+    """One place a maze run executes. ``agents`` makes its agents; ``firmware``:
+    it runs the firmware, which implements the paper rule only; ``board``: a
+    board on a port (``NAME:PORT``), holding one agent's devices."""
+
+    agents: Callable[[AgentRequest], TrialAgent]
+    firmware: bool = True
+    board: bool = False
 
 
 def close_agents(agents: Sequence[object]) -> None:
@@ -112,6 +107,103 @@ def _emulator_port(n_devices: int, seed: int) -> EmulatorPort:
     return EmulatorPort(EmulatorModel.from_siox(n_devices, seed))
 
 
+def _golden_agents(req: AgentRequest) -> TrialAgent:
+    """The golden model: one batch on the SiOx model, or one agent per seed on
+    its emulator's Python twin."""
+    params = PRESETS[req.preset]
+    if req.device == "siox":
+        return Navigator(req.shape, list(req.seeds), params)
+    n = SLOTS * req.shape[0] * req.shape[1]
+    return StackedAgents(
+        [Navigator(req.shape, [s], params, device_port=_emulator_port(n, s)) for s in req.seeds]
+    )
+
+
+def _firmware_agent(transport: object, req: AgentRequest, timeout_s: float):  # noqa: ANN202
+    """The firmware behind ``transport``, spoken to by the link client."""
+    from memrl.host.link.client import LinkClient
+    from memrl.host.navigator.commands import FirmwareAgent, NavigatorClient
+
+    config = rtl_config(PRESETS[req.preset], req.shape)
+    link = LinkClient(transport, timeout_s=timeout_s)
+    return FirmwareAgent(NavigatorClient(link, config_id(config)))
+
+
+def _per_seed(make: Callable[[AgentRequest, int], TrialAgent], req: AgentRequest) -> TrialAgent:
+    """One agent per seed from ``make``, side by side; those made so far are
+    closed if one fails."""
+    agents: list[TrialAgent] = []
+    try:
+        for s in req.seeds:
+            agents.append(make(req, s))
+    except BaseException:
+        close_agents(agents)
+        raise
+    return StackedAgents(agents)
+
+
+def _amaranth_agent(req: AgentRequest, seed: int) -> TrialAgent:
+    """The firmware of one seed in amaranth.sim."""
+    from memrl.host.link.transports import AmaranthTransport
+
+    config = rtl_config(PRESETS[req.preset], req.shape)
+    t = AmaranthTransport(config, seed, req.device, traj_depth=req.traj_depth)
+    return _firmware_agent(t, req, SIM_TIMEOUT_S)
+
+
+def _simboard_agent(simulator: str, req: AgentRequest, seed: int) -> TrialAgent:
+    """The firmware of one seed on ``simulator`` behind a pseudo-terminal."""
+    from memrl.host.link.transports import SerialTransport
+    from memrl.sim.tools.uart_bridge import SimBoard
+
+    config = rtl_config(PRESETS[req.preset], req.shape)
+    board = SimBoard(simulator, config, seed, req.device, traj_depth=req.traj_depth)
+    try:
+        agent = _firmware_agent(SerialTransport(board.port), req, SIMBOARD_TIMEOUT_S)
+    except BaseException:
+        board.close()
+        raise
+    agent.on_close.append(board.close)
+    return agent
+
+
+def _board_agent(req: AgentRequest) -> TrialAgent:
+    """A board on a serial port (or a pyserial URL): one agent."""
+    from memrl.host.link.transports import SerialTransport
+
+    return _firmware_agent(SerialTransport(req.port), req, BOARD_TIMEOUT_S)
+
+
+#: The navigator's backends, by name (see the module text).
+NAVIGATOR_BACKENDS: BackendTable[NavigatorBackend] = BackendTable(
+    golden=NavigatorBackend(_golden_agents, firmware=False),
+    amaranth=NavigatorBackend(partial(_per_seed, _amaranth_agent)),
+    icarus=NavigatorBackend(partial(_per_seed, partial(_simboard_agent, "icarus"))),
+    verilator=NavigatorBackend(partial(_per_seed, partial(_simboard_agent, "verilator"))),
+    serial=NavigatorBackend(_board_agent, board=True),
+)
+BACKENDS = NAVIGATOR_BACKENDS.names()
+
+
+def parse_backend(text: str) -> Backend:
+    """A navigator backend by name; a ValueError names the choices."""
+    return NAVIGATOR_BACKENDS.parse(text)
+
+
+def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
+    """The parsed backend, after refusing what it cannot run (naming the option)."""
+    b = parse_backend(backend)
+    check_device(device)
+    entry = NAVIGATOR_BACKENDS.entry(b)
+    if entry.firmware and preset != "paper":
+        raise ValueError(
+            f"the firmware implements the paper rule: use --preset paper with --backend {b}"
+        )
+    if entry.board and seeds != 1:
+        raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
+    return b
+
+
 def navigator_agent(
     backend: Backend,
     device: str,
@@ -124,44 +216,5 @@ def navigator_agent(
     firmware keeps ``traj_depth`` trajectory places per trial (a terrain map's
     cost needs all of them: max steps + 1)."""
     check_run(str(backend), device, preset, len(seeds))
-    params = PRESETS[preset]
-    n = SLOTS * shape[0] * shape[1]
-    if backend.kind == "golden":
-        if device == "siox":
-            return Navigator(shape, seeds, params)
-        return StackedAgents(
-            [Navigator(shape, [s], params, device_port=_emulator_port(n, s)) for s in seeds]
-        )
-    from memrl.host.link.client import LinkClient
-    from memrl.host.link.transports import AmaranthTransport, SerialTransport
-    from memrl.host.navigator.commands import FirmwareAgent, NavigatorClient
-
-    config = rtl_config(params, shape)
-
-    def firmware(transport: object, timeout_s: float) -> FirmwareAgent:
-        link = LinkClient(transport, timeout_s=timeout_s)
-        return FirmwareAgent(NavigatorClient(link, config_id(config)))
-
-    if backend.kind == "serial":
-        return firmware(SerialTransport(backend.port), BOARD_TIMEOUT_S)
-    agents: list[FirmwareAgent] = []
-    try:
-        for s in seeds:
-            if backend.kind == "amaranth":
-                t = AmaranthTransport(config, s, device, traj_depth=traj_depth)
-                agents.append(firmware(t, SIM_TIMEOUT_S))
-                continue
-            from memrl.sim.tools.uart_bridge import SimBoard
-
-            board = SimBoard(backend.kind, config, s, device, traj_depth=traj_depth)
-            try:
-                agent = firmware(SerialTransport(board.port), SIMBOARD_TIMEOUT_S)
-            except BaseException:
-                board.close()
-                raise
-            agent.on_close.append(board.close)
-            agents.append(agent)
-    except BaseException:
-        close_agents(agents)
-        raise
-    return StackedAgents(agents)
+    request = AgentRequest(backend.port, device, tuple(shape), tuple(seeds), preset, traj_depth)
+    return NAVIGATOR_BACKENDS.entry(backend).agents(request)

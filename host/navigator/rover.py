@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from memrl.host.navigator.backends import check_run, close_agents, navigator_agent, parse_backend
+from memrl.host.navigator.backends import (
+    NAVIGATOR_BACKENDS,
+    check_run,
+    close_agents,
+    navigator_agent,
+    parse_backend,
+)
 from memrl.host.navigator.envs import ROVER_GOAL, ROVER_START, load_rover, rover_terrain
 from memrl.sim.navigator.golden import PRESETS, Navigator, cost_units
 from memrl.sim.navigator.maze import Maze
@@ -42,13 +48,13 @@ class RoverConfig:
     terrain_seed: int = 0
     cost_file: str | None = None
     preset: str = "default"
-    backend: str = "golden"  # golden | amaranth | icarus | verilator | serial:PORT
+    backend: str = "golden"  # a name of memrl.host.navigator.backends.NAVIGATOR_BACKENDS
     device: str = "siox"  # siox | emulator
 
     def check(self) -> None:
         """Refuse what a backend cannot run, naming the option."""
         backend = check_run(self.backend, self.device, self.preset, self.seeds)
-        if backend.kind == "serial" and self.transfer_at < self.trials:
+        if NAVIGATOR_BACKENDS.entry(backend).board and self.transfer_at < self.trials:
             raise ValueError(
                 "a board holds one agent's devices: a serial backend runs no fresh "
                 "condition (--transfer-at equal to --trials)"

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from memrl.host.navigator.backends import check_run, close_agents, navigator_agent, parse_backend
+from memrl.host.navigator.backends import (
+    NAVIGATOR_BACKENDS,
+    check_run,
+    close_agents,
+    navigator_agent,
+    parse_backend,
+)
 from memrl.host.navigator.baselines import DQN, TabularQ
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialResult, run_agent
 from memrl.sim.navigator.maze import Maze, load_maze, shipped
@@ -44,7 +50,7 @@ class MazeRunConfig:
     seeds: int = 20
     first_seed: int = 0
     preset: str = "default"
-    backend: str = "golden"  # golden | amaranth | serial:PORT (memrl.host.navigator.backends)
+    backend: str = "golden"  # a name of memrl.host.navigator.backends.NAVIGATOR_BACKENDS
     agent: str = "navigator"  # navigator | tabular-q | dqn
     device: str = "siox"  # siox | emulator
 
@@ -53,9 +59,8 @@ class MazeRunConfig:
             raise ValueError(f"agent must be one of {sorted(AGENTS)} (got {self.agent!r})")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)} (got {self.preset!r})")
-        if self.agent != "navigator" and (
-            parse_backend(self.backend).kind != "golden" or self.device != "siox"
-        ):
+        backend = NAVIGATOR_BACKENDS.entry(parse_backend(self.backend))
+        if self.agent != "navigator" and (backend.firmware or self.device != "siox"):
             raise ValueError(
                 f"the {self.agent} baseline runs on the golden backend with the siox device only"
             )
