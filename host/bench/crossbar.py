@@ -12,8 +12,10 @@ import gymnasium as gym
 import numpy as np
 
 from memrl.host.bench.registry import bench, experiment
+from memrl.host.crossbar.config import ControlRunConfig
 from memrl.host.crossbar.control import DEVICES, make_agent
-from memrl.host.crossbar.run import ControlRunConfig, load_episodes, run_control, summarise
+from memrl.host.crossbar.results import load_episodes, summarise
+from memrl.host.crossbar.runner import run_control
 
 SEEDS = 10
 CARTPOLE_EPISODES = 600

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 import click
 from tqdm import tqdm
 
-from memrl.host.navigator.backends import BACKENDS, CONTROL_BACKENDS, RRAM_DEVICES
+from memrl.host.crossbar.backends import BACKENDS as CONTROL_BACKENDS
+from memrl.host.navigator.backends import BACKENDS, RRAM_DEVICES
 
 if TYPE_CHECKING:
-    from memrl.host.crossbar.run import ControlRunConfig
+    from memrl.host.crossbar.config import ControlRunConfig
 
 
 def out_option(default: str, help: str = "Output folder.") -> Callable:  # noqa: A002
@@ -480,7 +481,7 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
 
 def _control_config(task: str, opts: dict) -> ControlRunConfig:
     """A ControlRunConfig from the shared options; bad values name their option."""
-    from memrl.host.crossbar.run import ConfigError, ControlRunConfig
+    from memrl.host.crossbar.config import ConfigError, ControlRunConfig
 
     watch = tuple(_int_list(opts["watch"], "--watch")) if opts["watch"] else ()
     try:
@@ -544,7 +545,8 @@ def _control_table(rows: list[tuple[str, dict]], first: str | None = None) -> st
 
 def _control_run(task: str, out: Path, opts: dict) -> None:
     from memrl.host.crossbar.plots import plot_run
-    from memrl.host.crossbar.run import run_control, summarise
+    from memrl.host.crossbar.results import summarise
+    from memrl.host.crossbar.runner import run_control
 
     cfg = _control_config(task, opts)
     interrupted = False
@@ -571,7 +573,8 @@ def _control_run(task: str, out: Path, opts: dict) -> None:
 
 
 def _control_sweep(task: str, out: Path, param: str, values: str, opts: dict) -> None:
-    from memrl.host.crossbar.run import ConfigError, run_sweep, sweep_folder, sweep_values
+    from memrl.host.crossbar.config import ConfigError
+    from memrl.host.crossbar.sweep import run_sweep, sweep_folder, sweep_values
 
     try:
         nums = [float(x) for x in values.split(",") if x.strip()]
@@ -628,7 +631,7 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     def compare(run_a: Path, run_b: Path, plot: Path | None) -> None:
         """Whether two runs' episodes are equal (every column of episodes.csv but
         the wall time); the first difference, and exit status 1, if not."""
-        from memrl.host.crossbar.run import compare_runs
+        from memrl.host.crossbar.results import compare_runs
 
         try:
             diff, episodes, steps = compare_runs(run_a, run_b)

@@ -14,26 +14,24 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 
+from memrl.host.crossbar.config import ControlRunConfig
 from memrl.host.crossbar.control import DEVICES, DeviceSettings, Episode, make_agent
-from memrl.sim.crossbar.golden import CrossbarQNet
+from memrl.sim.crossbar.golden import CrossbarQNet, EngineFactory
 from memrl.sim.crossbar.session import engine_config, rtl_top
 from memrl.sim.devices.xbar_emulator import XbarEmulatorArray
 from memrl.sim.tools.runner import build, run
-
-if TYPE_CHECKING:
-    from memrl.host.crossbar.run import ControlRunConfig
 
 __all__ = ["train_steps", "golden_training", "run_cocotb_training", "compare", "control_seed"]
 
 TB_MODULE = "memrl.host.crossbar.cocotb_tb"
 
 
-def _agent(env_id: str, preset: str, seed: int, overrides: dict, engine=None,  # noqa: ANN001, ANN202
+def _agent(env_id: str, preset: str, seed: int, overrides: dict,  # noqa: ANN202
+           engine: EngineFactory | None = None,
            device: str | DeviceSettings = "realistic"):  # fmt: skip
     env = gym.make(env_id)
     settings = DEVICES[device] if isinstance(device, str) else device
@@ -54,7 +52,7 @@ def train_steps(
     seed: int,
     steps: int,
     overrides: dict,
-    engine: Callable | None = None,
+    engine: EngineFactory | None = None,
     device: str | DeviceSettings = "realistic",
 ) -> dict:
     """Train an agent for ``steps`` environment steps (episodes restart as they
@@ -170,6 +168,7 @@ def compare(want: dict, got: dict) -> str | None:
 
 def control_seed(
     config: ControlRunConfig,
+    simulator: str,
     seed: int,
     views_dir: str,
     emit: Callable[[Episode], None],
@@ -177,7 +176,7 @@ def control_seed(
     poll_s: float = 0.5,
 ) -> int:
     """One seed of a cart-pole or mountain-car run with the engine on
-    ``config.backend`` ("icarus" or "verilator"). The seed trains inside the
+    ``simulator`` ("icarus" or "verilator"). The seed trains inside the
     cocotb process; its episodes come back through ``cocotb/seed<N>/episodes.jsonl``
     next to ``views_dir`` and go to ``emit`` as they are written. Returns the
     number of episodes."""
@@ -185,7 +184,7 @@ def control_seed(
     agent = make_agent(env, config.agent, config.preset, seed, config.device_settings())
     env.close()
     engine = engine_config(agent.xbar)
-    bld = build(config.backend, *rtl_top(agent.xbar), build_root)
+    bld = build(simulator, *rtl_top(agent.xbar), build_root)
     workdir = Path(views_dir).parent / "cocotb" / f"seed{seed}"
     workdir.mkdir(parents=True, exist_ok=True)
     lines = workdir / "episodes.jsonl"

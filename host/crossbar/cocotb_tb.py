@@ -46,7 +46,8 @@ def _train(case: dict, dut) -> dict:  # noqa: ANN001
 
 
 def _control(case: dict, dut) -> dict:  # noqa: ANN001
-    from memrl.host.crossbar.run import ControlRunConfig, _train_seed
+    from memrl.host.crossbar.config import ControlRunConfig
+    from memrl.host.crossbar.runner import train_seed
 
     config = ControlRunConfig(**case["config"])
     with open(case["episodes_file"], "a") as fh:
@@ -55,8 +56,8 @@ def _control(case: dict, dut) -> dict:  # noqa: ANN001
             fh.write(json.dumps(asdict(rec)) + "\n")
             fh.flush()
 
-        n = _train_seed(config, case["seed"], case["views_dir"], emit, lambda: False,
-                        _engine(case, dut))  # fmt: skip
+        n = train_seed(config, case["seed"], case["views_dir"], emit, lambda: False,
+                       _engine(case, dut))  # fmt: skip
     return {"episodes": n}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import gymnasium as gym
 import numpy as np
@@ -296,15 +296,3 @@ def _array_view(q: QAgent) -> dict[str, np.ndarray]:
         view["set_count"] = led.set_count.copy()
         view["reset_count"] = led.reset_count.copy()
     return view
-
-
-def episode_fields() -> tuple[str, ...]:
-    """Column names of ``episodes.csv`` (``ret`` is written as ``return``)."""
-    names = [f.name for f in Episode.__dataclass_fields__.values()]
-    return tuple("return" if n == "ret" else n for n in names)
-
-
-def episode_row(rec: Episode) -> dict[str, object]:
-    d = asdict(rec)
-    d["return"] = d.pop("ret")
-    return {k: d[k] for k in episode_fields()}

@@ -1,4 +1,4 @@
-"""Figures of a control-task run folder (:mod:`memrl.host.crossbar.run`).
+"""Figures of a control-task run folder (:mod:`memrl.host.crossbar.runner`).
 
 * :func:`learning_curves`: ``learning.png``, the return per episode;
 * :func:`device_load`: ``device_load.png``, programming pulses and write energy
@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from memrl.host.crossbar.config import solve_rule
 from memrl.host.crossbar.envs import THETA_SCALE
-from memrl.host.crossbar.run import load_episodes, solve_rule
+from memrl.host.crossbar.results import load_episodes
 from memrl.sim.crossbar.golden import CrossbarConfig, layer_maps
 
 __all__ = ["learning_curves", "device_load", "views", "plot_run", "sweep_figure",

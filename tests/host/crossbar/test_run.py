@@ -12,19 +12,18 @@ import pytest
 from click.testing import CliRunner
 
 from memrl.host.cli import main
-from memrl.host.crossbar import run as control_run
-from memrl.host.crossbar.control import episode_fields
-from memrl.host.crossbar.plots import views
-from memrl.host.crossbar.run import (
+from memrl.host.crossbar import config, results, runner, sweep
+from memrl.host.crossbar.config import (
     SOLVE_RULES,
     ConfigError,
     ControlRunConfig,
     SolveRule,
-    run_control,
-    run_sweep,
     solve_rule,
-    summarise,
 )
+from memrl.host.crossbar.plots import views
+from memrl.host.crossbar.results import episode_fields, summarise
+from memrl.host.crossbar.runner import run_control
+from memrl.host.crossbar.sweep import run_sweep
 
 TINY = {"episodes": 3, "seeds": 2, "max_steps": 30, "jobs": 1}
 
@@ -129,7 +128,7 @@ def test_worker_error_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("boom")
 
-    monkeypatch.setattr(control_run, "train", broken)
+    monkeypatch.setattr(runner, "train", broken)
     cfg = ControlRunConfig(episodes=3, seeds=2, max_steps=20, jobs=2)
     with pytest.raises(ValueError, match="boom"):
         run_control(cfg, tmp_path, progress=False)
@@ -312,9 +311,10 @@ def test_cli_sweep_bad_values_name_the_option(tmp_path: Path) -> None:
         assert res.exit_code == 2 and "--values" in res.output, res.output
 
 
-def test_the_module_lists_its_public_names() -> None:
-    for name in control_run.__all__:
-        assert hasattr(control_run, name)
+def test_the_modules_list_their_public_names() -> None:
+    for module in (config, results, runner, sweep):
+        for name in module.__all__:
+            assert hasattr(module, name), (module.__name__, name)
 
 
 def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) -> None:
