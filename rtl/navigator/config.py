@@ -1,0 +1,154 @@
+"""The navigator's parameters, device map and maze geometry, shared by its units.
+
+Device addresses: place ``p`` owns ``9p + d`` (synapse of direction ``d``,
+0 N, 1 NE, ... 7 NW) and ``9p + 8`` (threshold device). The eight targets of
+a place lie at constant offsets from it; a unit adds the offset of the one
+target it needs to the position (:func:`offset`) instead of holding every
+target's address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from amaranth import Const, Mux, Value
+
+__all__ = [
+    "DIRECTIONS",
+    "NEIGHBOURS",
+    "SLOTS",
+    "THR",
+    "SPRAM_PLACES",
+    "NavigatorConfig",
+    "bits",
+    "offset",
+    "on_grid",
+    "any_of",
+]
+
+#: (row, column) offsets of the eight directions N, NE, E, SE, S, SW, W, NW.
+DIRECTIONS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+#: The 3x3 neighbourhood of the stuck fallback, row-major.
+NEIGHBOURS = tuple((dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+#: Devices per place, and the slot of the threshold device.
+SLOTS = 9
+THR = 8
+#: Maze size (places) from which the layout and visited maps ask for SPRAM.
+SPRAM_PLACES = 4096
+
+
+def bits(n: int) -> int:
+    """Bits of an unsigned counter holding 0 .. n."""
+    return max(1, int(n).bit_length())
+
+
+@dataclass(frozen=True)
+class NavigatorConfig:
+    """Constructor parameters of the navigator core (defaults: the paper rule).
+
+    Thresholds are in integrator units (sums of synapse READ codes); code
+    boundaries classify a threshold device's READ code; levels are SET
+    compliance codes and RESET stop-voltage codes of the port.
+    """
+
+    height: int = 30
+    width: int = 30
+    th0: int = 400
+    recall_th: int = 320
+    homeo_th: int = 1200
+    penalty_th: int = 4000
+    max_ticks: int = 4095
+    code_reward_min: int = 160
+    code_recall_min: int = 120
+    code_nominal_min: int = 40
+    lvl_reward: int = 10
+    lvl_recall: int = 5
+    lvl_nominal: int = 0
+    lvl_potentiate: int = 2
+    rst_penalty: int = 12
+    rst_depress: int = 12
+    reward_k: int = 50
+    stuck_steps: int = 8
+    exploit_limit: int = 50  # 0: off
+    init_synapses: bool = False
+    max_steps_bits: int = 16
+
+    def __post_init__(self) -> None:
+        def need(name: str, lo: int, hi: int) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ValueError(
+                    f"NavigatorConfig.{name} must be an integer in [{lo}, {hi}] (got {v!r})"
+                )
+
+        need("height", 2, 1024)
+        need("width", 2, 1024)
+        for name in ("th0", "recall_th", "homeo_th", "penalty_th"):
+            need(name, 0, (1 << 20) - 1)
+        need("max_ticks", 1, (1 << 20) - 1)
+        need("code_nominal_min", 1, 255)
+        need("code_recall_min", self.code_nominal_min + 1, 255)
+        need("code_reward_min", self.code_recall_min + 1, 255)
+        for name in ("lvl_reward", "lvl_recall", "lvl_nominal", "lvl_potentiate"):
+            need(name, 0, 15)
+        need("rst_penalty", 0, 15)
+        need("rst_depress", 0, 15)
+        need("reward_k", 1, 1 << 16)
+        need("stuck_steps", 1, (1 << 16) - 1)
+        need("exploit_limit", 0, (1 << 16) - 2)
+        need("max_steps_bits", 1, 32)
+
+    @property
+    def places(self) -> int:
+        return self.height * self.width
+
+    @property
+    def cell_bits(self) -> int:
+        """Bits of a place index."""
+        return bits(self.places - 1)
+
+    @property
+    def addr_bits(self) -> int:
+        """Bits of a device address."""
+        return bits(SLOTS * self.places - 1)
+
+    @property
+    def row_bits(self) -> int:
+        return bits(self.height - 1)
+
+    @property
+    def col_bits(self) -> int:
+        return bits(self.width - 1)
+
+    @property
+    def tick_bits(self) -> int:
+        """Bits of a step's tick count (up to ``max_ticks``)."""
+        return bits(self.max_ticks)
+
+
+def offset(hot: Value, offsets: Sequence[int], width: int) -> Value:
+    """The constant offset of the set bit of one-hot ``hot`` (zero when none),
+    modulo 2**width: an AND-OR of constants."""
+    out = Const(0, width)
+    for i, v in enumerate(offsets):
+        out = out | Mux(hot[i], Const(v % (1 << width), width), 0)
+    return out
+
+
+def on_grid(row: Value, col: Value, dr: int, dc: int, height: int, width: int) -> Value:
+    """The place at offset (dr, dc) from (row, col) lies on a ``height x width`` grid."""
+    ok = Const(1)
+    if dr:
+        ok = ok & (row != (0 if dr < 0 else height - 1))
+    if dc:
+        ok = ok & (col != (0 if dc < 0 else width - 1))
+    return ok
+
+
+def any_of(values: Sequence[Value]) -> Value:
+    """The OR of ``values``."""
+    out = values[0]
+    for v in values[1:]:
+        out = out | v
+    return out
