@@ -51,6 +51,8 @@ class BackendTable(dict[str, E]):
             return Backend(name, port)
         raise ValueError(f"backend must be one of {', '.join(self.names())} (got {text!r})")
 
-    def entry(self, backend: Backend) -> E:
-        """The entry of a parsed backend."""
+    def entry(self, backend: Backend | str) -> E:
+        """The entry of a backend, parsed or by name (a ValueError lists the choices)."""
+        if isinstance(backend, str):
+            backend = self.parse(backend)
         return self[backend.kind]

@@ -1,0 +1,5 @@
+"""``python -m memrl.host.cli``: the ``memrl`` command."""
+
+from memrl.host.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""``memrl maze``: the self-adaptive navigator on grid mazes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from memrl.host.cli.options import backend_options, int_list, out_option
+from memrl.host.navigator.run import AGENTS
+from memrl.sim.navigator.golden import PRESETS
+
+
+@click.group()
+def maze() -> None:
+    """The self-adaptive navigator on grid mazes."""
+
+
+@maze.command("run")
+@click.option(
+    "--layout",
+    "layouts",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Maze file (repeatable); default: the shipped 30x30 pair, switching at 40,80.",
+)
+@click.option(
+    "--switch-at",
+    default=None,
+    metavar="T1,T2,...",
+    help="Trials at which the next layout takes over, cyclically.",
+)
+@click.option("--trials", type=click.IntRange(min=1), default=120, show_default=True)
+@click.option("--max-steps", type=click.IntRange(min=1), default=600, show_default=True)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Number of agents (seeds first-seed ... first-seed + seeds - 1).",
+)
+@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="default", show_default=True)
+@backend_options
+@click.option(
+    "--agent",
+    type=click.Choice(list(AGENTS)),
+    default="navigator",
+    show_default=True,
+    help="The navigator, or a baseline on the same schedule.",
+)
+@out_option("build/maze")
+def maze_run(  # noqa: PLR0913
+    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, device, agent, out
+) -> None:  # noqa: ANN001
+    """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
+    from memrl.host.navigator.plots import plot_run, summarise
+    from memrl.host.navigator.run import MazeRunConfig, run_maze
+    from memrl.sim.navigator.maze import MazeError
+
+    switch = tuple(int_list(switch_at, "--switch-at")) if switch_at else None
+    cfg = MazeRunConfig(
+        tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend, agent,
+        device,
+    )  # fmt: skip
+    try:
+        cfg.resolved()
+    except (MazeError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    interrupted = False
+    with tqdm(total=trials, desc=f"maze ({seeds} seeds)", unit="trial") as bar:
+        try:
+            run_maze(cfg, out, progress=lambda _: bar.update())
+        except KeyboardInterrupt:
+            interrupted = True
+        except (OSError, RuntimeError, ValueError) as exc:  # a port, a link, a firmware
+            raise click.ClickException(f"backend {backend}: {exc}") from exc
+    files = plot_run(out)
+    summary = summarise(out)
+    if interrupted:
+        click.echo(f"interrupted: {summary['trials_done']} trials kept in {out}/trials.csv")
+    for b in summary["blocks"]:
+        click.echo(
+            f"trials {b['trials'][0]:3d}-{b['trials'][1]:3d}: converged in "
+            f"{b['converge_median']:g} trials (median; {b['converged_seeds']}/{summary['seeds']} "
+            f"seeds), last-20 success {b['reach_rate_last20']:.1%}, final path "
+            f"{b['final_path_ratio_median']:.2f}x shortest"
+        )
+    click.echo(f"wrote {', '.join(f.name for f in files)}, summary.json to {out}/")
+    if interrupted:
+        sys.exit(130)
+
+
+@maze.command("memory")
+@out_option("build/maze-memory")
+def maze_memory(out: Path) -> None:
+    """Memory elements against the number of places: navigator, tabular Q, DQN."""
+    from memrl.host.navigator.studies import memory_study
+
+    click.echo(f"wrote {memory_study(out)} and memory.csv")
+
+
+@maze.command("accuracy")
+@click.option(
+    "--layout",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Maze file; default: the shipped layout dynamic_a.",
+)
+@click.option("--trials", "trials_", default="35,50,70", show_default=True)
+@click.option("--max-steps", "limits", default="150,300,500", show_default=True)
+@click.option("--agents", default="navigator,dqn", show_default=True)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seeds per agent (default: 10 for the navigator, 3 for baselines).",
+)
+@out_option("build/maze-accuracy")
+def maze_accuracy(layout, trials_, limits, agents, seeds, out) -> None:  # noqa: ANN001
+    """Accuracy over trials x step limit, one fresh run per cell (Fig. 4f)."""
+    from memrl.host.navigator.studies import accuracy_study
+    from memrl.sim.navigator.maze import MazeError, load_maze, shipped
+
+    names = [a.strip() for a in agents.split(",") if a.strip()]
+    bad = [a for a in names if a not in AGENTS]
+    if bad:
+        raise click.BadParameter(
+            f"unknown agent(s) {bad}; known: {sorted(AGENTS)}", param_hint="--agents"
+        )
+    try:
+        maze = load_maze(layout) if layout else shipped("dynamic_a")
+    except (MazeError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    t, lim = int_list(trials_, "--trials"), int_list(limits, "--max-steps")
+    per = {a: seeds for a in names} if seeds else None
+    with tqdm(total=len(names) * len(t) * len(lim), desc="accuracy", unit="run") as bar:
+        s = accuracy_study(maze, out, names, t, lim, per, progress=bar.update)
+    for a in names:
+        click.echo(f"{a}: accuracy {min(map(min, s[a])):.1%} to {max(map(max, s[a])):.1%}")
+    click.echo(f"wrote accuracy.csv, accuracy.json, accuracy.png to {out}/")

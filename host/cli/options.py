@@ -1,0 +1,108 @@
+"""Options and helpers that several command groups share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from memrl.host.build.fpga import FIRMWARES, Board
+from memrl.host.crossbar.qlearn import PRESETS as CONTROL_PRESETS
+from memrl.host.navigator.backends import BACKENDS, RRAM_DEVICES
+
+__all__ = ["out_option", "int_list", "device_option", "backend_options", "firmware_options",
+           "firmware_config", "crossbar_run_hint"]  # fmt: skip
+
+
+def out_option(default: str, help: str = "Output folder.") -> Callable:  # noqa: A002
+    """The ``--out DIR`` option of every command that writes a folder."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help=help,
+    )
+
+
+def int_list(text: str, name: str) -> list[int]:
+    """Positive integers from the comma-separated ``text`` of option ``name``."""
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{text!r} is not a comma-separated list", param_hint=name
+        ) from exc
+    if not out or min(out) < 1:
+        raise click.BadParameter(f"{text!r}: positive integers expected", param_hint=name)
+    return out
+
+
+def device_option(f: Callable) -> Callable:
+    """``--device``: the navigator's RRAM device."""
+    return click.option(
+        "--device",
+        type=click.Choice(list(RRAM_DEVICES)),
+        default="siox",
+        show_default=True,
+        help="The SiOx device model, or the on-chip RRAM emulator (its Python twin for golden).",
+    )(f)
+
+
+def firmware_options(f: Callable) -> Callable:
+    """``--firmware``, ``--env`` and ``--preset``: which firmware a board (or a
+    simulated board) runs, and for the crossbar's, which network."""
+    f = click.option("--preset", type=click.Choice(list(CONTROL_PRESETS)), default="default",
+                     show_default=True, help="crossbar: the run's preset.")(f)  # fmt: skip
+    f = click.option(
+        "--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
+        help="crossbar: the environment whose network the firmware runs.",
+    )(f)  # fmt: skip
+    return click.option(
+        "--firmware", type=click.Choice(list(FIRMWARES)), default="navigator",
+        show_default=True,
+        help="crossbar: the crossbar engine with its emulated array (the ULX3S boards hold "
+        "it), for memrl cartpole|mountaincar run --backend serial:PORT.",
+    )(f)  # fmt: skip
+
+
+def backend_options(f: Callable) -> Callable:
+    """``--backend`` and ``--device`` of the navigator's runs (docs/firmware/boards.md)."""
+    f = device_option(f)
+    return click.option(
+        "--backend",
+        default="golden",
+        show_default=True,
+        metavar="|".join(BACKENDS),
+        help="The golden model; the firmware in amaranth.sim, or its Verilog on Icarus or "
+        "Verilator behind a pseudo-terminal (one per seed); or a board on a serial port.",
+    )(f)
+
+
+def firmware_config(maze_size: str) -> tuple[int, int, object]:
+    """Rows, columns and the paper rule's core parameters of ``--maze-size ROWSxCOLS``."""
+    from memrl.sim.navigator.golden import PRESETS
+    from memrl.sim.navigator.session import rtl_config
+
+    try:
+        rows, cols = (int(v) for v in maze_size.lower().split("x"))
+        return rows, cols, rtl_config(PRESETS["paper"], (rows, cols))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{maze_size!r}: expected ROWSxCOLS, each 2-1024 ({exc})", param_hint="--maze-size"
+        ) from exc
+
+
+def crossbar_run_hint(env_id: str, preset: str, board: Board, port: str) -> str:
+    """The run that talks to ``board``'s crossbar firmware on ``port``, with the
+    pieces it was built with."""
+    task = "mountaincar" if "MountainCar" in env_id else "cartpole"
+    d = board.crossbar
+    split = (
+        ""
+        if d.pass_samples is None
+        else f" --pass-samples {d.pass_samples} --program-entries {d.program_entries}"
+    )
+    return (f"memrl {task} run --backend serial:{port} --device emulator --seeds 1 "
+            f"--env {env_id} --preset {preset}{split}")  # fmt: skip
