@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from memrl.host.crossbar.config import solve_rule
@@ -32,15 +34,6 @@ __all__ = ["learning_curves", "device_load", "views", "plot_run", "sweep_figure"
            "compare_figure"]  # fmt: skip
 
 VIEW_NAME = re.compile(r"seed(-?\d+)_ep(\d+)$")
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _config(out: Path) -> dict:
@@ -76,12 +69,12 @@ def _padded(columns: list[np.ndarray]) -> np.ndarray:
 def learning_curves(out: Path) -> list[Path]:
     """Return per episode for each seed (thin), the median over seeds of the
     100-episode trailing mean (thick), and the solve threshold (dashed)."""
-    plt = _plt()
     out = Path(out)
     cfg = _config(out)
     data = load_episodes(out)
     rule = solve_rule(cfg["env_id"]) if cfg.get("env_id") else None
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    fig = Figure(figsize=(9, 4.8))
+    ax = fig.subplots()
     if data:
         for d in data.values():
             ax.plot(d["episode"], d["return"], lw=0.6, alpha=0.35, color="tab:blue")
@@ -118,7 +111,6 @@ def learning_curves(out: Path) -> list[Path]:
     fig.tight_layout()
     path = out / "learning.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return [path]
 
 
@@ -153,7 +145,6 @@ def _used_mask(config: CrossbarConfig) -> np.ndarray:
 def device_load(out: Path) -> list[Path]:
     """SET and RESET pulses and write energy per episode (median over seeds), and a
     histogram of pulses per device in use from the last saved view (if any)."""
-    plt = _plt()
     out = Path(out)
     cfg = _config(out)
     data = load_episodes(out)
@@ -164,7 +155,8 @@ def device_load(out: Path) -> list[Path]:
                 last = (_seed, _ep, {k: z[k] for k in z.files})
                 break
     n = 3 if last else 2
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4))
+    fig = Figure(figsize=(5 * n, 4))
+    axes = fig.subplots(1, n)
     a1, a2 = axes[0], axes[1]
     if data:
         ep = np.arange(1, max(d["episode"].size for d in data.values()) + 1)
@@ -206,7 +198,6 @@ def device_load(out: Path) -> list[Path]:
     fig.tight_layout()
     path = out / "device_load.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return [path]
 
 
@@ -234,7 +225,7 @@ def _episode_return(out: Path, seed: int, ep: int) -> float | None:
     return None
 
 
-def _matrix(fig: Any, ax: Any, m: np.ndarray, title: str, cmap: str, **kw: Any) -> None:
+def _matrix(fig: Figure, ax: Axes, m: np.ndarray, title: str, cmap: str, **kw: Any) -> None:
     im = ax.imshow(m, aspect="auto", interpolation="nearest", cmap=cmap, **kw)
     ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7)
@@ -245,7 +236,6 @@ def _matrix(fig: Any, ax: Any, m: np.ndarray, title: str, cmap: str, **kw: Any) 
 
 def views(out: Path) -> list[Path]:
     """One dashboard figure per saved view, next to its npz."""
-    plt = _plt()
     from matplotlib.patches import Rectangle
 
     out = Path(out)
@@ -258,7 +248,7 @@ def views(out: Path) -> list[Path]:
         config = _view_config(v)
         has_array = config is not None
         n_rows = 3 if has_array else 2
-        fig = plt.figure(figsize=(15, 3.6 * n_rows))
+        fig = Figure(figsize=(15, 3.6 * n_rows))
         gs = fig.add_gridspec(n_rows, 4)
         row = 0
         if has_array:
@@ -332,7 +322,6 @@ def views(out: Path) -> list[Path]:
         fig.tight_layout()
         path = p.with_suffix(".png")
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         written.append(path)
     return written
 
@@ -345,11 +334,11 @@ def plot_run(out: Path) -> list[Path]:
 def sweep_figure(out: Path) -> list[Path]:
     """Episodes to solve against the swept value (a point per seed, unsolved seeds
     at the budget + 1, open) with the median, and the median pulses per step."""
-    plt = _plt()
     out = Path(out)
     with (out / "sweep.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2))
+    a1, a2 = fig.subplots(1, 2)
     rng = np.random.default_rng(0)  # horizontal jitter of the points only
     labels, medians, censored, pps = [], [], [], []
     budget = None
@@ -397,7 +386,6 @@ def sweep_figure(out: Path) -> list[Path]:
     fig.tight_layout()
     path = out / "sweep.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return [path]
 
 
@@ -405,11 +393,10 @@ def compare_figure(a: Path, b: Path, path: Path) -> list[Path]:
     """Two runs of the same experiment (a golden-model run and a backend's, say):
     each seed's return per episode, the second run dashed over the first, and
     the wall-clock time each took, episode by episode."""
-    plt = _plt()
     runs = [(Path(a), load_episodes(a), "-", 2.2), (Path(b), load_episodes(b), "--", 1.2)]
     names = [f"{r.name} ({_config(r).get('backend', '?')})" for r, *_ in runs]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.4), sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 2]})  # fmt: skip
+    fig = Figure(figsize=(9, 6.4))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     for (_, data, ls, lw), name, color in zip(runs, names, ("tab:blue", "tab:orange"), strict=True):
         for i, d in enumerate(data.values()):
             label = name if i == 0 else None
@@ -429,5 +416,4 @@ def compare_figure(a: Path, b: Path, path: Path) -> list[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return [path]

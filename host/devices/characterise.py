@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from memrl.sim.devices import (
     LRS_TABLE_IC_UA,
@@ -47,21 +48,11 @@ class CharacteriseConfig:
     v_stop_points: int = 13
 
 
-def _plt():  # noqa: ANN202 - matplotlib's pyplot, headless
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, ax_or_axes, path: Path) -> None:  # noqa: ANN001 - matplotlib objects
+def _save(fig: Figure, ax_or_axes, path: Path) -> None:  # noqa: ANN001 - Axes
     for ax in np.atleast_1d(ax_or_axes):
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    _plt().close(fig)
 
 
 def g_vs_vg(cfg: CharacteriseConfig, out: Path) -> dict:
@@ -76,8 +67,8 @@ def g_vs_vg(cfg: CharacteriseConfig, out: Path) -> dict:
     med = np.median(reads, axis=1)
     lo, hi = np.percentile(reads, [5, 95], axis=1)
     slope = np.polyfit(vgs, med, 1)[0]
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig = Figure(figsize=(6, 4.2))
+    ax = fig.subplots()
     ax.fill_between(vgs, lo, hi, alpha=0.25, label="5-95 % of devices")
     for d in range(5):
         ax.plot(vgs, reads[:, d * 997 % arr.size], lw=0.7, alpha=0.7, color="grey")
@@ -121,8 +112,8 @@ def pair_weights(cfg: CharacteriseConfig, out: Path) -> dict:
     gain = 2.0 * p.slope_us_per_v / pm.s_us
     w_expect = np.sign(w) * (vg_sign - 1.05) * p.slope_us_per_v / pm.s_us
     err = w_read - w_expect
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig = Figure(figsize=(5, 4.5))
+    ax = fig.subplots()
     ax.plot(w.ravel(), w_read.ravel(), ".", ms=2, alpha=0.5, label="read back")
     ax.plot(
         [-0.25, 0.25], [-0.25 * gain, 0.25 * gain], "k--", lw=1, label=f"nominal gain {gain:.3f}"
@@ -148,8 +139,8 @@ def lrs_vs_ic(cfg: CharacteriseConfig, out: Path) -> dict:
         arr.set(None, ic)
         r = 1e3 / arr.read_us()
         mean[k], sd[k] = r.mean(), r.std()
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    a1, a2 = fig.subplots(1, 2)
     a1.fill_between(ics, mean - sd, mean + sd, alpha=0.25, label="model mean +- sigma")
     a1.plot(ics, mean, "-", label=f"model mean ({arr.n} devices)")
     a1.plot(LRS_TABLE_IC_UA, LRS_TABLE_KOHM, "ks", ms=5, label="measured means (26 runs)")
@@ -181,8 +172,8 @@ def hrs_vs_vstop(cfg: CharacteriseConfig, out: Path) -> dict:
         arr.reset(None, v)
         r = 1e3 / arr.read_us()
         mean[k], sd[k], med[k] = r.mean(), r.std(), np.median(r)
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig = Figure(figsize=(6, 4.2))
+    ax = fig.subplots()
     ax.fill_between(vs, mean - sd, mean + sd, alpha=0.25, label="model mean +- sigma")
     ax.plot(vs, mean, "-", label=f"model mean ({arr.n} devices)")
     ax.plot(vs, med, "--", lw=1, label="model median")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from memrl.host.navigator.run import blocks_of, convergence, load_trials
 
@@ -75,11 +76,8 @@ def summarise(run: Path) -> dict:
 
 
 def plot_run(run: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """steps_per_trial.png, convergence.png and energy_per_trial.png of a run
+    folder (and its summary.json); the paths of the figures."""
     cfg = json.loads((run / "config.json").read_text())
     d = load_trials(run / "trials.csv")
     t = np.arange(d["steps"].shape[0])
@@ -90,7 +88,8 @@ def plot_run(run: Path) -> list[Path]:
             if s < t.size:
                 ax.axvline(s - 0.5, color="k", ls=":", lw=1)
 
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True)
+    fig = Figure(figsize=(8, 6.5))
+    a1, a2 = fig.subplots(2, 1, sharex=True)
     q25, med, q75 = np.percentile(d["steps"], [25, 50, 75], axis=1)
     a1.fill_between(t, q25, q75, alpha=0.3, label="interquartile range")
     a1.plot(t, med, lw=1.5, label=f"median of {d['steps'].shape[1]} seeds")
@@ -109,10 +108,10 @@ def plot_run(run: Path) -> list[Path]:
     fig.tight_layout()
     files.append(run / "steps_per_trial.png")
     fig.savefig(files[-1], dpi=120)
-    plt.close(fig)
 
     summary = summarise(run)
-    fig, (b1, b2) = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig = Figure(figsize=(9, 3.8))
+    b1, b2 = fig.subplots(1, 2)
     labels = [f"{b['trials'][0]}-{b['trials'][1]}" for b in summary["blocks"]]
     conv = [np.array(b["converge_per_seed"]) for b in summary["blocks"]]
     b1.boxplot([np.where(c < 0, np.nan, c) for c in conv], tick_labels=labels)
@@ -128,10 +127,10 @@ def plot_run(run: Path) -> list[Path]:
     fig.tight_layout()
     files.append(run / "convergence.png")
     fig.savefig(files[-1], dpi=120)
-    plt.close(fig)
 
     e = EnergyModel().per_trial(d)
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig = Figure(figsize=(8, 3.8))
+    ax = fig.subplots()
     for name, v in e.items():
         ax.plot(t, np.median(v, axis=1), label=name)
     ax.set_yscale("log")
@@ -143,5 +142,4 @@ def plot_run(run: Path) -> list[Path]:
     fig.tight_layout()
     files.append(run / "energy_per_trial.png")
     fig.savefig(files[-1], dpi=120)
-    plt.close(fig)
     return files

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from memrl.host.navigator.backends import (
     NAVIGATOR_BACKENDS,
@@ -147,14 +148,12 @@ def summarise_rover(run: Path) -> dict:
 
 
 def plot_rover(run: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """rover.png of a run folder: steps and terrain cost per trial, each
+    condition (and its summary.json); the figure's path."""
     s = summarise_rover(run)
     cfg = json.loads((run / "config.json").read_text())
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    a1, a2 = fig.subplots(1, 2)
     for cond, style in (("transfer", "-"), ("fresh", "--")):
         if not s[cond]:
             continue
@@ -178,5 +177,4 @@ def plot_rover(run: Path) -> Path:
     fig.tight_layout()
     path = run / "rover.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

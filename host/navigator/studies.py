@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from memrl.host.navigator.baselines import memory_elements
 from memrl.host.navigator.run import AGENTS
@@ -26,11 +27,8 @@ PAPER_DQN_ELEMENTS = {400: 5e5, 10_000: 1.4e7, 4_000_000: 8e8}
 
 
 def memory_study(out: Path, places: Sequence[int] | None = None) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Memory elements of each agent against the number of places; writes
+    memory.csv and memory.png (returned)."""
     out.mkdir(parents=True, exist_ok=True)
     p = np.array(places or np.unique(np.logspace(np.log10(400), 6, 13).round()), dtype=np.int64)
     m = memory_elements(p)
@@ -39,7 +37,8 @@ def memory_study(out: Path, places: Sequence[int] | None = None) -> Path:
         w.writerow(["places", *m])
         for i, n in enumerate(p):
             w.writerow([int(n), *(int(v[i]) for v in m.values())])
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     labels = {
         "navigator": "navigator: RRAM devices (9 per place)",
         "navigator_paper_count": "navigator, paper's count (16 per place)",
@@ -58,7 +57,6 @@ def memory_study(out: Path, places: Sequence[int] | None = None) -> Path:
     fig.tight_layout()
     path = out / "memory.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -79,11 +77,6 @@ def accuracy_study(
     progress: Callable[[], None] | None = None,
 ) -> dict:
     """Accuracy per agent, trial count and step limit; writes accuracy.csv/json/png."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out.mkdir(parents=True, exist_ok=True)
     seeds = seeds or {}
     res: dict = {a: np.zeros((len(trials), len(limits))) for a in agents}
@@ -100,7 +93,8 @@ def accuracy_study(
                     fh.flush()
                     if progress:
                         progress()
-    fig, axes = plt.subplots(1, len(agents), figsize=(4.2 * len(agents), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(agents), 3.6))
+    axes = fig.subplots(1, len(agents), squeeze=False)
     for ax, a in zip(axes[0], agents, strict=True):
         im = ax.imshow(res[a], vmin=0, vmax=1, cmap="viridis", origin="lower")
         for i in range(len(trials)):
@@ -115,7 +109,6 @@ def accuracy_study(
         ax.set_title(a)
     fig.colorbar(im, ax=axes[0].tolist(), label="accuracy")
     fig.savefig(out / "accuracy.png", dpi=120)
-    plt.close(fig)
     summary = {a: res[a].tolist() for a in agents}
     summary.update(trials=list(trials), limits=list(limits), maze=maze.name)
     (out / "accuracy.json").write_text(json.dumps(summary, indent=1))
