@@ -51,10 +51,12 @@ class CrossbarBackend:
         """Whether an engine does the digital side (not the golden model's datapath)."""
         return self.engine is not None or self.simulator is not None
 
-    def trains_in_cocotb(self, device: str) -> bool:
-        """Whether a seed on ``device`` (a name of ``DEVICES``) trains inside a
-        cocotb process rather than in this one."""
-        return self.simulator is not None and (self.engine is None or device != "emulator")
+    def cocotb_simulator(self, device: str) -> str | None:
+        """The simulator whose cocotb process trains a seed on ``device`` (a name
+        of ``DEVICES``), or None: the seed trains in this process."""
+        if self.engine is not None and device == "emulator":
+            return None
+        return self.simulator
 
     def make_engine(self, port: str) -> EngineFactory | None:
         """The engine of a seed trained in this process (None: the golden model)."""

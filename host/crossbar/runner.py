@@ -63,10 +63,11 @@ def train_seed(
     if engine is None:
         backend = parse_backend(config.backend)
         entry = CROSSBAR_BACKENDS.entry(backend)
-        if entry.trains_in_cocotb(config.device):
+        simulator = entry.cocotb_simulator(config.device)
+        if simulator is not None:
             from memrl.host.crossbar.cocotb_backend import control_seed
 
-            return control_seed(config, entry.simulator or "", seed, views_dir, emit)
+            return control_seed(config, simulator, seed, views_dir, emit)
         engine = entry.make_engine(backend.port)
     rule = solve_rule(config.env_id or "")
     stop_rule = rule if config.stop_when_solved and rule is not None and rule.stops else None
