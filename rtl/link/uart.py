@@ -6,7 +6,8 @@ The baud rate is a parameter: ``divisor`` clock cycles per bit (for example
 
 * :class:`UARTTx` takes a byte whenever it is idle and drives ``tx`` (high when
   idle).
-* :class:`UARTRx` synchronises ``rx`` (two flip-flops), finds a start bit's
+* :class:`UARTRx` synchronises ``rx`` to the clock (an
+  :class:`~amaranth.lib.cdc.FFSynchronizer` of two flip-flops), finds a start bit's
   falling edge, checks it again at its middle and samples each bit at its
   middle. A byte whose stop bit is low is dropped with a ``frame_error`` pulse
   (a break or a baud mismatch). A byte that arrives before the last one was
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from amaranth import Module, Signal
 from amaranth.lib import stream, wiring
+from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["UARTTx", "UARTRx", "divisor_for"]
@@ -90,9 +92,8 @@ class UARTRx(wiring.Component):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        sync1 = Signal(init=1)
-        rx = Signal(init=1)
-        m.d.sync += [sync1.eq(self.rx), rx.eq(sync1)]
+        rx = Signal(init=1)  # ``self.rx`` two cycles late, free of metastability
+        m.submodules.rx_sync = FFSynchronizer(self.rx, rx, init=1)
         timer = Signal(range(self.divisor))
         shift = Signal(8)
         bit = Signal(range(9))
