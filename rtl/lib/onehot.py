@@ -1,11 +1,18 @@
 """A one-hot state machine with the shape of Amaranth's ``m.FSM``.
 
-Amaranth encodes ``m.FSM`` states in binary, and Yosys does not re-encode the
-result, so every state test costs a decoder in front of every enable. Here
-each state owns one flip-flop: testing a state is reading one bit, and a
-transition clears the state's bit and sets the target's. A state's bit
-depends only on the states that enter or leave it, so the next-state logic
-stays shallow. Use it as ``m.FSM`` is used::
+Amaranth encodes ``m.FSM`` states in binary, so every state test compares the
+whole state register: a decoder in front of every enable. Yosys's ``fsm``
+pass could re-encode the machine, but ``fsm_detect`` does not extract a state
+register that has an initial value ("Register has an initialization value"),
+and Amaranth writes every register's initial value into the netlist (its
+``init`` attribute). It cannot do without: the ECP5's ``sync`` domain has no
+reset (the platform makes it reset-less, and the global set/reset loads the
+initial values at configuration), so the initial value is the only thing that
+starts the machine in its first state. The binary encoding thus reaches the
+netlist as written. Here each state owns one flip-flop instead: testing a
+state is reading one bit, and a transition clears the state's bit and sets
+the target's. A state's bit depends only on the states that enter or leave
+it, so the next-state logic stays shallow. Use it as ``m.FSM`` is used::
 
     with OneHotFSM(m, "ctl", reset="IDLE") as fsm:
         with fsm.State("IDLE"):
@@ -31,7 +38,9 @@ class OneHotFSM:
     def __init__(self, m: Module, name: str, reset: str, max_states: int = 64) -> None:
         self._m = m
         self.max_states = max_states
-        # Bits of states that are never named stay constant 0 and vanish in synthesis.
+        # The reset state's bit starts at 1 (its initial value: on the ECP5 nothing
+        # else sets it). Bits of states that are never named stay constant 0 and
+        # vanish in synthesis.
         self.bits = Signal(max_states, name=f"{name}_state", init=1)
         self.index: dict[str, int] = {reset: 0}
         self._entered: set[str] = set()
