@@ -2,12 +2,11 @@
 
 Each device is a ``G_BITS``-bit conductance code in block RAM; the port's
 transactions are integer arithmetic on the codes, with one noise sample per
-converted or programmed value from the 16-bit LFSR of
-:mod:`memrl.rtl.navigator.emulator`. :mod:`memrl.sim.devices.xbar_emulator` is the
-Python model, equal bit for bit, and documents the arithmetic; it also
-derives the constants from a 1T1R device model
-(``XbarEmulatorModel.from_params``), which this core takes as they are (any
-object with the model's fields).
+converted or programmed value from the 16-bit LFSR of :mod:`memrl.rtl.lib.lfsr`
+(the RRAM emulator's). :mod:`memrl.sim.devices.xbar_emulator` is the Python
+model, equal bit for bit, and documents the arithmetic; it also derives the
+constants from a 1T1R device model (``XbarEmulatorModel.from_params``), which
+this core takes as they are (any object with the model's fields).
 
 Timing. The core takes one word at a time. ROW and GAIN words are stored
 (at most ``rows`` and ``cols`` of them per VMM), RESET takes one cycle, SET
@@ -18,9 +17,9 @@ one after another without a gap: ``ceil(n / lanes)`` cycles for a code over
 adds each code's noise, scales, rounds and answers it; the last code answers
 seven cycles after its last multiply, and the core takes the next word when
 it has been taken. An answer the port does not take holds the whole core.
-The codes sit in ``lanes`` banks (row ``r`` in bank ``r mod lanes``, word
-``(r // lanes) * 2**col_bits + col``), so the banks hold ``ceil(rows /
-lanes) << col_bits`` codes each.
+The codes sit in ``lanes`` interleaved banks (:mod:`memrl.rtl.lib.banks`: row
+``r`` in bank ``r mod lanes``, word ``(r // lanes) * 2**col_bits + col``), so
+the banks hold ``ceil(rows / lanes) << col_bits`` codes each.
 
 ``spram=True`` keeps each bank in a single-port memory without initial
 contents (one read or write per cycle, at one address), which Yosys maps to
@@ -45,7 +44,9 @@ from memrl.rtl.crossbar.engine import (
     spram_memory,
 )
 from memrl.rtl.crossbar.port import CrossbarPortSignature, XbarOp
-from memrl.rtl.navigator.emulator import clamp, lfsr_draw
+from memrl.rtl.lib.arith import clamp
+from memrl.rtl.lib.banks import bank_of, check_lanes, rotate_lanes
+from memrl.rtl.lib.lfsr import check_lfsr_seed, lfsr_draw, scaled_noise
 
 __all__ = ["G_BITS", "SET_SHIFT", "SPRAM_PREFIX", "VMM_SHIFT", "CrossbarEmulator",
            "CrossbarSystem", "emulator_signature"]  # fmt: skip
@@ -74,22 +75,19 @@ class CrossbarEmulator(wiring.Component):
     def __init__(
         self, model: object, gain_bits: int = 5, lanes: int = 1, spram: bool = False
     ) -> None:
-        if lanes not in (1, 2, 4, 8):
-            self._MustUse__silence = True
-            raise ValueError(f"lanes must be 1, 2, 4 or 8 (got {lanes!r})")
+        try:
+            check_lanes(lanes)
+            missing = [f for f in _FIELDS if not hasattr(model, f)]
+            if missing:
+                raise ValueError(f"the emulator model lacks {missing}")
+            self.m = {f: int(getattr(model, f)) for f in _FIELDS}
+            if self.m["read_bits"] < G_BITS:
+                raise ValueError(f"read_bits must be at least {G_BITS} (got {self.m['read_bits']})")
+            check_lfsr_seed(self.m["lfsr_seed"])
+        except ValueError:
+            self._MustUse__silence = True  # a refused core is not an unused one
+            raise
         self.lanes, self.spram = lanes, spram
-        missing = [f for f in _FIELDS if not hasattr(model, f)]
-        if missing:
-            self._MustUse__silence = True
-            raise ValueError(f"the emulator model lacks {missing}")
-        self.m = {f: int(getattr(model, f)) for f in _FIELDS}
-        m = self.m
-        if m["read_bits"] < G_BITS:
-            self._MustUse__silence = True
-            raise ValueError(f"read_bits must be at least {G_BITS} (got {m['read_bits']})")
-        if not 1 <= m["lfsr_seed"] <= 0xFFFF:
-            self._MustUse__silence = True
-            raise ValueError(f"lfsr_seed must be in [1, 65535] (got {m['lfsr_seed']})")
         self.signature_ = emulator_signature(model, gain_bits)
         super().__init__({"port": In(self.signature_)})
 
@@ -127,17 +125,13 @@ class CrossbarEmulator(wiring.Component):
         mod.submodules.colbuf = colbuf
         c_rd, c_wr = colbuf.read_port(), colbuf.write_port()
 
-        def bank_of(row):  # noqa: ANN001, ANN202
-            return row[:lb] if lb else Const(0, 1)
-
         def word_of(row, col):  # noqa: ANN001, ANN202
             return Cat(col, row[lb:])
 
         # Noise: one LFSR draw, n * spread >> 6 with the spread of the current state.
         lfsr, nxt, n = lfsr_draw(mod, p["lfsr_seed"])
         spread = Signal(16)
-        noise = Signal(signed(23))
-        mod.d.comb += noise.eq((n * spread) >> 6)
+        noise = scaled_noise(mod, n, spread)
 
         payload = req.payload
         dev_row, dev_col = Signal(sig.row_bits), Signal(sig.col_bits)  # a READ's or SET's device
@@ -178,7 +172,7 @@ class CrossbarEmulator(wiring.Component):
         s1_gain, s2_gain = Signal(sig.gain_bits), Signal(sig.gain_bits)
         mask = Signal(L)  # the lanes of the group within the VMM's rows
         s1_mask = Signal(L)
-        r0_lo = bank_of(r0)
+        r0_lo = bank_of(r0, L)
         col = Signal(sig.col_bits)
         gain = Signal(sig.gain_bits)
         mod.d.comb += [col.eq(c_rd.data[: sig.col_bits]), gain.eq(c_rd.data[sig.col_bits :]),
@@ -188,10 +182,7 @@ class CrossbarEmulator(wiring.Component):
             mod.d.comb += rd.en.eq(~stall)
         g_data = Cat(rd.data for rd in g_rds)
         lanes_g = Signal(8 * L)
-        if lb:
-            mod.d.comb += lanes_g.eq(Array(g_data.rotate_right(8 * i) for i in range(L))[r0_lo])
-        else:
-            mod.d.comb += lanes_g.eq(g_data)
+        mod.d.comb += lanes_g.eq(rotate_lanes(g_data, r0_lo, L))
         s2_prod = Signal(signed(p["dac_bits"] + G_BITS + 1 + lb))
         terms = [Mux(s1_mask[i], r_rds[i].data * lanes_g[8 * i : 8 * i + 8], 0) for i in range(L)]
         total = terms[0]
@@ -239,7 +230,7 @@ class CrossbarEmulator(wiring.Component):
             w_en = Signal(name=f"g_we{b}")
             mod.d.comb += [
                 g_ra[b].eq(Cat(mac_col, (k + r0_hi + below)[: len(r0_hi) + 1])),
-                w_en.eq(clearing | (g_w_en & (bank_of(g_w_row) == b))),
+                w_en.eq(clearing | (g_w_en & (bank_of(g_w_row, L) == b))),
                 g_wrs[b].en.eq(w_en),
                 g_wrs[b].data.eq(Mux(clearing, p["init_code"], g_w_data)),
                 r_rds[b].addr.eq(k),
@@ -267,12 +258,12 @@ class CrossbarEmulator(wiring.Component):
                     mod.d.comb += ra.eq(word_of(payload.row, payload.col))
                 with mod.If(req.valid):
                     mod.d.sync += [dev_row.eq(payload.row), dev_col.eq(payload.col),
-                                   dev_bank.eq(bank_of(payload.row)),
+                                   dev_bank.eq(bank_of(payload.row, L)),
                                    level.eq(payload.arg[: p["vg_bits"]])]  # fmt: skip
                     with mod.Switch(payload.op):
                         with mod.Case(XbarOp.ROW):
                             for b, wr in enumerate(r_wrs):
-                                mod.d.comb += wr.en.eq(bank_of(nr) == b)
+                                mod.d.comb += wr.en.eq(bank_of(nr, L) == b)
                             mod.d.sync += nr.eq(nr + 1)
                             with mod.If(nr == 0):
                                 mod.d.sync += r0.eq(payload.row)

@@ -2,8 +2,9 @@
 
 Each device is an 8-bit READ code in block RAM. READ returns it; SET at level
 ``L`` writes ``set_code[L]`` plus variability, RESET at level ``L``
-``reset_code[L]`` plus variability, from a 16-bit Galois LFSR (taps 0xB400)
-advanced eight steps per programming operation:
+``reset_code[L]`` plus variability, from the 16-bit Galois LFSR of
+:mod:`memrl.rtl.lib.lfsr` (taps 0xB400) advanced eight steps per programming
+operation:
 
     n    = lfsr[0:4] + lfsr[4:8] - 15
     code = clamp(mean + ((n * spread) >>> 6), 0, 255)
@@ -12,10 +13,11 @@ advanced eight steps per programming operation:
 builds the tables from the SiOx model.
 
 With ``lanes`` > 1 the port also serves READ_ROW: the codes sit in ``lanes``
-interleaved banks (device ``a`` in bank ``a mod lanes``, word ``a // lanes``),
-so any ``lanes`` consecutive devices are read in one cycle. The emulator is a
-pipeline: it accepts a request every cycle and answers in order, the cycle
-after (plus ``latency`` cycles); a response that is not taken stalls it.
+interleaved banks (:mod:`memrl.rtl.lib.banks`: device ``a`` in bank ``a mod
+lanes``, word ``a // lanes``), so any ``lanes`` consecutive devices are read in
+one cycle. The emulator is a pipeline: it accepts a request every cycle and
+answers in order, the cycle after (plus ``latency`` cycles); a response that
+is not taken stalls it.
 
 ``serial=True`` trades speed for logic (for small FPGAs): one bank and one
 request at a time. A programming operation is answered the cycle after it is
@@ -32,39 +34,12 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
+from memrl.rtl.lib.arith import clamp
+from memrl.rtl.lib.banks import bank_of, check_lanes, rotate_lanes
+from memrl.rtl.lib.lfsr import check_lfsr_seed, lfsr_draw, scaled_noise
 from memrl.rtl.navigator.port import RRAMOp, RRAMPortSignature
 
 __all__ = ["RRAMEmulator"]
-
-LFSR_TAPS = 0xB400
-
-
-def _lfsr8(m: Module, state):  # noqa: ANN001, ANN202 - Amaranth values
-    """Eight Galois steps of the LFSR as combinational logic, a signal per step (as
-    one expression, each step would copy the previous one three times: 3**8 terms
-    in the Verilog)."""
-    for k in range(8):
-        step = Signal(16, name=f"lfsr_step{k}")
-        m.d.comb += step.eq(Mux(state[0], (state >> 1) ^ LFSR_TAPS, state >> 1))
-        state = step
-    return state
-
-
-def lfsr_draw(m: Module, seed: int):  # noqa: ANN201 - Amaranth values
-    """The emulators' noise source: the LFSR register (initial ``seed``), its state
-    eight steps on (``nxt``; a draw assigns it to the register) and that state's
-    sample ``n = nxt[0:4] + nxt[4:8] - 15``, in [-15, 15]."""
-    lfsr = Signal(16, init=seed)
-    nxt = Signal(16)
-    m.d.comb += nxt.eq(_lfsr8(m, lfsr))
-    n = Signal(signed(6))
-    m.d.comb += n.eq(nxt[0:4] + nxt[4:8] - 15)
-    return lfsr, nxt, n
-
-
-def clamp(value, lo: int, hi: int):  # noqa: ANN001, ANN201 - Amaranth values
-    """``value`` limited to [lo, hi]."""
-    return Mux(value < lo, lo, Mux(value > hi, hi, value))
 
 
 class RRAMEmulator(wiring.Component):
@@ -87,6 +62,7 @@ class RRAMEmulator(wiring.Component):
             self._check(
                 init_codes, set_code, set_spread, reset_code, reset_spread, lfsr_seed, latency
             )
+            check_lanes(lanes)
         except ValueError:
             self._MustUse__silence = True  # a refused core is not an unused one
             raise
@@ -96,9 +72,6 @@ class RRAMEmulator(wiring.Component):
         if (n - 1).bit_length() > self.addr_width:
             self._MustUse__silence = True
             raise ValueError(f"addr_width {self.addr_width} cannot address {n} devices")
-        if lanes not in (1, 2, 4, 8):
-            self._MustUse__silence = True
-            raise ValueError(f"lanes must be 1, 2, 4 or 8 (got {lanes!r})")
         self.lanes = lanes
         if serial and latency:
             self._MustUse__silence = True
@@ -128,8 +101,7 @@ class RRAMEmulator(wiring.Component):
     def _check(init_codes, set_code, set_spread, reset_code, reset_spread, lfsr_seed, latency):  # noqa: ANN001, ANN205, PLR0913
         if len(init_codes) < 1:
             raise ValueError("init_codes needs at least one device")
-        if not 1 <= lfsr_seed <= 0xFFFF:
-            raise ValueError(f"lfsr_seed must be in [1, 65535] (got {lfsr_seed})")
+        check_lfsr_seed(lfsr_seed)
         if not isinstance(latency, int) or not 0 <= latency <= 255:
             raise ValueError(f"latency must be an integer in [0, 255] (got {latency!r})")
         for name, table, top in (
@@ -153,15 +125,13 @@ class RRAMEmulator(wiring.Component):
         set_code, set_spread, reset_code, reset_spread = (
             Array(Const(v, 10) for v in t) for t in self._tables
         )
-        lfsr, nxt, noise = lfsr_draw(m, self.lfsr_seed)
+        lfsr, nxt, n = lfsr_draw(m, self.lfsr_seed)
         op, level = req.payload.op, req.payload.level
         is_set = op == RRAMOp.SET
         mean = Mux(is_set, set_code[level], reset_code[level])
         spread = Mux(is_set, set_spread[level], reset_spread[level])
-        prod = Signal(signed(18))
-        m.d.comb += prod.eq(noise * spread)
         value = Signal(signed(12))
-        m.d.comb += value.eq(mean + (prod >> 6))
+        m.d.comb += value.eq(mean + scaled_noise(m, n, spread))
         return lfsr, nxt, clamp(value, 0, 255)[:8]
 
     def _elaborate_serial(self, m: Module) -> Module:
@@ -229,7 +199,7 @@ class RRAMEmulator(wiring.Component):
         take = req.valid & adv
 
         addr = req.payload.addr
-        bank = addr[:lb] if lb else Const(0, 1)
+        bank = bank_of(addr, L)
         word = addr >> lb
         for b, (rd, wr) in enumerate(banks):
             # Lane i of a row starting in bank ``bank`` is bank (bank + i) mod L:
@@ -255,7 +225,7 @@ class RRAMEmulator(wiring.Component):
             ]
         data = Cat(rd.data for rd, _ in banks)
         rotated = Signal(8 * L)
-        m.d.comb += rotated.eq(Array(data.rotate_right(8 * k) for k in range(L))[s1_bank])
+        m.d.comb += rotated.eq(rotate_lanes(data, s1_bank, L))
         payload = Mux(s1_row, rotated, Mux(s1_read, rotated[:8], 0))
 
         # ``latency`` register stages after stage 1; the last one is the output.
