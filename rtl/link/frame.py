@@ -1,13 +1,17 @@
 """The firmware side of the host link: frames in and out over a UART.
 
-Receive: :class:`~memrl.rtl.link.uart.UARTRx` -> :class:`~memrl.rtl.link.cobs.COBSDecoder`
--> :class:`FrameRx`, which keeps the frame in a buffer memory, checks its
-CRC as it arrives and offers a good frame's header on ``frame``; the command
-decoder reads the payload through ``rd_addr``/``rd_data`` (one cycle of read
-latency) and takes ``frame`` when done. A frame with a bad CRC, malformed COBS
-or fewer than 7 bytes is dropped and counted (``dropped``): its sequence
-number cannot be trusted, so it gets no reply. While a frame waits, no bytes
-are taken (the UART receiver's overrun then loses them; the host retries).
+Receive: :class:`~memrl.rtl.link.uart.UARTRx` -> a byte FIFO
+(:class:`~amaranth.lib.fifo.SyncFIFOBuffered`, :data:`RX_FIFO_DEPTH` bytes) ->
+:class:`~memrl.rtl.link.cobs.COBSDecoder` -> :class:`FrameRx`, which keeps the
+frame in a buffer memory, checks its CRC as it arrives and offers a good
+frame's header on ``frame``; the command decoder reads the payload through
+``rd_addr``/``rd_data`` (one cycle of read latency) and takes ``frame`` when
+done. A frame with a bad CRC, malformed COBS or fewer than 7 bytes is dropped
+and counted (``dropped``): its sequence number cannot be trusted, so it gets no
+reply. While a frame waits, :class:`FrameRx` takes no bytes: the FIFO keeps
+those that arrive meanwhile (a next frame sent without a gap), up to its
+depth. Beyond it the UART receiver's overrun loses them (counted in
+``overruns``), and the host retries.
 
 Transmit: the command decoder streams a reply's header and payload into
 :class:`FrameTx`, which appends the CRC, -> :class:`~memrl.rtl.link.cobs.COBSEncoder`
@@ -22,15 +26,20 @@ from __future__ import annotations
 from amaranth import Module, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.crc import Processor
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from memrl.rtl.link.cobs import COBSDecoder, COBSEncoder, decoded_byte, frame_byte
 from memrl.rtl.link.protocol import CRC, CRC_BYTES, HEADER_BYTES, MAX_PAYLOAD
 from memrl.rtl.link.uart import UARTRx, UARTTx
 
-__all__ = ["frame_info", "FrameRx", "FrameTx", "LinkPHY", "FRAME_BUFFER_BYTES"]
+__all__ = ["frame_info", "FrameRx", "FrameTx", "LinkPHY", "FRAME_BUFFER_BYTES", "RX_FIFO_DEPTH"]
 
 FRAME_BUFFER_BYTES = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
+#: Received wire bytes held while a frame waits for the command decoder. Eight stay
+#: in logic cells on the iCE40; a deeper FIFO takes a block RAM, and the
+#: iCEBreaker's crossbar firmware has none to spare.
+RX_FIFO_DEPTH = 8
 
 #: A received frame's header. ``length``: the payload length its header gives;
 #: ``size``: bytes received (header, payload and CRC); ``too_long``: more than
@@ -145,10 +154,21 @@ class FrameTx(wiring.Component):
 
 class LinkPHY(wiring.Component):
     """UART pins on one side; ``frame``/``rd_*`` (received) and ``tx`` (replies) on
-    the other. ``divisor``: clock cycles per bit."""
+    the other. ``divisor``: clock cycles per bit; ``rx_fifo_depth``: wire bytes
+    the receive FIFO holds."""
 
-    def __init__(self, divisor: int, buffer_bytes: int = FRAME_BUFFER_BYTES) -> None:
+    def __init__(
+        self, divisor: int, buffer_bytes: int = FRAME_BUFFER_BYTES,
+        rx_fifo_depth: int = RX_FIFO_DEPTH,
+    ) -> None:  # fmt: skip
+        if (
+            isinstance(rx_fifo_depth, bool)
+            or not isinstance(rx_fifo_depth, int)
+            or rx_fifo_depth < 1
+        ):
+            raise ValueError(f"rx_fifo_depth must be a positive integer (got {rx_fifo_depth!r})")
         self.divisor, self.buffer_bytes = divisor, buffer_bytes
+        self.rx_fifo_depth = rx_fifo_depth
         super().__init__(
             {
                 "rx_pin": In(1, init=1),
@@ -166,13 +186,15 @@ class LinkPHY(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         m.submodules.urx = urx = UARTRx(self.divisor)
+        m.submodules.rx_fifo = fifo = SyncFIFOBuffered(width=8, depth=self.rx_fifo_depth)
         m.submodules.dec = dec = COBSDecoder()
         m.submodules.frx = frx = FrameRx(self.buffer_bytes)
         m.submodules.ftx = ftx = FrameTx()
         m.submodules.enc = enc = COBSEncoder()
         m.submodules.utx = utx = UARTTx(self.divisor)
         m.d.comb += [urx.rx.eq(self.rx_pin), self.tx_pin.eq(utx.tx)]
-        wiring.connect(m, urx.data, dec.i)
+        wiring.connect(m, urx.data, fifo.w_stream)
+        wiring.connect(m, fifo.r_stream, dec.i)
         wiring.connect(m, dec.o, frx.i)
         wiring.connect(m, wiring.flipped(self.frame), frx.frame)
         m.d.comb += [frx.rd_addr.eq(self.rd_addr), self.rd_data.eq(frx.rd_data)]

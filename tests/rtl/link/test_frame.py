@@ -17,8 +17,10 @@ def _uart_bits(wire: bytes) -> list[int]:
     return [1] * 3 * DIV + uart_levels(wire, DIV)
 
 
-def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000):
-    """Echo every good frame back as its reply; the host-side view of the tx pin."""
+def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000, hold: bool = False):
+    """Echo every good frame back as its reply; the host-side view of the tx pin.
+    With ``hold`` a frame is taken only once its reply is sent, as the command
+    decoders do."""
     phy = LinkPHY(DIV)
     tx_bits: list[int] = []
     state = {"done": False}
@@ -28,6 +30,11 @@ def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000):
             ctx.set(phy.rx_pin, v)
             await ctx.tick()
 
+    async def release(ctx):
+        ctx.set(phy.frame.ready, 1)
+        await ctx.tick()
+        ctx.set(phy.frame.ready, 0)
+
     async def echo(ctx):
         for _ in range(replies_expected):
             (info,) = await ctx.tick().sample(phy.frame.payload).until(phy.frame.valid)
@@ -36,13 +43,14 @@ def _run(wire: bytes, replies_expected: int, max_cycles: int = 200_000):
                 ctx.set(phy.rd_addr, a)
                 await ctx.tick()
                 payload.append(ctx.get(phy.rd_data))
-            ctx.set(phy.frame.ready, 1)
-            await ctx.tick()
-            ctx.set(phy.frame.ready, 0)
+            if not hold:
+                await release(ctx)
             body = [info.version, info.type | REPLY, info.seq, info.length & 0xFF,
                     info.length >> 8, *payload]  # fmt: skip
             await put(ctx, phy.reply, [{"byte": b, "last": int(i == len(body) - 1)}
                                        for i, b in enumerate(body)])  # fmt: skip
+            if hold:
+                await release(ctx)
         state["done"] = True
 
     async def watch(ctx):
@@ -83,6 +91,16 @@ def test_a_damaged_frame_gets_no_reply_and_the_next_one_does():
     got, counters = _run(bytes(bad) + encode_frame(good), 1)
     assert got == [Frame(0x87, 2, b"abc")] and counters["dropped"] == 1
     assert not any(isinstance(x, LinkError) for x in got)
+
+
+def test_back_to_back_frames_are_kept_while_a_frame_waits_for_its_reply():
+    """Frames sent without a gap, each held until its reply is out: the bytes that
+    arrive meanwhile wait in the receive FIFO, and every frame gets its reply."""
+    frames = [Frame(0x01, 5, b""), Frame(0x07, 6, b"\x00\x01"), Frame(0x02, 7, b""),
+              Frame(0x03, 8, bytes([9, 0, 0, 4]))]  # fmt: skip
+    got, counters = _run(b"".join(encode_frame(f) for f in frames), len(frames), hold=True)
+    assert got == [Frame(f.type | REPLY, f.seq, f.payload) for f in frames]
+    assert counters["dropped"] == 0
 
 
 def _frame_rx(raws: list[bytes], buffer_bytes: int):

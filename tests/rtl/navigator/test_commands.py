@@ -101,6 +101,20 @@ def test_damaged_frames_get_no_reply_and_the_next_one_does(fw: AmaranthTransport
     ]
 
 
+def test_back_to_back_requests_each_get_their_reply(fw: AmaranthTransport) -> None:
+    """Requests sent without a gap: each arrives while the one before it is being
+    answered, waits in the link's receive FIFO, and is answered in turn."""
+    bursts = [
+        [Frame(Cmd.READ_TRAJECTORY, 21, struct.pack("<HH", 0, 0)), Frame(Cmd.READ_RESULT, 22),
+         Frame(Cmd.IDENTIFY, 23)],
+        [Frame(Cmd.IDENTIFY, 24), Frame(Cmd.IDENTIFY, 25)],
+        [Frame(Cmd.READ_DEVICE, 26 + i, struct.pack("<IB", 9 * i, 1)) for i in range(4)],
+    ]  # fmt: skip
+    for frames in bursts:
+        replies = exchange(fw, b"".join(encode_frame(f) for f in frames), expect=len(frames))
+        assert [(r.type, r.seq) for r in replies] == [(f.type | REPLY, f.seq) for f in frames]
+
+
 def test_device_commands_and_the_replay_rule() -> None:
     t = AmaranthTransport(SMALL, seed=5)
     link = LinkClient(t, timeout_s=TIMEOUT)
