@@ -6,13 +6,15 @@ memory; its RRAM port goes out to the device (the on-chip emulator, or a model
 in simulation). The commands, their payloads and the error rules are in
 :mod:`memrl.rtl.link.protocol` and docs/link/protocol.md.
 
-The decoder takes one frame at a time and answers every frame it takes:
+The decoder is a :class:`~memrl.rtl.link.decoder.CommandDecoder` (the frame
+states: it reads the first six payload bytes into registers, checks version,
+size, command, payload length and ranges, in that order, the first failure
+being the error reply's code, runs the command and streams the reply) with the
+navigator's commands:
 
-* it reads the first six payload bytes into registers, checks version, size,
-  command, payload length and ranges (in that order; the first failure is the
-  error reply's code), then runs the command;
 * INIT and RUN_TRIAL answer when the core is done, so the core is never busy
-  when a frame is taken;
+  when a frame is taken; RUN_TRIAL before any CONFIGURE is refused
+  (NOT_CONFIGURED);
 * a request with the sequence number and type of the previous request is not
   run again (IDENTIFY excepted, which is always run and forgets the previous
   request): its checks are repeated and it gets the same reply. A retried
@@ -35,18 +37,17 @@ from dataclasses import asdict
 from amaranth import Array, Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
-from memrl.rtl.link.frame import FRAME_BUFFER_BYTES, LinkPHY
-from memrl.rtl.link.protocol import CRC, ERROR, HEADER_BYTES, MAX_PAYLOAD, REPLY, VERSION, Cmd, Err
+from memrl.rtl.link.decoder import CommandDecoder, le_bytes, link_members
+from memrl.rtl.link.protocol import CRC, HEADER_BYTES, MAX_PAYLOAD, VERSION, Cmd, Err
 from memrl.rtl.navigator.core import SLOTS, NavigatorConfig, NavigatorCore
 from memrl.rtl.navigator.emulator import RRAMEmulator
 from memrl.rtl.navigator.port import RRAMOp, RRAMPortSignature
 
 __all__ = ["KIND_NAVIGATOR", "IDENTIFY_FORMAT", "IDENTIFY_BYTES", "RESULT_FIELDS",
            "RESULT_FORMAT", "RESULT_BYTES", "TRAJ_PER_READ", "config_id",
-           "NavigatorCommands", "read_args", "check_frame", "note_frame", "send_header",
-           "send_byte"]  # fmt: skip
+           "NavigatorCommands"]  # fmt: skip
 
 KIND_NAVIGATOR = 1
 #: IDENTIFY reply (``struct`` format, little-endian): version u8, kind u8, rows u16,
@@ -62,7 +63,6 @@ RESULT_FORMAT = "<IB7I"
 RESULT_BYTES = struct.calcsize(RESULT_FORMAT)
 #: The longest trajectory read per request (its reply fills the payload).
 TRAJ_PER_READ = MAX_PAYLOAD // 2
-ARG_BYTES = 6  # payload bytes read into registers before a command runs
 
 
 def config_id(config: NavigatorConfig) -> int:
@@ -70,95 +70,6 @@ def config_id(config: NavigatorConfig) -> int:
     so a host can tell whether the firmware runs the rule it expects."""
     text = json.dumps(asdict(config), sort_keys=True).encode()
     return CRC(8).compute(text)
-
-
-def _le(value, nbytes: int):  # noqa: ANN001, ANN202 - an Amaranth value
-    """``value`` zero-extended to ``nbytes`` little-endian bytes."""
-    return Cat(value, Const(0, 8 * nbytes))[: 8 * nbytes]
-
-
-# -- what the firmware's command decoders share (this one and the crossbar's) --
-
-
-def read_args(m: Module, phy: LinkPHY, args, idx) -> None:  # noqa: ANN001
-    """The body of a decoder's ARGS state: payload bytes 0 .. ``len(args) / 8 - 1``
-    into ``args`` (byte 0 in bits 0-7; reads arrive a cycle late), then CHECK."""
-    m.d.comb += phy.rd_addr.eq(HEADER_BYTES + idx)
-    m.d.sync += idx.eq(idx + 1)
-    with m.If(idx != 0):
-        m.d.sync += args.eq(Cat(args[8:], phy.rd_data))
-    with m.If(idx == len(args) // 8):
-        m.next = "CHECK"
-
-
-def check_frame(m: Module, hdr, err, known, bad_len, bad_range, *more) -> None:  # noqa: ANN001
-    """Set ``err`` to the first failed check of a frame: version, size, command,
-    payload length, range, then each ``(condition, code)`` of ``more``."""
-    with m.If(hdr.version != VERSION):
-        m.d.comb += err.eq(Err.BAD_VERSION)
-    with m.Elif(hdr.too_long):
-        m.d.comb += err.eq(Err.TOO_LONG)
-    with m.Elif(hdr.size != hdr.length + HEADER_BYTES + 2):
-        m.d.comb += err.eq(Err.BAD_LENGTH)
-    with m.Elif(~known):
-        m.d.comb += err.eq(Err.UNKNOWN_COMMAND)
-    with m.Elif(bad_len):
-        m.d.comb += err.eq(Err.BAD_LENGTH)
-    with m.Elif(bad_range):
-        m.d.comb += err.eq(Err.OUT_OF_RANGE)
-    for cond, code in more:
-        with m.Elif(cond):
-            m.d.comb += err.eq(code)
-
-
-def note_frame(m: Module, hdr) -> Signal:  # noqa: ANN001
-    """In a decoder's CHECK state, the retry rule's memory of the last frame: the
-    returned ``replay`` (valid from the next state on) is set when this frame
-    repeats the last one's sequence number and type. IDENTIFY is never a
-    repeat, and the frame after it is never one either."""
-    last_seq, last_type, have_last, replay = Signal(8), Signal(8), Signal(), Signal()
-    t = hdr.type
-    is_ident = t == Cmd.IDENTIFY
-    m.d.sync += [
-        replay.eq(have_last & (hdr.seq == last_seq) & (t == last_type) & ~is_ident),
-        last_seq.eq(hdr.seq),
-        last_type.eq(t),
-        have_last.eq(~is_ident),
-    ]
-    return replay
-
-
-def send_header(m: Module, phy: LinkPHY, header, idx, rlen) -> None:  # noqa: ANN001
-    """The body of a decoder's HEADER state: the reply's header bytes, then FETCH
-    (or DONE for an empty reply) with ``idx`` at 0."""
-    m.d.comb += [
-        phy.reply.valid.eq(1),
-        phy.reply.payload.byte.eq(header.word_select(idx[:3], 8)),
-        phy.reply.payload.last.eq((idx == HEADER_BYTES - 1) & (rlen == 0)),
-    ]
-    with m.If(phy.reply.ready):
-        m.d.sync += idx.eq(idx + 1)
-        with m.If(idx == HEADER_BYTES - 1):
-            m.d.sync += idx.eq(0)
-            m.next = "FETCH"
-            with m.If(rlen == 0):
-                m.next = "DONE"
-
-
-def send_byte(m: Module, phy: LinkPHY, byte, idx, rlen):  # noqa: ANN001, ANN201
-    """The body of a decoder's SEND state: payload byte ``idx`` of ``rlen``, then
-    FETCH (DONE after the last). Returns the condition that the byte is taken."""
-    m.d.comb += [
-        phy.reply.valid.eq(1),
-        phy.reply.payload.byte.eq(byte),
-        phy.reply.payload.last.eq(idx == rlen - 1),
-    ]
-    with m.If(phy.reply.ready):
-        m.d.sync += idx.eq(idx + 1)
-        m.next = "FETCH"
-        with m.If(idx == rlen - 1):
-            m.next = "DONE"
-    return phy.reply.ready
 
 
 class NavigatorCommands(wiring.Component):
@@ -199,12 +110,7 @@ class NavigatorCommands(wiring.Component):
             self.emulator = RRAMEmulator.from_model(
                 emulator, addr_width=port.addr_width, lanes=port.lanes, serial=serial_emulator
             )
-        members = {
-            "rx_pin": In(1, init=1),
-            "tx_pin": Out(1, init=1),
-            "busy": Out(1),  # a command is being served (for a LED)
-            "dropped": Out(16),
-        }
+        members = link_members()
         if self.emulator is None:
             members["rram"] = Out(port)
         super().__init__(members)
@@ -215,9 +121,6 @@ class NavigatorCommands(wiring.Component):
         core = self.core
         core_rst = Signal()
         m.submodules.core = ResetInserter(core_rst)(core)
-        m.submodules.phy = phy = LinkPHY(self.divisor, FRAME_BUFFER_BYTES)
-        m.d.comb += [phy.rx_pin.eq(self.rx_pin), self.tx_pin.eq(phy.tx_pin)]
-        m.d.comb += self.dropped.eq(phy.dropped)
         if self.emulator is None:
             rram = self.rram
         else:
@@ -227,17 +130,18 @@ class NavigatorCommands(wiring.Component):
         tw = traj.write_port()
         tr = traj.read_port()
 
-        hdr = phy.frame.payload
-        args = Signal(8 * ARG_BYTES)
-        a16 = [args[16 * i : 16 * (i + 1)] for i in range(3)]
+        ident = Cat(
+            Const(VERSION, 8), Const(KIND_NAVIGATOR, 8), Const(c.height, 16),
+            Const(c.width, 16), Const(MAX_PAYLOAD, 16), Const(self.traj_depth, 16),
+            Const(self.devices, 32), Const(self.config_id, 16), Const(self.clk_hz, 32),
+        )  # fmt: skip
+        # ``idx`` counts a payload byte or a layout place (at most 4 * 508).
+        dec = CommandDecoder(m, self, self.divisor, ident, idx_shape=12)
+        phy, args, a16, idx = dec.phy, dec.args, dec.a16, dec.idx
+        n = dec.hdr.length
         # A device address: its low ``ab`` bits, and whether the bits above are zero.
         ab = max(16, core.addr_bits)
         dev_lo, dev_hi0 = args[:ab], args[ab:32] == 0
-        idx = Signal(12)  # a payload byte or a layout place (at most 4 * 508)
-        rtype = Signal(8)
-        rlen = Signal(range(MAX_PAYLOAD + 1))
-        err = Signal(8)
-        byte = Signal(8)  # the reply byte to send
 
         # CONFIGURE registers and the trial's trajectory.
         start_row = Signal(core.row_bits)
@@ -255,23 +159,12 @@ class NavigatorCommands(wiring.Component):
         kept = Signal(17)  # trajectory entries held: min(tlen, traj_depth)
         m.d.comb += kept.eq(Mux(tlen >= self.traj_depth, self.traj_depth, tlen))
 
-        ident = Cat(
-            Const(VERSION, 8), Const(KIND_NAVIGATOR, 8), Const(c.height, 16),
-            Const(c.width, 16), Const(MAX_PAYLOAD, 16), Const(self.traj_depth, 16),
-            Const(self.devices, 32), Const(self.config_id, 16), Const(self.clk_hz, 32),
-        )  # fmt: skip
         results = Cat(
-            _le(core.steps, 4), _le(core.reached, 1), _le(core.ticks, 4), _le(core.moves, 4),
-            _le(core.hits, 4), _le(core.reads, 4), _le(core.sets, 4), _le(core.resets, 4),
-            _le(tlen, 4),
+            le_bytes(core.steps, 4), le_bytes(core.reached, 1), le_bytes(core.ticks, 4),
+            le_bytes(core.moves, 4), le_bytes(core.hits, 4), le_bytes(core.reads, 4),
+            le_bytes(core.sets, 4), le_bytes(core.resets, 4), le_bytes(tlen, 4),
         )  # fmt: skip
         assert len(ident) == 8 * IDENTIFY_BYTES and len(results) == 8 * RESULT_BYTES
-        header = Cat(Const(VERSION, 8), rtype, hdr.seq, _le(rlen, 2))
-
-        # Payload sources of a reply. SRC_ARGS: the first bytes of ``args`` (an error
-        # reply's [type, code]; also named by the empty replies, which fetch nothing).
-        SRC_ARGS, SRC_IDENT, SRC_RESULT, SRC_TRAJ, SRC_DEVICE = range(5)
-        src = Signal(3)
 
         # The RRAM port: the core's, but the decoder's while it serves a device command.
         own = Signal()
@@ -289,133 +182,118 @@ class NavigatorCommands(wiring.Component):
             ]
         m.d.comb += core.rram.resp.payload.eq(rram.resp.payload)
 
-        def reply(rt, n, source) -> None:  # noqa: ANN001
-            m.d.sync += [rtype.eq(rt), rlen.eq(n), src.eq(source), idx.eq(0)]
-            m.next = "HEADER"
+        # Reply sources beyond the shared ones.
+        SRC_RESULT = dec.byte_source(
+            Array(results[8 * i : 8 * i + 8] for i in range(RESULT_BYTES))[idx[:6]]
+        )
 
-        ok_reply = hdr.type | REPLY
-        m.d.comb += self.busy.eq(phy.frame.valid)
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(phy.frame.valid):
-                    m.d.sync += idx.eq(0)
-                    m.next = "ARGS"
+        def fetch_traj() -> None:  # entry ``idx // 2``: its byte in FETCH_TRAJ
+            m.d.comb += tr.addr.eq(a16[0] + (idx >> 1))
+            m.next = "FETCH_TRAJ"
 
-            with m.State("ARGS"):  # payload bytes 0-5 into ``args``
-                read_args(m, phy, args, idx)
+        def fetch_device() -> None:  # device ``idx``'s READ code: in FETCH_DEVICE
+            m.d.comb += [
+                own.eq(1),
+                dreq.valid.eq(1),
+                dreq.payload.op.eq(RRAMOp.READ),
+                dreq.payload.addr.eq(dev_lo + idx),
+            ]
+            with m.If(dreq.ready):
+                m.next = "FETCH_DEVICE"
 
-            with m.State("CHECK"):
-                n = hdr.length
-                t = hdr.type
-                bad_len = Signal()
-                bad_range = Signal()
-                known = Signal()
-                with m.Switch(t):
-                    with m.Case(Cmd.IDENTIFY, Cmd.RESET, Cmd.INIT, Cmd.RUN_TRIAL, Cmd.READ_RESULT):
-                        m.d.comb += [known.eq(1), bad_len.eq(n != 0)]
-                    with m.Case(Cmd.WRITE_LAYOUT):
-                        count = a16[1]
-                        m.d.comb += [
-                            known.eq(1),
-                            bad_len.eq((n < 4) | (n != 4 + ((count + 3) >> 2))),
-                            bad_range.eq(a16[0] + count > c.places),
-                        ]
-                    with m.Case(Cmd.CONFIGURE):
-                        m.d.comb += [
-                            known.eq(1),
-                            bad_len.eq(n != 6),
-                            bad_range.eq(
-                                (a16[0] >= c.height) | (a16[1] >= c.width) | (a16[2] == 0)
-                                | (a16[2] >= (1 << c.max_steps_bits))
-                            ),
-                        ]  # fmt: skip
-                    with m.Case(Cmd.READ_TRAJECTORY):
-                        m.d.comb += [
-                            known.eq(1),
-                            bad_len.eq(n != 4),
-                            bad_range.eq((a16[1] > TRAJ_PER_READ) | (a16[0] + a16[1] > kept)),
-                        ]
-                    with m.Case(Cmd.READ_DEVICE):
-                        m.d.comb += [
-                            known.eq(1),
-                            bad_len.eq(n != 5),
-                            bad_range.eq(~dev_hi0 | (dev_lo + args[32:40] > self.devices)),
-                        ]
-                    with m.Case(Cmd.WRITE_DEVICE):
-                        op, level = args[32:40], args[40:48]
-                        m.d.comb += [
-                            known.eq(1),
-                            bad_len.eq(n != 6),
-                            bad_range.eq(
-                                ~dev_hi0 | (dev_lo >= self.devices)
-                                | ((op != RRAMOp.SET.value) & (op != RRAMOp.RESET.value))
-                                | (level >= 1 << core.rram.signature.level_width)
-                            ),
-                        ]  # fmt: skip
-                check_frame(m, hdr, err, known, bad_len, bad_range,
-                            ((t == Cmd.RUN_TRIAL) & ~configured, Err.NOT_CONFIGURED))  # fmt: skip
-                replay = note_frame(m, hdr)
-                m.d.sync += idx.eq(0)
-                with m.If(err != 0):
-                    m.d.sync += args[:16].eq(Cat(t, err))
-                    reply(ERROR, 2, SRC_ARGS)
-                with m.Else():
-                    m.next = "RUN"
+        SRC_TRAJ = dec.source(fetch_traj)
+        SRC_DEVICE = dec.source(fetch_device)
 
-            with m.State("RUN"):  # ``replay`` is valid from here
-                t = hdr.type
-                with m.Switch(t):
-                    with m.Case(Cmd.IDENTIFY):
-                        reply(ok_reply, IDENTIFY_BYTES, SRC_IDENT)
-                    with m.Case(Cmd.RESET):
-                        m.d.comb += core_rst.eq(~replay)
-                        with m.If(~replay):
-                            m.d.sync += tlen.eq(0)
-                        reply(ok_reply, 0, SRC_ARGS)
-                    with m.Case(Cmd.WRITE_LAYOUT):
-                        with m.If(replay):
-                            reply(ok_reply, 0, SRC_ARGS)
-                        with m.Else():
-                            m.next = "LAYOUT"
-                    with m.Case(Cmd.CONFIGURE):
-                        m.d.sync += [
-                            start_row.eq(a16[0]),
-                            start_col.eq(a16[1]),
-                            max_steps.eq(a16[2]),
-                            start_cell.eq(a16[0] * c.width + a16[1]),
-                            configured.eq(1),
-                        ]
-                        reply(ok_reply, 0, SRC_ARGS)
-                    with m.Case(Cmd.INIT):
-                        with m.If(replay):
-                            reply(ok_reply, 0, SRC_ARGS)
-                        with m.Else():
-                            m.d.comb += core.init.eq(1)
-                            m.next = "INIT"
-                    with m.Case(Cmd.RUN_TRIAL):
-                        with m.If(replay):
-                            reply(ok_reply, RESULT_BYTES, SRC_RESULT)
-                        with m.Else():
-                            m.d.comb += [
-                                core.start.eq(1),
-                                tw.en.eq(1),
-                                tw.addr.eq(0),
-                                tw.data.eq(start_cell),
-                            ]
-                            m.d.sync += [tlen.eq(1), prev.eq(start_cell)]
-                            m.next = "TRIAL"
-                    with m.Case(Cmd.READ_RESULT):
-                        reply(ok_reply, RESULT_BYTES, SRC_RESULT)
-                    with m.Case(Cmd.READ_TRAJECTORY):
-                        reply(ok_reply, a16[1] << 1, SRC_TRAJ)
-                    with m.Case(Cmd.READ_DEVICE):
-                        reply(ok_reply, args[32:40], SRC_DEVICE)
-                    with m.Case(Cmd.WRITE_DEVICE):
-                        with m.If(replay):
-                            reply(ok_reply, 0, SRC_ARGS)
-                        with m.Else():
-                            m.next = "WRITE_DEVICE"
+        def unless_replay(then: str) -> None:
+            """A repeated request gets the empty reply; a new one goes to ``then``."""
+            with m.If(dec.replay):
+                dec.reply(0)
+            with m.Else():
+                m.next = then
 
+        @dec.command(Cmd.RESET)
+        def _() -> None:
+            m.d.comb += core_rst.eq(~dec.replay)
+            with m.If(~dec.replay):
+                m.d.sync += tlen.eq(0)
+            dec.reply(0)
+
+        count = a16[1]
+
+        @dec.command(
+            Cmd.WRITE_LAYOUT,
+            bad_len=(n < 4) | (n != 4 + ((count + 3) >> 2)),
+            bad_range=a16[0] + count > c.places,
+        )
+        def _() -> None:
+            unless_replay("LAYOUT")
+
+        @dec.command(
+            Cmd.CONFIGURE,
+            bad_len=n != 6,
+            bad_range=(a16[0] >= c.height) | (a16[1] >= c.width) | (a16[2] == 0)
+            | (a16[2] >= (1 << c.max_steps_bits)),
+        )  # fmt: skip
+        def _() -> None:
+            m.d.sync += [
+                start_row.eq(a16[0]),
+                start_col.eq(a16[1]),
+                max_steps.eq(a16[2]),
+                start_cell.eq(a16[0] * c.width + a16[1]),
+                configured.eq(1),
+            ]
+            dec.reply(0)
+
+        @dec.command(Cmd.INIT)
+        def _() -> None:
+            with m.If(dec.replay):
+                dec.reply(0)
+            with m.Else():
+                m.d.comb += core.init.eq(1)
+                m.next = "INIT"
+
+        @dec.command(Cmd.RUN_TRIAL, refuse=((~configured, Err.NOT_CONFIGURED),))
+        def _() -> None:
+            with m.If(dec.replay):
+                dec.reply(RESULT_BYTES, SRC_RESULT)
+            with m.Else():
+                m.d.comb += [core.start.eq(1), tw.en.eq(1), tw.addr.eq(0), tw.data.eq(start_cell)]
+                m.d.sync += [tlen.eq(1), prev.eq(start_cell)]
+                m.next = "TRIAL"
+
+        @dec.command(Cmd.READ_RESULT)
+        def _() -> None:
+            dec.reply(RESULT_BYTES, SRC_RESULT)
+
+        @dec.command(
+            Cmd.READ_TRAJECTORY,
+            bad_len=n != 4,
+            bad_range=(a16[1] > TRAJ_PER_READ) | (a16[0] + a16[1] > kept),
+        )
+        def _() -> None:
+            dec.reply(a16[1] << 1, SRC_TRAJ)
+
+        @dec.command(
+            Cmd.READ_DEVICE,
+            bad_len=n != 5,
+            bad_range=~dev_hi0 | (dev_lo + args[32:40] > self.devices),
+        )
+        def _() -> None:
+            dec.reply(args[32:40], SRC_DEVICE)
+
+        op, level = args[32:40], args[40:48]
+
+        @dec.command(
+            Cmd.WRITE_DEVICE,
+            bad_len=n != 6,
+            bad_range=~dev_hi0 | (dev_lo >= self.devices)
+            | ((op != RRAMOp.SET.value) & (op != RRAMOp.RESET.value))
+            | (level >= 1 << core.rram.signature.level_width),
+        )  # fmt: skip
+        def _() -> None:
+            unless_replay("WRITE_DEVICE")
+
+        with dec.fsm():
             with m.State("LAYOUT"):
                 # Place ``idx`` of the payload: its byte is addressed this cycle and
                 # written to the core the next (``lay_on``, ``lay_n``).
@@ -430,11 +308,11 @@ class NavigatorCommands(wiring.Component):
                 ]
                 with m.If(idx > a16[1]):
                     m.d.sync += lay_on.eq(0)
-                    reply(ok_reply, 0, SRC_ARGS)
+                    dec.reply(0)
 
             with m.State("INIT"):
                 with m.If(core.done):
-                    reply(ok_reply, 0, SRC_ARGS)
+                    dec.reply(0)
 
             with m.State("TRIAL"):
                 moved = core.step_valid & (core.pos != prev)
@@ -446,15 +324,15 @@ class NavigatorCommands(wiring.Component):
                     ]
                     m.d.sync += [tlen.eq(tlen + 1), prev.eq(core.pos)]
                 with m.If(core.done):
-                    reply(ok_reply, RESULT_BYTES, SRC_RESULT)
+                    dec.reply(RESULT_BYTES, SRC_RESULT)
 
             with m.State("WRITE_DEVICE"):
                 m.d.comb += [
                     own.eq(1),
                     dreq.valid.eq(1),
-                    dreq.payload.op.as_value().eq(args[32:35]),
+                    dreq.payload.op.as_value().eq(op[:3]),
                     dreq.payload.addr.eq(dev_lo),
-                    dreq.payload.level.eq(args[40:48]),
+                    dreq.payload.level.eq(level),
                 ]
                 with m.If(dreq.ready):
                     m.next = "WRITE_DEVICE_ACK"
@@ -462,51 +340,15 @@ class NavigatorCommands(wiring.Component):
             with m.State("WRITE_DEVICE_ACK"):
                 m.d.comb += [own.eq(1), rram.resp.ready.eq(1)]
                 with m.If(rram.resp.valid):
-                    reply(ok_reply, 0, SRC_ARGS)
-
-            with m.State("HEADER"):
-                send_header(m, phy, header, idx, rlen)
-
-            with m.State("FETCH"):  # the payload byte ``idx`` into ``byte``
-                with m.Switch(src):
-                    with m.Case(SRC_ARGS):
-                        m.d.sync += byte.eq(args[:16].word_select(idx[:1], 8))
-                        m.next = "SEND"
-                    with m.Case(SRC_IDENT):
-                        m.d.sync += byte.eq(ident.word_select(idx[:5], 8))
-                        m.next = "SEND"
-                    with m.Case(SRC_RESULT):
-                        m.d.sync += byte.eq(
-                            Array(results[8 * i : 8 * i + 8] for i in range(RESULT_BYTES))[idx[:6]]
-                        )
-                        m.next = "SEND"
-                    with m.Case(SRC_TRAJ):
-                        m.d.comb += tr.addr.eq(a16[0] + (idx >> 1))
-                        m.next = "FETCH_TRAJ"
-                    with m.Case(SRC_DEVICE):
-                        m.d.comb += [
-                            own.eq(1),
-                            dreq.valid.eq(1),
-                            dreq.payload.op.eq(RRAMOp.READ),
-                            dreq.payload.addr.eq(dev_lo + idx),
-                        ]
-                        with m.If(dreq.ready):
-                            m.next = "FETCH_DEVICE"
+                    dec.reply(0)
 
             with m.State("FETCH_TRAJ"):
-                m.d.sync += byte.eq(tr.data.word_select(idx[:1], 8))
+                m.d.sync += dec.byte.eq(tr.data.word_select(idx[:1], 8))
                 m.next = "SEND"
 
             with m.State("FETCH_DEVICE"):
                 m.d.comb += [own.eq(1), rram.resp.ready.eq(1)]
                 with m.If(rram.resp.valid):
-                    m.d.sync += byte.eq(rram.resp.payload[:8])
+                    m.d.sync += dec.byte.eq(rram.resp.payload[:8])
                     m.next = "SEND"
-
-            with m.State("SEND"):
-                send_byte(m, phy, byte, idx, rlen)
-
-            with m.State("DONE"):
-                m.d.comb += phy.frame.ready.eq(1)
-                m.next = "IDLE"
         return m
