@@ -48,14 +48,23 @@ Interfaces (``lib.stream``, valid/ready):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from memrl.rtl.crossbar.port import CrossbarPortSignature, XbarOp
+from memrl.rtl.crossbar.config import (
+    MAX_PROGRAM,
+    CrossbarEngineConfig,
+    EngineOp,
+    PassKind,
+    XbarLayer,
+    command_layout,
+    device_word,
+    program_entry,
+)
+from memrl.rtl.crossbar.port import XbarOp
+from memrl.rtl.crossbar.shiftadd import times_const
 
 __all__ = [
     "MAX_PROGRAM",
@@ -105,199 +114,6 @@ def address_ports(  # noqa: ANN201
         m.d.comb += [rd.addr.eq(raddr), wr.addr.eq(waddr)]
         if ren is not None:
             m.d.comb += rd.en.eq(ren)
-
-
-def times_const(value, n: int, shifts: bool = True):  # noqa: ANN001, ANN201 - an Amaranth value
-    """``value * n`` for a constant ``n >= 0``: as a sum of shifts (no multiplier
-    block), or with ``shifts`` False as the plain product."""
-    if not shifts:
-        return value * n
-    terms = [value << i for i in range(n.bit_length()) if n >> i & 1]
-    if not terms:
-        return Const(0, 1)
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return total
-
-
-@dataclass(frozen=True)
-class XbarLayer:
-    """One layer's place on the array and its converter settings.
-
-    ``vertical``: pairs on adjacent rows (row ``row0 + 2i`` carries ``G+`` of
-    input ``i``, driven with ``+d``, the next row ``G-``, driven with ``-d``);
-    otherwise on adjacent columns, read as differential pairs. ``gain`` is the
-    top column gain (a power of two); ``k`` the output constant with
-    ``scale_bits`` fractional bits.
-    """
-
-    n_in: int
-    n_out: int
-    row0: int
-    col0: int
-    vertical: bool
-    gain: int
-    k: int
-
-    @property
-    def e_max(self) -> int:
-        return self.gain.bit_length() - 1
-
-    @property
-    def n_rows(self) -> int:
-        return 2 * self.n_in if self.vertical else self.n_in
-
-
-#: PROGRAM entries an engine holds unless built for fewer.
-MAX_PROGRAM = 8192
-
-
-@dataclass(frozen=True)
-class CrossbarEngineConfig:
-    """Constructor parameters of :class:`CrossbarEngine`."""
-
-    layers: tuple[XbarLayer, ...]
-    rows: int = 128
-    cols: int = 64
-    dac_bits: int = 8
-    adc_bits: int = 10
-    vg_bits: int = 10
-    read_bits: int = 10
-    act_bits: int = 24
-    recip_bits: int = 32
-    scale_bits: int = 24
-    autorange: bool = True
-    max_batch: int = 128
-    max_reads_log2: int = 4
-    max_program: int = MAX_PROGRAM
-    readback_cols: int = 64  # READ_ROWS converts columns 0 .. readback_cols - 1
-    readback_gain: int = 16
-    # Products by shift-and-add: the DAC scaling's and the output stage's one
-    # bit per cycle in one shared unit, products by constants as sums of
-    # shifts. No multiplier blocks, more cycles: for FPGAs with few of them.
-    serial_products: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.layers:
-            raise ValueError("CrossbarEngineConfig.layers needs at least one layer")
-        for name in ("max_batch", "max_program", "act_bits", "recip_bits", "scale_bits"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"CrossbarEngineConfig.{name} must be a positive integer")
-        if not 0 <= self.max_reads_log2 <= 7:
-            raise ValueError("CrossbarEngineConfig.max_reads_log2 must be in [0, 7]")
-        prev = self.layers[0].n_in
-        for i, ly in enumerate(self.layers):
-            where = f"CrossbarEngineConfig.layers[{i}]"
-            if ly.n_in != prev:
-                raise ValueError(f"{where}.n_in is {ly.n_in}, the previous layer gives {prev}")
-            prev = ly.n_out
-            if ly.n_in < 1 or ly.n_out < 1:
-                raise ValueError(f"{where} needs n_in and n_out >= 1")
-            if ly.gain < 1 or ly.gain & (ly.gain - 1):
-                raise ValueError(f"{where}.gain must be a power of two (got {ly.gain})")
-            if ly.k < 1:
-                raise ValueError(f"{where}.k must be >= 1 (got {ly.k})")
-            n_cols = ly.n_out if ly.vertical else 2 * ly.n_out
-            if ly.row0 + ly.n_rows > self.rows or ly.col0 + n_cols > self.cols:
-                raise ValueError(f"{where} does not fit a {self.rows}x{self.cols} array")
-
-        if self.serial_products:
-            lim = 1 << (self.act_bits - 1)  # the shift-and-add unit's multiplier
-            if max(ly.k for ly in self.layers) >= lim or self.code_bits > self.act_bits:
-                raise ValueError(
-                    "CrossbarEngineConfig.serial_products needs every layer's k below "
-                    f"2**{self.act_bits - 1} and column sums of at most act_bits bits"
-                )
-        if not 1 <= self.readback_cols <= self.cols:
-            raise ValueError(f"CrossbarEngineConfig.readback_cols must be in [1, {self.cols}]")
-        g = self.readback_gain
-        if g < 1 or g & (g - 1):
-            raise ValueError(f"CrossbarEngineConfig.readback_gain must be a power of two (got {g})")
-        sig = self.port_signature()
-        need = sig.row_bits + sig.col_bits + self.vg_bits + 1
-        if need > self.act_bits:
-            raise ValueError(
-                "a PROGRAM entry (row, column, reset flag, gate-voltage code) needs "
-                f"{need} bits; act_bits is {self.act_bits}"
-            )
-
-    @property
-    def code_bits(self) -> int:
-        """Width of a column's summed code at the top gain's scale."""
-        return self.adc_bits + max(ly.e_max for ly in self.layers) + self.max_reads_log2 + 1
-
-    @property
-    def count_bits(self) -> int:
-        """Width of a command's count: a FORWARD's samples or a PROGRAM's entries."""
-        return max(self.max_batch, self.max_program).bit_length()
-
-    @property
-    def width(self) -> int:
-        """Words reserved per sample in the engine's memories (a power of two)."""
-        n = max(max(ly.n_in, ly.n_out) for ly in self.layers)
-        return 1 << max(0, (n - 1).bit_length())
-
-    @property
-    def n_bias(self) -> int:
-        return sum(ly.n_out for ly in self.layers)
-
-    @property
-    def dac_max(self) -> int:
-        return (1 << (self.dac_bits - 1)) - 1
-
-    @property
-    def adc_end(self) -> int:
-        return (1 << (self.adc_bits - 1)) - 1
-
-    @property
-    def act_max(self) -> int:
-        return (1 << (self.act_bits - 1)) - 1
-
-    def port_signature(self) -> CrossbarPortSignature:
-        return CrossbarPortSignature(
-            self.rows,
-            self.cols,
-            dac_bits=self.dac_bits,
-            adc_bits=self.adc_bits,
-            vg_bits=self.vg_bits,
-            read_bits=self.read_bits,
-            gain_bits=max(self.readback_gain, *(ly.gain for ly in self.layers)).bit_length(),
-        )
-
-
-class EngineOp(enum.Enum, shape=3):
-    FORWARD = 0
-    BIAS = 1
-    PROGRAM = 2
-    READ = 3
-    READ_ROWS = 4
-
-
-def program_entry(config: CrossbarEngineConfig, row, col, code, reset):  # noqa: ANN001, ANN201
-    """PROGRAM words: the device, whether to RESET it first (0 or 1), its SET
-    code. Integers, or integer numpy arrays (one word per element)."""
-    vg, cb = config.vg_bits, config.port_signature().col_bits
-    return code | reset << vg | (row << cb | col) << (vg + 1)
-
-
-def device_word(config: CrossbarEngineConfig, row, col):  # noqa: ANN001, ANN201
-    """READ words: the device. Integers, or integer numpy arrays."""
-    return row << config.port_signature().col_bits | col
-
-
-def command_layout(config: CrossbarEngineConfig) -> data.StructLayout:
-    """Payload of the engine's ``cmd`` stream."""
-    return data.StructLayout(
-        {"op": EngineOp, "count": unsigned(config.count_bits), "reads_log2": unsigned(3)}
-    )
-
-
-class _Kind(enum.Enum, shape=2):
-    FIRST = 0  # every sample at the top gain
-    RANGE = 1  # the flagged samples, saturated columns one gain step down
-    READ = 2  # every sample again, summed
 
 
 class CrossbarEngine(wiring.Component):
@@ -392,7 +208,7 @@ class CrossbarEngine(wiring.Component):
         # -- registers shared by the two machines ---------------------------------
         batch = Signal(c.count_bits)  # samples, or PROGRAM / READ words
         rl = Signal(3)  # reads_log2
-        kind = Signal(_Kind)
+        kind = Signal(PassKind)
         rk = Signal(range(1 << c.max_reads_log2))  # read passes done
         in_bank = Signal()
         pflag = Signal(MB)  # samples of the coming RANGE pass
@@ -454,7 +270,7 @@ class CrossbarEngine(wiring.Component):
         fire = Signal()
         m.d.comb += fire.eq(req.valid & req.ready)
 
-        def begin_pass(k_: _Kind) -> list:
+        def begin_pass(k_: PassKind) -> list:
             return [kind.eq(k_), s.eq(0), pass_go.eq(1)]
 
         m.d.sync += pass_go.eq(0)
@@ -503,7 +319,7 @@ class CrossbarEngine(wiring.Component):
             m.d.sync += [j.eq(0), s.eq(s + 1)]
             with m.If(s == batch - 1):
                 m.d.sync += [s.eq(0), rk.eq(0)]
-                m.d.sync += begin_pass(_Kind.FIRST)
+                m.d.sync += begin_pass(PassKind.FIRST)
                 m.next = "ISSUE_NEXT"
             with m.Else():
                 m.next = "DAC_MAX"
@@ -769,7 +585,7 @@ class CrossbarEngine(wiring.Component):
             with m.State("ISSUE_NEXT"):
                 with m.If(s == batch):
                     m.next = "WAIT_PASS"
-                with m.Elif((kind == _Kind.RANGE) & ~pflag.bit_select(s, 1)):
+                with m.Elif((kind == PassKind.RANGE) & ~pflag.bit_select(s, 1)):
                     m.d.sync += s.eq(s + 1)
                 with m.Else():
                     m.d.sync += [j.eq(0), sub.eq(0)]
@@ -807,11 +623,11 @@ class CrossbarEngine(wiring.Component):
                 m.next = "GAINS"
 
             with m.State("GAINS"):
-                e_old = Mux(kind == _Kind.FIRST, 0, e_r.data)
+                e_old = Mux(kind == PassKind.FIRST, 0, e_r.data)
                 c_old = c_r.data
                 e_new = Signal(e_bits)
                 m.d.comb += e_new.eq(
-                    Mux(kind == _Kind.RANGE, e_old + saturated(c_old, e_old), e_old)
+                    Mux(kind == PassKind.RANGE, e_old + saturated(c_old, e_old), e_old)
                 )
                 m.d.comb += [
                     req.valid.eq(1),
@@ -831,7 +647,7 @@ class CrossbarEngine(wiring.Component):
                         m.next = "VMM"
 
             with m.State("VMM"):
-                last_s = Mux(kind == _Kind.RANGE, plast, batch - 1)
+                last_s = Mux(kind == PassKind.RANGE, plast, batch - 1)
                 m.d.comb += [
                     req.valid.eq(1),
                     rp.op.eq(XbarOp.VMM),
@@ -846,12 +662,12 @@ class CrossbarEngine(wiring.Component):
                 with m.If(pass_done):
                     m.d.comb += pass_ack.eq(1)
                     m.d.sync += [pflag.eq(nflag), plast.eq(nlast)]
-                    with m.If(Const(c.autorange) & nany & (kind != _Kind.READ)):
-                        m.d.sync += begin_pass(_Kind.RANGE)
+                    with m.If(Const(c.autorange) & nany & (kind != PassKind.READ)):
+                        m.d.sync += begin_pass(PassKind.RANGE)
                         m.next = "ISSUE_NEXT"
                     with m.Elif(rk + 1 < (Const(1, 8) << rl)):
                         m.d.sync += rk.eq(rk + 1)
-                        m.d.sync += begin_pass(_Kind.READ)
+                        m.d.sync += begin_pass(PassKind.READ)
                         m.next = "ISSUE_NEXT"
                     with m.Else():
                         m.d.sync += [s.eq(0), j.eq(0)]
@@ -1020,7 +836,7 @@ class CrossbarEngine(wiring.Component):
             with m.State("NEXT"):
                 with m.If(cs == batch):
                     m.next = "DONE"
-                with m.Elif((kind == _Kind.RANGE) & ~pflag.bit_select(cs, 1)):
+                with m.Elif((kind == PassKind.RANGE) & ~pflag.bit_select(cs, 1)):
                     m.d.sync += cs.eq(cs + 1)
                 with m.Else():
                     m.d.sync += [cj.eq(0), flag.eq(0)]
@@ -1033,17 +849,17 @@ class CrossbarEngine(wiring.Component):
                 m.d.comb += resp.ready.eq(1)
                 nxt = sample_base(cs) + cj + take
                 m.d.comb += [c_r2.addr.eq(nxt), e_r2.addr.eq(nxt)]
-                e_cur = Mux(kind == _Kind.FIRST, 0, e_r2.data)
+                e_cur = Mux(kind == PassKind.FIRST, 0, e_r2.data)
                 sat = saturated(code, e_cur)
                 old = Mux(rk == 1, c_r2.data << e_cur, c_r2.data)
                 m.d.comb += [
                     c_w.addr.eq(sample_base(cs) + cj),
-                    c_w.data.eq(Mux(kind == _Kind.READ, old + (code << e_cur), code)),
+                    c_w.data.eq(Mux(kind == PassKind.READ, old + (code << e_cur), code)),
                     c_w.en.eq(take),
                 ]
                 with m.If(take):
                     m.d.sync += cj.eq(cj + 1)
-                    hit = (kind != _Kind.READ) & (flag | sat)
+                    hit = (kind != PassKind.READ) & (flag | sat)
                     m.d.sync += flag.eq(hit)
                     with m.If(cj == n_out - 1):
                         with m.If(hit):
