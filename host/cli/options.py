@@ -62,8 +62,9 @@ def firmware_options(f: Callable) -> Callable:
     return click.option(
         "--firmware", type=click.Choice(list(FIRMWARES)), default="navigator",
         show_default=True,
-        help="crossbar: the crossbar engine with its emulated array (the ULX3S boards hold "
-        "it), for memrl cartpole|mountaincar run --backend serial:PORT.",
+        help="crossbar: the crossbar engine with its emulated array (every board holds it; "
+        "the smaller ones work in pieces), for memrl cartpole|mountaincar run "
+        "--backend serial:PORT.",
     )(f)  # fmt: skip
 
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from memrl.firmware.navigator import NavigatorSoC
-from memrl.host.cli import main
-from memrl.sim.crossbar.session import SystemDesign
 from memrl.host.build.fpga import BOARDS, _demand, build
+from memrl.host.cli import main
 from memrl.rtl.navigator.core import NavigatorConfig
+from memrl.sim.crossbar.session import SystemDesign
 from memrl.sim.devices.emulator import EmulatorModel
 
 
@@ -52,10 +52,10 @@ def test_the_icebreaker_crossbar_soc_uses_spram_and_no_engine_multipliers() -> N
     contents), products by shift-and-add. The board's IDENTIFY id is the one a
     host computes for the same network."""
     from memrl.firmware.crossbar import CrossbarSoC
-    from memrl.host.crossbar.commands import board_network
     from memrl.host.build.fpga import SCRIPT_AFTER_READ
-    from memrl.rtl.crossbar.engine import SPRAM_PREFIX
+    from memrl.host.crossbar.commands import board_network
     from memrl.rtl.crossbar.commands import crossbar_config_id
+    from memrl.rtl.crossbar.engine import SPRAM_PREFIX
 
     b = BOARDS["icebreaker"]
     d = b.crossbar
@@ -75,8 +75,8 @@ def test_the_icebreaker_crossbar_soc_uses_spram_and_no_engine_multipliers() -> N
 
 def test_the_crossbar_soc_elaborates_for_the_ulx3s_85f() -> None:
     from memrl.firmware.crossbar import CrossbarSoC
-    from memrl.sim.crossbar.golden import CrossbarConfig
     from memrl.host.crossbar.commands import board_network
+    from memrl.sim.crossbar.golden import CrossbarConfig
 
     config, model = board_network("CartPole-v1", "default", SystemDesign(pass_samples=4))
     assert config.layers[0].n_in == 4 and config.max_batch == 4
