@@ -71,6 +71,7 @@ def test_bench_unknown_name_is_a_usage_error(tmp_path: Path) -> None:
     assert "unknown benchmark(s) ['nope']" in res.output
 
 
+@pytest.mark.slow
 def test_every_registered_bench_runs_once() -> None:
     bench._load_groups()
     assert len(bench.BENCHES) >= 5

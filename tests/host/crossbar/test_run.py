@@ -340,7 +340,11 @@ def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) 
     "board_name",
     # the iCEBreaker's design runs on Verilator in-process in make test
     # (tests/sim/crossbar/test_verilated.py); its whole firmware over the link is slow
-    ["ulx3s-85f", "ulx3s", pytest.param("icebreaker", marks=pytest.mark.slow)],
+    [
+        "ulx3s-85f",
+        pytest.param("ulx3s", marks=pytest.mark.slow),
+        pytest.param("icebreaker", marks=pytest.mark.slow),
+    ],
 )
 def test_cli_run_on_a_simulated_board_equals_the_golden_model(
     tmp_path: Path, board_name: str

@@ -64,8 +64,8 @@ def test_parse_backend() -> None:
     ("sim", "device"),
     [
         pytest.param("icarus", "siox", marks=pytest.mark.icarus),
-        pytest.param("icarus", "emulator", marks=pytest.mark.icarus),
-        pytest.param("verilator", "siox", marks=pytest.mark.verilator),
+        pytest.param("icarus", "emulator", marks=[pytest.mark.icarus, pytest.mark.slow]),
+        pytest.param("verilator", "siox", marks=[pytest.mark.verilator, pytest.mark.slow]),
         pytest.param("verilator", "emulator", marks=pytest.mark.verilator),
     ],
 )
@@ -111,6 +111,7 @@ def test_full_dynamic_maze_over_the_pty_equals_golden(tmp_path: Path) -> None:
     assert len(gold.splitlines()) == 121
 
 
+@pytest.mark.slow
 @pytest.mark.verilator
 def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
     """The 128x128 rover map, both conditions (a fresh board at the transfer): steps,
@@ -172,6 +173,7 @@ def test_sim_serve_serves_until_interrupted(tmp_path: Path) -> None:
             proc.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.verilator
 def test_sim_serve_simulates_a_boards_crossbar_build(tmp_path: Path) -> None:
     """`memrl sim serve --firmware crossbar --board ulx3s`: the 25F's firmware,

@@ -182,6 +182,7 @@ def test_schedule_over_the_link_equals_golden_model(seed: int, device: str) -> N
         assert np.array_equal(np.asarray(t.log).reshape(-1, 4), log)
 
 
+@pytest.mark.slow
 def test_a_full_run_through_byte_faults_equals_a_clean_run() -> None:
     """Flips and drops at 1e-3 per byte and bursts, both ways: every request is
     retried until answered, none runs twice, the results equal the golden model's."""

@@ -73,6 +73,7 @@ def test_passes_and_writes_in_pieces_equal_the_golden_model() -> None:
     assert whole["w_flat"] != want["w_flat"]
 
 
+@pytest.mark.slow
 def test_the_icebreaker_design_equals_the_golden_model() -> None:
     """The iCEBreaker's crossbar system as ``memrl fpga build`` makes it (its
     pieces, one lane, codes and activations in single-port memories cleared
@@ -136,6 +137,7 @@ def test_a_1t1r_array_is_refused() -> None:
         VerilatedSession(net, 4, BUILD_ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("task", "extra"),
     [("cartpole", ["--episodes", "3", "--preset", "paper"]),

@@ -115,6 +115,7 @@ def test_port_under_random_ready_delays(sim, workdir):
     assert slow.cycles > 1.2 * fast.cycles
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("at", [150, 170])
 @pytest.mark.parametrize("bus", ["cycle", "batch"])
 @pytest.mark.parametrize("sim", SIMS)
@@ -128,6 +129,7 @@ def test_reset_in_the_middle_of_a_trial(sim, bus, at, workdir):
     assert len(res.trials) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("draw", [0, 1])
 def test_random_maze_and_device_seed(sim, draw, workdir):
