@@ -48,7 +48,7 @@ def _pair(engine) -> tuple[CrossbarQNet, CrossbarQNet]:  # noqa: ANN001
             CrossbarQNet(CONFIG, np.random.default_rng(3), engine=engine))  # fmt: skip
 
 
-@pytest.mark.parametrize("faulty", [False, True])
+@pytest.mark.parametrize("faulty", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_network_over_the_link_equals_golden_model(faulty):
     wrapped = []
 

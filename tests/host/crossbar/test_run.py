@@ -317,6 +317,7 @@ def test_the_modules_list_their_public_names() -> None:
             assert hasattr(module, name), (module.__name__, name)
 
 
+@pytest.mark.slow
 def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) -> None:
     """A run with the crossbar engine in amaranth.sim writes the golden model's
     episodes (returns, pulses, energy, epsilon, loss: all but the wall time)."""
@@ -341,7 +342,7 @@ def test_cli_run_on_the_amaranth_engine_equals_the_golden_model(tmp_path: Path) 
     # the iCEBreaker's design runs on Verilator in-process in make test
     # (tests/sim/crossbar/test_verilated.py); its whole firmware over the link is slow
     [
-        "ulx3s-85f",
+        pytest.param("ulx3s-85f", marks=pytest.mark.slow),
         pytest.param("ulx3s", marks=pytest.mark.slow),
         pytest.param("icebreaker", marks=pytest.mark.slow),
     ],

@@ -189,6 +189,7 @@ def test_row_read_back_by_one_hot_vmms_equals_golden_model():
         twin.engine.close()
 
 
+@pytest.mark.slow
 def test_serial_products_equal_golden_model():
     """Products by shift-and-add (``serial_products``, for boards with few
     multipliers): the same results as the golden model under back pressure, in
