@@ -16,7 +16,13 @@ from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from memrl.rtl.crossbar.config import CrossbarEngineConfig, PassKind, read_port, write_port
+from memrl.rtl.crossbar.config import (
+    CrossbarEngineConfig,
+    PassKind,
+    read_port,
+    skips_sample,
+    write_port,
+)
 
 __all__ = ["Autorange", "saturated"]
 
@@ -99,7 +105,7 @@ class Autorange(wiring.Component):
             with m.State("NEXT"):
                 with m.If(cs == count):
                     m.next = "DONE"
-                with m.Elif((kind == PassKind.RANGE) & ~self.flags.bit_select(cs, 1)):
+                with m.Elif(skips_sample(kind, self.flags, cs)):
                     m.d.sync += cs.eq(cs + 1)
                 with m.Else():
                     m.d.sync += [cj.eq(0), flag.eq(0)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import ShapeLike, unsigned
+from amaranth import ShapeLike, Value, unsigned
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import In
@@ -27,6 +27,7 @@ __all__ = [
     "CrossbarEngineConfig",
     "EngineOp",
     "PassKind",
+    "skips_sample",
     "command_layout",
     "program_entry",
     "device_word",
@@ -236,6 +237,13 @@ class PassKind(enum.Enum, shape=2):
     FIRST = 0  # every sample at the top gain
     RANGE = 1  # the flagged samples, saturated columns one gain step down
     READ = 2  # every sample again, summed
+
+
+def skips_sample(kind: Value, flags: Value, sample: Value) -> Value:
+    """Whether a pass of ``kind`` leaves out ``sample``: a RANGE pass takes only
+    the samples flagged as saturated. The pass issuer and the autorange both
+    follow this rule, so they step over the same samples."""
+    return (kind == PassKind.RANGE) & ~flags.bit_select(sample, 1)
 
 
 def request_signature(config: CrossbarEngineConfig) -> stream.Signature:

@@ -23,6 +23,7 @@ from memrl.rtl.crossbar.config import (
     PassKind,
     read_port,
     request_signature,
+    skips_sample,
     write_port,
 )
 from memrl.rtl.crossbar.port import XbarOp
@@ -106,7 +107,7 @@ class PassIssuer(wiring.Component):
                 with m.If(s == self.count):
                     m.d.comb += self.done.eq(1)
                     m.next = "IDLE"
-                with m.Elif((kind == PassKind.RANGE) & ~self.flags.bit_select(s, 1)):
+                with m.Elif(skips_sample(kind, self.flags, s)):
                     m.d.sync += s.eq(s + 1)
                 with m.Else():
                     m.d.sync += [j.eq(0), sub.eq(0)]
