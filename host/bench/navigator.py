@@ -96,6 +96,14 @@ def _dyn_heldout() -> dict:
 
 FRESH = range(112, 131)  # generated pairs first run after the default preset was fixed
 
+# Named before the default rule's reopened-route and recall changes, and never
+# used while designing them: the pairs mazegen produces for these seeds (at least
+# 18 of them), with agent seeds 0-19. REOPEN_HELD_OUT are pairs whose layout B
+# only closes A's route (nothing opened), so the switch back reopens a shorter
+# route while B's remembered route stays valid. Tuning uses seeds 300-399.
+HELD_OUT_RULE = range(400, 424)
+REOPEN_HELD_OUT = range(500, 506)
+
 
 @experiment("navigator_dynamic_fresh_pairs")
 def _dyn_fresh() -> dict:
