@@ -73,6 +73,19 @@ class NavigatorConfig:
     exploit_limit: int = 50  # 0: off
     init_synapses: bool = False
     max_steps_bits: int = 16
+    # -- the default rule's options (docs/navigator/golden-model.md); the defaults
+    # leave them off, which is the paper rule.
+    reward_path: str = "recent"  # "bfs": reward the planner's shortest path
+    pointers: bool = False  # synapses point along planned paths
+    lvl_pointer: int = 10
+    pointer_min: int = 160
+    forget_penalties: bool = False  # forgetting doubts walls learned doubt_age trials ago
+    doubt_age: int = 10
+    doubt_unexplored: bool = False
+    optimistic: bool = False  # the planner may cross places never stood on
+    curiosity_th: int = 0  # threshold of a seen NOMINAL place (0: off)
+    boredom: int = 0  # moves without a new place before the frontier search (0: off)
+    stamp_bits: int = 16  # trial numbers in wall stamps: a run is at most 2**16 - 1 trials
 
     def __post_init__(self) -> None:
         def need(name: str, lo: int, hi: int) -> None:
@@ -98,6 +111,37 @@ class NavigatorConfig:
         need("stuck_steps", 1, (1 << 16) - 1)
         need("exploit_limit", 0, (1 << 16) - 2)
         need("max_steps_bits", 1, 32)
+        if self.reward_path not in ("recent", "bfs"):
+            raise ValueError(
+                f"NavigatorConfig.reward_path must be 'recent' or 'bfs' (got {self.reward_path!r})"
+            )
+        need("lvl_pointer", 0, 15)
+        need("pointer_min", 1, 255)
+        need("doubt_age", 0, (1 << 16) - 1)
+        need("curiosity_th", 0, (1 << 20) - 1)
+        need("boredom", 0, (1 << 16) - 1)
+        need("stamp_bits", 2, 32)
+        if self.doubt_age >= 1 << self.stamp_bits:
+            raise ValueError("NavigatorConfig.doubt_age must be below 2**stamp_bits")
+
+    @property
+    def knowledge(self) -> bool:
+        """The rule keeps per-place knowledge beyond the paper rule's (what the
+        agent has stood on and seen, known walls, diagonals taken)."""
+        return (
+            self.reward_path == "bfs" or self.forget_penalties or self.optimistic
+            or self.curiosity_th > 0 or self.boredom > 0
+        )  # fmt: skip
+
+    @property
+    def planner(self) -> bool:
+        """The rule plans paths (the reward path, the frontier search)."""
+        return self.reward_path == "bfs" or self.boredom > 0
+
+    @property
+    def max_trials(self) -> int:
+        """The most trials a run may have (wall stamps hold trial numbers)."""
+        return (1 << self.stamp_bits) - 1 if self.knowledge else (1 << 32) - 1
 
     @property
     def places(self) -> int:

@@ -47,6 +47,8 @@ from memrl.rtl.navigator.config import (
 from memrl.rtl.navigator.counters import TrialCounters
 from memrl.rtl.navigator.integrators import Neurons
 from memrl.rtl.navigator.maze import MazeState
+from memrl.rtl.navigator.places import Knowledge
+from memrl.rtl.navigator.planner import Planner
 from memrl.rtl.navigator.port import RRAMPortSignature
 from memrl.rtl.navigator.requests import RequestUnit
 from memrl.rtl.navigator.rule import LearningRule
@@ -154,6 +156,7 @@ class NavigatorCore(wiring.Component):
             rule.here_thr.eq(maze.here_thr),
             rule.targets.eq(maze.targets),
             rule.got_code.eq(rq.got_code),
+            rule.got_row.eq(rq.got_row),
             counters.step_ticks.eq(neurons.ticks),
             counters.sent.eq(self.rram.req.valid & self.rram.req.ready),
             counters.sent_op.eq(self.rram.req.payload.op),
@@ -178,4 +181,58 @@ class NavigatorCore(wiring.Component):
         ]
         for name in ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets"):
             m.d.comb += getattr(self, name).eq(getattr(counters, name))
+        m.d.comb += [rule.win_visited.eq(maze.win_visited), rule.win_ptr.eq(neurons.win_ptr)]
+        if c.knowledge:
+            self._knowledge(m, seq, maze, neurons, rule)
+        else:
+            m.d.comb += seq.plan_idle.eq(1)
         return m
+
+    def _knowledge(self, m: Module, seq, maze, neurons, rule) -> None:  # noqa: ANN001
+        """The default rule's knowledge and planner."""
+        c = self.config
+        m.submodules.knowledge = kn = Knowledge(c)
+        wiring.connect(m, seq.knowledge, kn.ctl)
+        m.d.comb += [
+            kn.sweep_goal.eq(maze.sweep_goal),
+            kn.start_row.eq(maze.pos_row),
+            kn.start_col.eq(maze.pos_col),
+            kn.start_cell.eq(maze.here),
+            kn.look.eq(maze.look),
+            kn.look_cell.eq(maze.look_cell),
+            kn.look_hot.eq(maze.look_hot),
+            kn.pos_row.eq(maze.pos_row),
+            kn.pos_col.eq(maze.pos_col),
+            kn.here.eq(maze.here),
+            kn.win.eq(neurons.win),
+            kn.win_row.eq(maze.win_row),
+            kn.win_col.eq(maze.win_col),
+            kn.win_cell.eq(maze.win_cell),
+            neurons.seen.eq(kn.seen),
+            rule.win_seen.eq(kn.win_seen),
+            rule.win_explored.eq(kn.win_explored),
+            rule.old.eq(kn.old),
+        ]
+        if not c.planner:
+            m.d.comb += seq.plan_idle.eq(1)
+            return
+        m.submodules.planner = pl = Planner(c)
+        m.d.comb += [
+            pl.start.eq(seq.plan_start),
+            pl.frontier.eq(seq.plan_frontier),
+            pl.src_row.eq(maze.pos_row),
+            pl.src_col.eq(maze.pos_col),
+            pl.src_cell.eq(maze.here),
+            pl.ex_row.eq(kn.ex_row),
+            pl.ex_col.eq(kn.ex_col),
+            pl.ex_cell.eq(kn.ex_cell),
+            kn.pl_row.eq(pl.rd_row),
+            kn.pl_cell.eq(pl.rd_cell),
+            pl.rows.eq(kn.pl_rows),
+            pl.diag.eq(kn.pl_diag),
+            seq.plan_idle.eq(pl.idle),
+            seq.path_valid.eq(pl.path.valid),
+            seq.path_last.eq(pl.path.payload.last),
+            pl.path.ready.eq(seq.path_ready),
+            rule.path.eq(pl.path.payload),
+        ]

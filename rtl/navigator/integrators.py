@@ -62,7 +62,11 @@ class Neurons(wiring.Component):
     * ``targets``: the on-grid flags of the eight targets (fixed during a step);
     * ``visited``: the targets' visited flags (homeostasis), by the time a
       threshold reading lands, a cycle after it is taken;
-    * ``win``: the winner of the last tick, one-hot (zero when no neuron fired);
+    * ``seen``: the targets' seen flags (curiosity), with ``visited``;
+    * ``win``: the winner of the last tick, one-hot (zero when no neuron fired),
+      held from the end of integration to the next step;
+    * ``win_ptr``: the winner's synapse code reads as a pointer
+      (``pointer_min`` or more);
     * ``ticks``: the step's integration ticks, ``win_reward``: the winner's
       target read REWARD (both registered at the end of integration).
 
@@ -81,7 +85,9 @@ class Neurons(wiring.Component):
                 "readings": In(Readings()),
                 "targets": In(8),
                 "visited": In(8),
+                "seen": In(8),
                 "win": Out(8),
+                "win_ptr": Out(1),
                 "ticks": Out(config.tick_bits),
                 "win_reward": Out(1),
             }
@@ -128,14 +134,18 @@ class Neurons(wiring.Component):
 
         # Threshold of a target, minus one, from its device code's class (the code
         # reaches the REWARD, RECALL, NOMINAL boundary) and the homeostasis bit.
-        def threshold_m1(reward: Value, recall: Value, nominal: Value, vis: Value) -> Value:
+        def threshold_m1(
+            reward: Value, recall: Value, nominal: Value, vis: Value, seen: Value
+        ) -> Value:
             def k(v: int) -> Const:
                 return Const(v - 1, signed(rem_bits))
 
+            # curiosity: a NOMINAL place already seen is less attractive
+            th_nominal = Mux(seen, k(c.curiosity_th), k(c.th0)) if c.curiosity_th else k(c.th0)
             cls_th = Mux(
                 reward,
                 k(0),
-                Mux(recall, k(c.recall_th), Mux(nominal, k(c.th0), k(c.penalty_th))),
+                Mux(recall, k(c.recall_th), Mux(nominal, th_nominal, k(c.penalty_th))),
             )
             return Mux(vis, k(c.homeo_th), cls_th)
 
@@ -157,7 +167,10 @@ class Neurons(wiring.Component):
             with m.If(st_valid & st_hot[d]):
                 m.d.sync += [
                     rem[d].eq(
-                        threshold_m1(st_reward, st_recall, st_nominal, self.visited[d]) - syn[d]
+                        threshold_m1(
+                            st_reward, st_recall, st_nominal, self.visited[d], self.seen[d]
+                        )
+                        - syn[d]
                     ),
                     cls_reward[d].eq(st_reward),
                 ]
@@ -176,9 +189,12 @@ class Neurons(wiring.Component):
                 m.d.sync += syn[d].eq(rd.data[8 * d : 8 * d + 8])
         # The synapse codes are held from the row's answer on: load the activity
         # mask and the winner table from them.
+        ptr = Signal(8)  # the synapse code reads as a pointer
+        m.d.comb += self.win_ptr.eq((ptr & win_hot).any())
         with m.If(ctl.load):
             for d in range(8):
                 m.d.sync += active[d].eq(self.targets[d] & (syn[d] != 0))
+                m.d.sync += ptr[d].eq(syn[d] >= c.pointer_min)
                 for e in range(8):
                     if e != d:
                         beat = syn[d] > syn[e] if d > e else syn[d] >= syn[e]
@@ -190,11 +206,12 @@ class Neurons(wiring.Component):
                 m.d.sync += rem[d].eq(rem[d] - syn[d])
             m.d.sync += [
                 tick.eq(tick + 1),
-                win_hot.eq(tick_win),
                 fired_tick.eq(tick),
                 any_fires.eq(fires.any()),
                 at_max.eq(tick == c.max_ticks),
             ]
+            with m.If(~ctl.end):  # the winner holds from the end of integration on
+                m.d.sync += win_hot.eq(tick_win)
             with m.If(ctl.end):
                 m.d.sync += [
                     self.ticks.eq(fired_tick),

@@ -99,6 +99,13 @@ class MazeState(wiring.Component):
     * ``verdict``: :class:`Verdict`; ``win_goal``: the winner's target is a
       goal; ``win_thr``, ``win_syn``: the winner's target's threshold device
       and the synapse towards it.
+    * for the default rule: ``here``, ``pos_row``, ``pos_col``: the position
+      (before the move, in the ``book`` cycle);
+      ``look``, ``look_cell``: the target being looked up (index, place) and
+      ``look_hot``: the target whose bits land this cycle (one-hot);
+      ``win_row``, ``win_col``, ``win_cell``: the winner's target;
+      ``win_visited``: it was left during this trial; ``sweep_goal``: the goal
+      bit of the place the trial start's sweep addressed a cycle before.
     """
 
     def __init__(self, config: NavigatorConfig) -> None:
@@ -123,6 +130,18 @@ class MazeState(wiring.Component):
                 "win_goal": Out(1),
                 "win_thr": Out(ab),
                 "win_syn": Out(ab),
+                # for the default rule's knowledge and planner
+                "here": Out(c.cell_bits),
+                "pos_row": Out(c.row_bits),
+                "pos_col": Out(c.col_bits),
+                "look": Out(4),
+                "look_cell": Out(c.cell_bits),
+                "look_hot": Out(8),
+                "win_row": Out(c.row_bits),
+                "win_col": Out(c.col_bits),
+                "win_cell": Out(c.cell_bits),
+                "win_visited": Out(1),
+                "sweep_goal": Out(1),
             }
         )
 
@@ -184,10 +203,21 @@ class MazeState(wiring.Component):
 
         # -- the winner --------------------------------------------------------------
         moved = self.verdict.moved
-        win_cell = Signal(cb)
+        win_cell = self.win_cell
         win9 = Signal(ab)
-        win_row = Signal(c.row_bits)
-        win_col = Signal(c.col_bits)
+        win_row = self.win_row
+        win_col = self.win_col
+        m.d.comb += [
+            self.here.eq(here),
+            self.pos_row.eq(pos_r),
+            self.pos_col.eq(pos_c),
+            self.look.eq(look),
+            self.look_cell.eq(lk_head),
+            self.win_visited.eq(pick(vis_bits)),
+            self.sweep_goal.eq(maze_r.data[1]),
+        ]
+        with m.If(ctl.lookup & (look >= 1) & (look <= 8)):
+            m.d.comb += self.look_hot.eq(Const(1, 8) << (look - 1)[:3])
 
         m.d.comb += [maze_w.data.eq(self.layout_data), vis_w.addr.eq(lk_head)]
 
@@ -268,7 +298,7 @@ class MazeState(wiring.Component):
             m.d.comb += self.pos.eq(win_cell)
 
         m.d.comb += [
-            maze_w.addr.eq(Mux(ctl.idle, self.layout_addr, lk_head)),
+            maze_w.addr.eq(Mux(ctl.idle, self.layout_addr, Mux(ctl.clear, ctl.sweep, lk_head))),
             maze_r.addr.eq(maze_w.addr),
             vis_r.addr.eq(vis_w.addr),
             # no read while writing: the read data holds (single-port RAM semantics)

@@ -73,7 +73,8 @@ class RequestUnit(wiring.Component):
     * ``op``, ``addr``, ``level``: the prepared request (registers);
     * ``readings``: :class:`~memrl.rtl.navigator.integrators.Readings`, the
       step's responses, to the neurons;
-    * ``got_code``: the code of the last waited-for response.
+    * ``got_code``: the code of the last waited-for response; ``got_row``:
+      its whole payload (a READ_ROW's eight codes).
     """
 
     def __init__(self, config: NavigatorConfig) -> None:
@@ -90,6 +91,7 @@ class RequestUnit(wiring.Component):
                 "level": In(4),
                 "readings": Out(Readings()),
                 "got_code": Out(8),
+                "got_row": Out(64),
             }
         )
 
@@ -196,4 +198,6 @@ class RequestUnit(wiring.Component):
             m.d.comb += resp.ready.eq(1)
             with m.If(resp.valid):
                 m.d.sync += self.got_code.eq(code)
+                if c.pointers:
+                    m.d.sync += self.got_row.eq(resp.payload)
         return m

@@ -26,6 +26,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from memrl.rtl.lib.arith import onehot_index
 from memrl.rtl.navigator.config import (
     DIRECTIONS,
     NEIGHBOURS,
@@ -37,6 +38,7 @@ from memrl.rtl.navigator.config import (
     offset,
 )
 from memrl.rtl.navigator.maze import Verdict
+from memrl.rtl.navigator.planner import PathEntry
 from memrl.rtl.navigator.port import RRAMOp
 from memrl.rtl.navigator.trajectory import Trajectory
 
@@ -61,12 +63,24 @@ class RuleControl(wiring.Signature):
     * ``book``: the step ends (a move extends the trajectory);
     * ``reward``, then ``reward_wrap``: the reward replay starts at the oldest
       place; ``reward_set``: prepare its SET (REWARD); ``reward_next``: on to
-      the next place.
+      the next place;
+    * the planned paths' operations, at the path's place (``path``): ``path_thr``,
+      ``path_thr_set``: prepare the READ of its threshold device and its SET
+      (REWARD); ``path_row``: prepare the READ_ROW of its synapses;
+      ``syn_load``: the row's codes are here (the synapse sweep starts);
+      ``syn``: the sweep's test (``syn_done``, ``syn_on``), skipping a synapse
+      left as it is; ``syn_set``: prepare its SET (a pointer towards the next
+      place, other pointers back to ``lvl_potentiate``); ``syn_next``: on.
 
     Conditions (to the sequencer):
 
     * ``forget``: this step forgets (at ``decide``), ``stuck_now``: it falls
       back (at ``decide``); ``stuck``, ``at_goal``: the same, registered;
+    * ``pot``: the step's move potentiates its synapse;
+    * ``frontier``: the step's move ends a run of ``boredom`` moves without a
+      new place (at ``book``);
+    * ``forget_prog``: the forgetting READ's device is programmed (REWARD to
+      RECALL; with ``forget_penalties``, an old wall to NOMINAL);
     * ``init_last``: the run start's SET was the place's last;
     * ``got_reward``: the forgetting READ's code is REWARD;
     * ``nbr_done``: the neighbourhood sweep is past its last place;
@@ -79,10 +93,12 @@ class RuleControl(wiring.Signature):
             "run_start", "init_set", "init_next", "trial_start", "traj_clear", "decide",
             "forget_read", "forget_set", "forget_next", "penalty", "nbr", "nbr_set",
             "nbr_next", "book", "reward", "reward_wrap", "reward_set", "reward_next",
+            "path_thr", "path_thr_set", "path_row", "syn_load", "syn", "syn_set", "syn_next",
         )  # fmt: skip
         conditions = (
             "forget", "stuck_now", "stuck", "at_goal", "init_last", "got_reward",
-            "nbr_done", "nbr_on", "reward_done",
+            "nbr_done", "nbr_on", "reward_done", "pot", "frontier", "forget_prog",
+            "syn_done", "syn_on",
         )  # fmt: skip
         super().__init__({**{s: Out(1) for s in strobes}, **{s: In(1) for s in conditions}})
 
@@ -99,6 +115,11 @@ class LearningRule(wiring.Component):
     * ``here9``, ``here_thr``, ``targets``: the position's device base, its
       threshold device and the targets' on-grid flags (from the maze);
     * ``got_code``: the forgetting READ's code (from the port);
+    * for the default rule: ``win_ptr`` (neurons), ``win_visited`` (maze),
+      ``win_seen``, ``win_explored``, ``old`` (knowledge): the winner's
+      synapse is a pointer, its target was left in this trial, seen, stood on;
+      the forgetting sweep's place may be doubted; ``got_row``: a READ_ROW's
+      codes (port); ``path``: the planned path's place (planner);
     * ``op``, ``addr``, ``level``: the prepared request (registers).
     """
 
@@ -117,6 +138,13 @@ class LearningRule(wiring.Component):
                 "here_thr": In(ab),
                 "targets": In(8),
                 "got_code": In(8),
+                "win_ptr": In(1),
+                "win_visited": In(1),
+                "win_seen": In(1),
+                "win_explored": In(1),
+                "old": In(1),
+                "got_row": In(64),
+                "path": In(PathEntry(c.cell_bits)),
                 "op": Out(3),
                 "addr": Out(ab),
                 "level": Out(4),
@@ -143,13 +171,31 @@ class LearningRule(wiring.Component):
         stay_full = Signal()
         v_forget, v_stuck = ctl.forget, ctl.stuck_now
         on_path = moved & self.win_reward
+        # A hit on a REWARD target: the path is blocked (optimistic: a place never
+        # stood on was a guess, not a change).
+        blocked = (hit_wall | hit_corner) & self.win_reward
+        if c.optimistic:
+            blocked = blocked & self.win_explored
         m.d.comb += [
-            v_forget.eq(
-                ((hit_wall | hit_corner) & self.win_reward)
-                | ((on_path & exploit_full) if c.exploit_limit else 0)
-            ),
+            v_forget.eq(blocked | ((on_path & exploit_full) if c.exploit_limit else 0)),
             v_stuck.eq(~moved & stay_full),
         ]
+        # pointers: a pointer is not potentiated again, unless it led back to a
+        # place left in this trial (stale)
+        pot = moved & (~self.win_ptr | self.win_visited) if c.pointers else moved
+        m.d.comb += ctl.pot.eq(pot)
+
+        # Boredom: moves onto places already seen, off the remembered path; after
+        # ``boredom`` of them, the frontier search (not at a goal).
+        if c.boredom:
+            bored = Signal(bits(c.boredom))
+            fresh = ~self.win_seen | self.win_reward
+            v_bored = Mux(moved, Mux(fresh, 0, bored + 1), bored)
+            m.d.comb += ctl.frontier.eq(~(moved & self.win_goal) & (v_bored >= c.boredom))
+            with m.If(ctl.trial_start):
+                m.d.sync += bored.eq(0)
+            with m.If(ctl.book):
+                m.d.sync += bored.eq(Mux(ctl.frontier, 0, v_bored))
         v_exploit = Mux(v_forget | ~on_path, 0, exploit + 1)
         v_stay = Mux(moved | v_stuck, 0, stay + 1)
         # The limits of the counters' next values (exploit + 1 and stay + 1 are
@@ -176,6 +222,8 @@ class LearningRule(wiring.Component):
         nb_on = Signal(9)
         m.d.comb += [ctl.nbr_done.eq(nb_hot[9]), ctl.nbr_on.eq(nb_on[0])]
         m.d.comb += ctl.got_reward.eq(self.got_code >= c.code_reward_min)
+        doubt = (self.got_code < c.code_nominal_min) & self.old if c.forget_penalties else 0
+        m.d.comb += ctl.forget_prog.eq(ctl.got_reward | doubt)
         m.submodules.trajectory = traj = Trajectory(K, ab)
 
         with m.If(ctl.decide):
@@ -238,6 +286,30 @@ class LearningRule(wiring.Component):
             ctl.reward_done.eq(traj.done),
         ]
 
+        # Planned paths: the place's threshold device and synapse row; the synapse
+        # sweep programs a pointer towards the next place (unless it reads as one)
+        # and every other pointer back to lvl_potentiate, in direction order.
+        path_base = Signal(ab)  # 9 x the path place
+        m.d.comb += path_base.eq((self.path.cell << 3) + self.path.cell)
+        syn_hot = Signal(9)  # the synapse being tested (bit 8: past the last)
+        syn_prog = Signal(8)  # the synapses to program, shifted as the sweep goes
+        m.d.comb += [ctl.syn_done.eq(syn_hot[8]), ctl.syn_on.eq(syn_prog[0])]
+        if c.pointers:
+            codes = [self.got_row[8 * d : 8 * d + 8] for d in range(8)]
+            nxt = Const(1, 8) << self.path.d
+            prog = Cat(
+                *(
+                    Mux(nxt[d], codes[d] < c.pointer_min, codes[d] >= c.pointer_min)
+                    for d in range(8)
+                )
+            )
+            with m.If(ctl.syn_load):
+                m.d.sync += [syn_hot.eq(1), syn_prog.eq(prog)]
+            with m.If((ctl.syn & ~syn_hot[8] & ~syn_prog[0]) | ctl.syn_next):
+                m.d.sync += [syn_hot.eq(syn_hot << 1), syn_prog.eq(syn_prog >> 1)]
+        syn_is_next = (syn_hot[:8] & (Const(1, 8) << self.path.d)).any()
+        syn_addr = path_base + onehot_index(syn_hot, 8, 3)
+
         # -- the prepared request ------------------------------------------------------
         # The request registers load from whichever operation is prepared: the
         # sequencer's states are one-hot, so the sources are ORed, not chained
@@ -251,11 +323,26 @@ class LearningRule(wiring.Component):
             (ctl.init_set, RRAMOp.SET, init_addr, init_level),
             (ctl.decide, *penalty_op),
             (ctl.forget_read, RRAMOp.READ, q_thr, 0),
-            (ctl.forget_set, RRAMOp.SET, q_thr, c.lvl_recall),
+            (
+                ctl.forget_set,
+                RRAMOp.SET,
+                q_thr,
+                Mux(ctl.got_reward, c.lvl_recall, c.lvl_nominal)
+                if c.forget_penalties
+                else c.lvl_recall,
+            ),
             (ctl.penalty, *penalty_op),
             (ctl.nbr_set, RRAMOp.SET, nb_addr, c.lvl_nominal),
             (ctl.reward_set, RRAMOp.SET, traj.entry, c.lvl_reward),
         ]
+        if c.planner:
+            prepared += [
+                (ctl.path_thr, RRAMOp.READ, path_base + THR, 0),
+                (ctl.path_thr_set, RRAMOp.SET, path_base + THR, c.lvl_reward),
+                (ctl.path_row, RRAMOp.READ_ROW, path_base, 0),
+                (ctl.syn_set, RRAMOp.SET, syn_addr,
+                 Mux(syn_is_next, c.lvl_pointer, c.lvl_potentiate)),
+            ]  # fmt: skip
         flags = [f for f, *_ in prepared]
         with m.If(any_of(flags)):
             m.d.sync += [

@@ -26,6 +26,7 @@ from memrl.rtl.navigator.config import NavigatorConfig
 from memrl.rtl.navigator.counters import CounterControl
 from memrl.rtl.navigator.integrators import NeuronControl
 from memrl.rtl.navigator.maze import MazeControl, Verdict
+from memrl.rtl.navigator.places import KnowledgeControl
 from memrl.rtl.navigator.requests import RequestControl
 from memrl.rtl.navigator.rule import RuleControl
 
@@ -47,7 +48,12 @@ class Sequencer(wiring.Component):
       :class:`~memrl.rtl.navigator.requests.RequestControl`,
       :class:`~memrl.rtl.navigator.rule.RuleControl`,
       :class:`~memrl.rtl.navigator.counters.CounterControl`);
-    * ``verdict``: the maze's verdict on the step's winner.
+    * ``verdict``: the maze's verdict on the step's winner;
+    * ``knowledge``: the default rule's knowledge
+      (:class:`~memrl.rtl.navigator.places.KnowledgeControl`); ``plan_start``,
+      ``plan_frontier``, ``plan_idle``: the planner's search (the frontier
+      search or the reward path's) and its end; ``path_valid``, ``path_last``,
+      ``path_ready``: the planned path's places, one at a time.
 
     A sweep counter over the places paces the run start's sweep, the trial
     start's clearing of the visited map (``maze.sweep``) and the forgetting
@@ -69,6 +75,14 @@ class Sequencer(wiring.Component):
                 "rule": Out(RuleControl()),
                 "counters": Out(CounterControl()),
                 "verdict": In(Verdict()),
+                # the default rule: knowledge, planner and its path
+                "knowledge": Out(KnowledgeControl()),
+                "plan_start": Out(1),
+                "plan_frontier": Out(1),
+                "plan_idle": In(1),
+                "path_valid": In(1),
+                "path_last": In(1),
+                "path_ready": Out(1),
             }
         )
 
@@ -76,9 +90,10 @@ class Sequencer(wiring.Component):
         m = Module()
         c = self.config
         P = c.places
-        neurons, maze, rq, rule, counters = (
-            self.neurons, self.maze, self.requests, self.rule, self.counters,
+        neurons, maze, rq, rule, counters, kn = (
+            self.neurons, self.maze, self.requests, self.rule, self.counters, self.knowledge,
         )  # fmt: skip
+        m.d.comb += [kn.sweep_start.eq(0), kn.sweep_next.eq(0)]
         v = self.verdict
 
         # The sweep over places.
@@ -90,7 +105,9 @@ class Sequencer(wiring.Component):
             m.d.sync += [q.eq(0), q_last.eq(P == 1)]
         with m.Elif(q_inc):
             m.d.sync += [q.eq(q + 1), q_last.eq(q == P - 2)]
-        m.d.comb += maze.sweep.eq(q)
+        m.d.comb += [maze.sweep.eq(q), kn.sweep_start.eq(q_clr), kn.sweep_next.eq(q_inc)]
+        trial_mode = Signal()  # the run is in a trial (not the run start)
+        frontier_mode = Signal()  # the planned path is the frontier search's
 
         def op_states(name: str, prepare: Signal, then: str, on_got=None) -> None:  # noqa: ANN001
             """Prepare the request, issue it, take its response, act on it (a state each)."""
@@ -116,7 +133,7 @@ class Sequencer(wiring.Component):
                 fsm.next = "WALL"
             with m.Elif(v.hit_corner):
                 fsm.next = "CORNER"
-            with m.Elif(v.moved):
+            with m.Elif(rule.pot):
                 fsm.next = "POT"
             with m.Elif(stuck):
                 fsm.next = "NBR"
@@ -140,6 +157,7 @@ class Sequencer(wiring.Component):
                 m.d.comb += [self.busy.eq(0), maze.idle.eq(1), counters.clear.eq(self.start)]
                 with m.If(self.init):
                     m.d.comb += [q_clr.eq(1), rule.run_start.eq(1)]
+                    m.d.sync += trial_mode.eq(0)
                     fsm.next = "INIT"
                 with m.Elif(self.start):
                     m.d.comb += [
@@ -148,6 +166,7 @@ class Sequencer(wiring.Component):
                         rule.trial_start.eq(1),
                         counters.trial.eq(1),
                     ]
+                    m.d.sync += trial_mode.eq(1)
                     fsm.next = "CLEAR"
 
             # -- run start: thresholds to NOMINAL (and synapses to an LRS) -------------
@@ -163,11 +182,20 @@ class Sequencer(wiring.Component):
                     fsm.next = "INIT"
 
             op_states("INIT", rule.init_set, "INIT", init_next)
+            # the knowledge of the place: nothing known (at each of its SETs)
+            m.d.comb += kn.init.eq(fsm.ongoing("INIT"))
 
             # -- trial start: clear the visited map, the trajectory holds the start -----
             with fsm.State("CLEAR"):
-                m.d.comb += [maze.clear.eq(1), q_inc.eq(1)]
+                m.d.comb += [maze.clear.eq(1), kn.clear.eq(1), q_inc.eq(1)]
                 with m.If(q_last):
+                    fsm.next = "START_RD" if c.knowledge else "CLEAR_TRAJ"
+            if c.knowledge:  # the start place is stood on and seen
+                with fsm.State("START_RD"):
+                    m.d.comb += kn.start_rd.eq(1)
+                    fsm.next = "START_WR"
+                with fsm.State("START_WR"):
+                    m.d.comb += kn.start_wr.eq(1)
                     fsm.next = "CLEAR_TRAJ"
             with fsm.State("CLEAR_TRAJ"):
                 m.d.comb += rule.traj_clear.eq(1)
@@ -214,12 +242,14 @@ class Sequencer(wiring.Component):
                     fsm.next = "FORGET"
 
             def forget_code() -> None:
-                with m.If(rule.got_reward):
+                m.d.comb += kn.forget_wr.eq(1)
+                with m.If(rule.forget_prog):
                     fsm.next = "FORGET_SET"
                 with m.Else():
                     forget_advance()
 
             op_states("FORGET", rule.forget_read, "PENALTY", forget_code)
+            m.d.comb += kn.forget_rd.eq(fsm.ongoing("FORGET"))
             op_states("FORGET_SET", rule.forget_set, "PENALTY", forget_advance)
             with fsm.State("PENALTY"):
                 m.d.comb += rule.penalty.eq(1)
@@ -230,6 +260,10 @@ class Sequencer(wiring.Component):
             posted_op("WALL")
             posted_op("CORNER")
             posted_op("POT")
+            m.d.comb += [
+                kn.wall.eq(fsm.ongoing("WALL") & rq.accepted),
+                kn.corner.eq(fsm.ongoing("CORNER") & rq.accepted),
+            ]
 
             # Stuck fallback: the on-grid 3x3 neighbourhood, row-major, to NOMINAL.
             with fsm.State("NBR"):
@@ -246,14 +280,28 @@ class Sequencer(wiring.Component):
 
             # Bookkeeping: leave the place (homeostasis), move, extend the trajectory.
             with fsm.State("BOOK"):
-                m.d.comb += [self.step_valid.eq(1), maze.book.eq(1), rule.book.eq(1)]
+                m.d.comb += [self.step_valid.eq(1), maze.book.eq(1), rule.book.eq(1),
+                             kn.book.eq(v.moved)]  # fmt: skip
                 with m.If(rule.at_goal):
                     m.d.comb += counters.goal.eq(1)
-                    fsm.next = "REWARD"
+                    if c.reward_path == "bfs":
+                        m.d.comb += self.plan_start.eq(1)
+                        m.d.sync += frontier_mode.eq(0)
+                        fsm.next = "PATH"
+                    else:
+                        fsm.next = "REWARD"
+                if c.boredom:
+                    with m.Elif(rule.frontier):
+                        m.d.comb += [self.plan_start.eq(1), self.plan_frontier.eq(1)]
+                        m.d.sync += frontier_mode.eq(1)
+                        fsm.next = "PATH"
                 with m.Elif(counters.last_step):
                     fsm.next = "DONE"
                 with m.Else():
                     fsm.next = "STEP"
+
+            if c.planner:
+                self._path_states(m, fsm, op_states, frontier_mode, counters)
 
             # Reward: SET the thresholds of the last K places, oldest first.
             with fsm.State("REWARD"):
@@ -277,6 +325,62 @@ class Sequencer(wiring.Component):
                 with m.If(rq.drained):
                     fsm.next = "FINISH"
             with fsm.State("FINISH"):  # the counters have counted the last operation
-                m.d.comb += self.done.eq(1)
+                m.d.comb += [self.done.eq(1), kn.trial_end.eq(trial_mode)]
                 fsm.next = "IDLE"
+        m.d.comb += kn.plan.eq(~self.plan_idle)
         return m
+
+    def _path_states(self, m, fsm, op_states, frontier_mode, counters) -> None:  # noqa: ANN001
+        """A planned path, place by place: the reward path's places have their
+        threshold device READ (and SET to REWARD unless it reads so); every place
+        but the last has its synapse row READ and its pointers programmed. After
+        the reward path the trial ends; after the frontier's, the next step."""
+        rule = self.rule
+
+        with fsm.State("PATH"):
+            with m.If(self.path_valid):
+                with m.If(~frontier_mode):
+                    fsm.next = "P_THR"
+                with m.Elif(self.path_last):
+                    fsm.next = "P_NEXT"
+                with m.Else():
+                    fsm.next = "P_ROW"
+            with m.Elif(self.plan_idle):
+                with m.If(~frontier_mode | counters.last_step):
+                    fsm.next = "DONE"
+                with m.Else():
+                    fsm.next = "STEP"
+
+        def after_thr() -> None:
+            with m.If(self.path_last):
+                fsm.next = "P_NEXT"
+            with m.Else():
+                fsm.next = "P_ROW"
+
+        def thr_code() -> None:
+            with m.If(rule.got_reward):
+                after_thr()
+            with m.Else():
+                fsm.next = "P_THR_SET"
+
+        op_states("P_THR", rule.path_thr, "P_ROW", thr_code)
+        op_states("P_THR_SET", rule.path_thr_set, "P_ROW", after_thr)
+
+        def row_code() -> None:
+            m.d.comb += rule.syn_load.eq(1)
+
+        op_states("P_ROW", rule.path_row, "P_SYN", row_code)
+        with fsm.State("P_SYN"):
+            m.d.comb += rule.syn.eq(1)
+            with m.If(rule.syn_done):
+                fsm.next = "P_NEXT"
+            with m.Elif(rule.syn_on):
+                fsm.next = "P_SYN_SET"
+
+        def syn_next() -> None:
+            m.d.comb += rule.syn_next.eq(1)
+
+        op_states("P_SYN_SET", rule.syn_set, "P_SYN", syn_next)
+        with fsm.State("P_NEXT"):
+            m.d.comb += self.path_ready.eq(1)
+            fsm.next = "PATH"

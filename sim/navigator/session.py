@@ -37,15 +37,15 @@ from memrl.sim.navigator.maze import Maze
 __all__ = ["TRIAL_FIELDS", "UnsupportedRule", "golden_run", "layout_flags", "rtl_config",
            "RtlTrial", "run_rtl"]  # fmt: skip
 
-#: Golden-model options and the values the core implements.
+#: Golden-model options the core implements only in these forms: on a maze, and
+#: on terrain (where the core has no costs to plan the cheapest path with).
 _RTL_RULE = {
-    "reward_path": "recent",
-    "pointers": False,
-    "forget_penalties": False,
-    "optimistic": False,
-    "curiosity_th": 0,
-    "boredom": 0,
-    "forget_on_path_end": "off",
+    "forget_on_path_end": ("off", "terrain"),
+}
+_RTL_TERRAIN_RULE = {
+    "forget_on_path_end": ("off",),
+    "reward_path": ("recent",),
+    "boredom": (0,),
 }
 
 
@@ -95,17 +95,23 @@ class UnsupportedRule(ValueError):
     """The golden-model parameters use a rule option the core does not implement."""
 
 
-def rtl_config(params: NavigatorParams, shape: tuple[int, int]) -> NavigatorConfig:
-    """The core's parameters for ``params`` on a maze of ``shape``."""
-    off = [f"{k}={getattr(params, k)!r}" for k, v in _RTL_RULE.items() if getattr(params, k) != v]
+def rtl_config(
+    params: NavigatorParams, shape: tuple[int, int], terrain: bool = False
+) -> NavigatorConfig:
+    """The core's parameters for ``params`` on a maze of ``shape`` (``terrain``: a
+    cost map, where the core has no costs to plan with; on a maze
+    ``forget_on_path_end='terrain'`` never acts)."""
+    allowed = _RTL_TERRAIN_RULE if terrain else _RTL_RULE
+    off = [f"{k}={getattr(params, k)!r}" for k, v in allowed.items() if getattr(params, k) not in v]
     if off:
+        where = "on terrain maps" if terrain else "on mazes"
         raise UnsupportedRule(
-            "the navigator core implements the paper rule; these options are not in RTL: "
-            + ", ".join(off)
+            f"these rule options are not in the navigator core {where}: " + ", ".join(off)
         )
-    # Every core parameter but the maze's size and the counter width is a rule constant
-    # of the same name in the golden model.
-    shared = {f.name for f in fields(NavigatorConfig)} - {"height", "width", "max_steps_bits"}
+    # Every core parameter but the maze's size and the counter widths is a rule
+    # constant of the same name in the golden model.
+    sized = {"height", "width", "max_steps_bits", "stamp_bits"}
+    shared = {f.name for f in fields(NavigatorConfig)} - sized
     return NavigatorConfig(
         height=shape[0], width=shape[1], **{n: getattr(params, n) for n in shared}
     )

@@ -59,8 +59,14 @@ def test_port_signature_and_config_checks():
         NavigatorConfig(height=1)
     with pytest.raises(ValueError, match="code_recall_min"):
         NavigatorConfig(code_recall_min=10)
-    with pytest.raises(UnsupportedRule, match="pointers"):
-        rtl_config(PRESETS["default"], (30, 30))
+    assert rtl_config(PRESETS["default"], (30, 30)).planner
+    assert not rtl_config(PRESETS["paper"], (30, 30)).knowledge
+    with pytest.raises(UnsupportedRule, match="on terrain maps: .*reward_path='bfs'"):
+        rtl_config(PRESETS["default"], (30, 30), terrain=True)
+    with pytest.raises(UnsupportedRule, match="forget_on_path_end='always'"):
+        rtl_config(replace(PRESETS["default"], forget_on_path_end="always"), (30, 30))
+    with pytest.raises(ValueError, match="reward_path"):
+        NavigatorConfig(reward_path="dfs")
     assert RRAMOp.SET.value == Op.SET and RRAMOp.RESET.value == Op.RESET
     assert RRAMOp.READ.value == Op.READ and RRAMOp.VMM.value == Op.VMM
 

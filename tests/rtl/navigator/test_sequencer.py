@@ -68,8 +68,11 @@ def run(script: Script, limit: int = 400) -> list[str]:
                 ctx.set(getattr(dut.verdict, name), script.verdict[i])
             ctx.set(dut.counters.last_step, steps >= script.steps)
             ctx.set(rule.init_last, 1)
+            ctx.set(rule.pot, script.verdict[0])  # the paper rule potentiates every move
             for name, value in script.rule.items():
                 ctx.set(getattr(rule, name), value)
+                if name == "got_reward":  # the paper rule's sweep programs REWARD only
+                    ctx.set(rule.forget_prog, value)
             ctx.set(rule.nbr_done, nbr >= len(script.nbr_on))
             ctx.set(rule.nbr_on, nbr < len(script.nbr_on) and script.nbr_on[nbr])
             ctx.set(rule.reward_done, rewards >= script.rewards)

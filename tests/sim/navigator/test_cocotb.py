@@ -100,6 +100,30 @@ def test_directed_case_equals_golden_model(sim, case, workdir):
     assert res.batches and res.requests > res.batches  # several requests per batch
 
 
+# The default rule's runs (the shipped 9x9 pair): name -> (switch_at, trials,
+# seed, rule overrides). The scoreboard compares every operation with the
+# golden model; which of the rule's branches each takes is checked in amaranth.sim
+# (tests/rtl/navigator/test_default_rule.py) on the same runs.
+DEFAULT_CASES = {
+    "default": ([9], 18, 0, {}),
+    "default_doubt_frontier": ([6], 12, 3, {"doubt_age": 2, "boredom": 4}),
+}
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("case", sorted(DEFAULT_CASES))
+def test_default_rule_equals_golden_model(sim, case, workdir):
+    switch_at, trials, seed, over = DEFAULT_CASES[case]
+    params = with_overrides(PRESETS["default"], **over)
+    res = run_cocotb(
+        sim, _pair(), switch_at, trials, 80, seed, workdir, params, build_root=BUILD_ROOT
+    )
+    ops = res.log
+    pointers = (ops[:, 0] == 1) & (ops[:, 2] == params.lvl_pointer) & (ops[:, 1] % 9 != 8)
+    assert len(res.trials) == trials and pointers.any()
+    assert sum(t["reached"] for t in res.trials) >= trials // 2
+
+
 @pytest.mark.parametrize("sim", SIMS)
 def test_port_under_random_ready_delays(sim, workdir):
     """The cycle-by-cycle bus model refusing 40 % of offers and answering two

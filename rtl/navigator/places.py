@@ -1,0 +1,317 @@
+"""What the default rule knows of each place, beyond the paper rule's maps.
+
+Per place (docs/navigator/golden-model.md): whether the agent has stood on it
+(``explored``), whether it is a known wall and the trial it was last hit as
+one (``known``, ``stamp``), the diagonals taken from it (four bits, NE, SE,
+SW, NW), and, in row words for the planner's 3 x 3 windows, whether the
+planner may use it (``U``: (explored or optimistic) and not a known wall),
+whether curiosity and the frontier count it as seen (``S``), and whether it is
+a goal of the loaded layout (``G``, rewritten at each trial start).
+
+Memories: ``ps`` (a word per place: explored, known, stamp), ``tk`` (four
+bits per place, a write enable per bit) and ``rows`` (a word per grid row of
+three bit planes ``U``, ``S``, ``G`` of ``width`` bits each, a write enable per
+bit). Every update is one write per memory; a move or a corner hit along a
+diagonal touches the diagonal bits of two places, the second written the cycle
+after (nothing else writes them then).
+"""
+
+from __future__ import annotations
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from memrl.rtl.navigator.config import DIRECTIONS, NavigatorConfig
+
+__all__ = ["KnowledgeControl", "PlaceWord", "Knowledge", "diagonal_bits"]
+
+
+def PlaceWord(stamp_bits: int) -> data.StructLayout:  # noqa: N802 - a layout, named as one
+    """The ``ps`` word of a place."""
+    return data.StructLayout(
+        {"explored": unsigned(1), "known": unsigned(1), "stamp": unsigned(stamp_bits)}
+    )
+
+
+def diagonal_bits(hot: object) -> object:
+    """The four diagonal bits (NE, SE, SW, NW) of a one-hot direction."""
+    return Cat(hot[1], hot[3], hot[5], hot[7])
+
+
+class KnowledgeControl(wiring.Signature):
+    """The sequencer's side of the knowledge's control. Strobes (one cycle):
+
+    * ``sweep_start``, ``sweep_next``: the place sweep (in step with the
+      sequencer's sweep counter) starts at place 0, goes on to the next place;
+    * ``init``: run start, at the sweep's place: nothing known;
+    * ``clear``: trial start, at the sweep's place: its goal bit (from the
+      layout, ``sweep_goal`` a cycle later) goes to ``G``;
+    * ``start_rd``, then ``start_wr``: the trial's start place is stood on;
+    * ``trial_end``: a trial ends (the trial number counts on);
+    * ``forget_rd``: read the sweep place's word (``old`` holds the verdict two
+      cycles later, until the next ``forget_rd``); ``forget_wr``: the
+      forgetting sweep's update of the place (a known wall old enough is no
+      longer known);
+    * ``wall``: the winner's target is a wall: known, stamped with the trial;
+    * ``corner``: the winner's diagonal is blocked: not taken, either way;
+    * ``book``: the step's move: the target is stood on and seen, a diagonal
+      is taken (either way);
+    * ``plan``: the planner reads the rows and diagonal bits (a level).
+    """
+
+    def __init__(self) -> None:
+        strobes = (
+            "sweep_start", "sweep_next", "init", "clear", "start_rd", "start_wr",
+            "trial_end", "forget_rd", "forget_wr", "wall", "corner", "book", "plan",
+        )  # fmt: skip
+        super().__init__({s: Out(1) for s in strobes})
+
+
+class Knowledge(wiring.Component):
+    """The default rule's per-place knowledge.
+
+    Ports:
+
+    * ``ctl``: :class:`KnowledgeControl` (from the sequencer);
+    * ``sweep_goal``: the goal bit of the place the trial-start sweep read a
+      cycle before (from the maze's layout);
+    * ``start_row``, ``start_col``, ``start_cell``: the trial's start place;
+    * ``look``, ``look_cell``, ``look_hot``: the maze's target lookups
+      (:class:`~memrl.rtl.navigator.maze.MazeState`): the target being
+      addressed (index and place) and the one whose bits land this cycle
+      (one-hot);
+    * ``pos_row``, ``pos_col``, ``here``: the position; ``win``: the winner
+      (one-hot); ``win_row``, ``win_col``, ``win_cell``: its target;
+    * ``seen``, ``explored``: the targets' bits (registered during the
+      lookups); ``win_seen``, ``win_explored``: the winner's;
+    * ``old``: the forgetting sweep's place is not a known wall, or its wall
+      is at least ``doubt_age`` trials old;
+    * ``ex_row``, ``ex_col``, ``ex_cell``: the trial's start place (held
+      from ``start_rd``);
+    * ``pl_row``, ``pl_rows``: the planner's row read (``U``, ``S``, ``G``
+      words, ``pl_rows`` the cycle after); ``pl_cell``, ``pl_diag``: its
+      read of a place's diagonal bits (the cycle after).
+    """
+
+    def __init__(self, config: NavigatorConfig) -> None:
+        self.config = c = config
+        cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
+        super().__init__(
+            {
+                "ctl": In(KnowledgeControl()),
+                "sweep_goal": In(1),
+                "start_row": In(rb),
+                "start_col": In(colb),
+                "start_cell": In(cb),
+                "look": In(4),
+                "look_cell": In(cb),
+                "look_hot": In(8),
+                "pos_row": In(rb),
+                "pos_col": In(colb),
+                "here": In(cb),
+                "win": In(8),
+                "win_row": In(rb),
+                "win_col": In(colb),
+                "win_cell": In(cb),
+                "seen": Out(8),
+                "explored": Out(8),
+                "win_seen": Out(1),
+                "win_explored": Out(1),
+                "old": Out(1),
+                "ex_row": Out(rb),
+                "ex_col": Out(colb),
+                "ex_cell": Out(cb),
+                "pl_row": In(rb),
+                "pl_rows": Out(3 * c.width),
+                "pl_cell": In(cb),
+                "pl_diag": Out(4),
+            }
+        )
+
+    def elaborate(self, platform: object) -> Module:  # noqa: C901 - one write per source
+        m = Module()
+        c = self.config
+        ctl = self.ctl
+        W, P, sb = c.width, c.places, c.stamp_bits
+        word = PlaceWord(sb)
+        m.submodules.ps = ps = Memory(shape=word, depth=P, init=[])
+        ps_w, ps_r = ps.write_port(), ps.read_port()
+        m.submodules.tk = tk = Memory(shape=unsigned(4), depth=P, init=[])
+        tk_w, tk_r = tk.write_port(granularity=1), tk.read_port()
+        m.submodules.rows = rows = Memory(shape=unsigned(3 * W), depth=c.height, init=[])
+        rows_w, rows_r = rows.write_port(granularity=1), rows.read_port()
+        got = data.View(word, ps_r.data)
+
+        trial = Signal(sb)
+        with m.If(ctl.init):
+            m.d.sync += trial.eq(0)
+        with m.If(ctl.trial_end):
+            m.d.sync += trial.eq(trial + 1)
+
+        # The place sweep, as row and column; ``d_`` copies lag a cycle (the
+        # layout's goal bit of the swept place lands then).
+        sw_row = Signal(c.row_bits)
+        sw_col = Signal(c.col_bits)
+        sw_cell = Signal(c.cell_bits + 1)
+        with m.If(ctl.sweep_start):
+            m.d.sync += [sw_row.eq(0), sw_col.eq(0), sw_cell.eq(0)]
+        with m.Elif(ctl.sweep_next):
+            last_col = sw_col == W - 1
+            m.d.sync += [
+                sw_col.eq(Mux(last_col, 0, sw_col + 1)),
+                sw_row.eq(Mux(last_col, sw_row + 1, sw_row)),
+                sw_cell.eq(sw_cell + 1),
+            ]
+        g_pending = Signal()
+        g_row = Signal(c.row_bits)
+        g_col = Signal(c.col_bits)
+        m.d.sync += [g_pending.eq(ctl.clear), g_row.eq(sw_row), g_col.eq(sw_col)]
+
+        # -- one write to the row planes: (row, column, per plane: enable, value) ----
+        r_row = Signal(c.row_bits)
+        r_col = Signal(c.col_bits)
+        r_en = Signal(3)  # planes U, S, G
+        r_val = Signal(3)
+        col_hot = Signal(W)
+        m.d.comb += col_hot.eq(Const(1, W) << r_col)
+        m.d.comb += [
+            rows_w.addr.eq(r_row),
+            rows_w.data.eq(Cat(*(Mux(r_val[k], col_hot, 0) for k in range(3)))),
+            rows_w.en.eq(Cat(*(Mux(r_en[k], col_hot, 0) for k in range(3)))),
+        ]
+
+        def row_write(row, col, u=None, s=None, g=None) -> None:  # noqa: ANN001
+            en = [v is not None for v in (u, s, g)]
+            m.d.comb += [
+                r_row.eq(row),
+                r_col.eq(col),
+                r_en.eq(Cat(*(Const(int(e), 1) for e in en))),
+                r_val.eq(Cat(*((Const(0, 1) if v is None else v) for v in (u, s, g)))),
+            ]
+
+        opt = Const(int(c.optimistic), 1)
+        stamp_now = trial
+
+        # -- lookups: the targets' explored and seen bits ---------------------------
+        dr = Array(Const(d[0] % (1 << c.row_bits), c.row_bits) for d in DIRECTIONS)
+        dc = Array(Const(d[1] % (1 << c.col_bits), c.col_bits) for d in DIRECTIONS)
+        lk_col = Signal(c.col_bits)
+        m.d.sync += lk_col.eq(self.pos_col + dc[self.look[:3]])
+        rows_addr = Signal(c.row_bits)
+        ps_addr = Signal(c.cell_bits)
+        m.d.comb += [rows_addr.eq(self.pos_row + dr[self.look[:3]]), ps_addr.eq(self.look_cell)]
+        padded = Cat(rows_r.data[W : 2 * W], Const(0, 1))  # S plane
+        for d in range(8):
+            with m.If(self.look_hot[d]):
+                m.d.sync += [
+                    self.seen[d].eq(padded.bit_select(lk_col, 1)),
+                    self.explored[d].eq(got.explored),
+                ]
+        m.d.comb += [
+            self.win_seen.eq((self.seen & self.win).any()),
+            self.win_explored.eq((self.explored & self.win).any()),
+        ]
+
+        # -- run start: nothing known ---------------------------------------------
+        with m.If(ctl.init):
+            m.d.comb += [
+                ps_w.addr.eq(sw_cell), ps_w.data.eq(0), ps_w.en.eq(1),
+                tk_w.addr.eq(sw_cell), tk_w.data.eq(0), tk_w.en.eq(0xF),
+            ]  # fmt: skip
+            row_write(sw_row, sw_col, u=opt, s=Const(0, 1))
+
+        # -- trial start: the goal plane, then the start place stood on -------------
+        with m.If(g_pending):
+            row_write(g_row, g_col, g=self.sweep_goal)
+        with m.If(ctl.start_rd):
+            m.d.comb += ps_addr.eq(self.start_cell)
+            m.d.sync += [
+                self.ex_row.eq(self.start_row),
+                self.ex_col.eq(self.start_col),
+                self.ex_cell.eq(self.start_cell),
+            ]
+        with m.If(ctl.start_wr):
+            m.d.comb += [
+                ps_w.addr.eq(self.start_cell),
+                ps_w.data.eq(Cat(Const(1, 1), got.known, got.stamp)),
+                ps_w.en.eq(1),
+            ]
+            row_write(self.start_row, self.start_col, u=~got.known, s=Const(1, 1))
+
+        # -- the forgetting sweep ---------------------------------------------------
+        held = Signal(word)  # the sweep place's word
+        with m.If(ctl.forget_rd):
+            m.d.comb += ps_addr.eq(sw_cell)
+        fr_got = Signal()
+        m.d.sync += fr_got.eq(ctl.forget_rd)
+        with m.If(fr_got):
+            m.d.sync += [
+                held.eq(ps_r.data),
+                self.old.eq(~got.known | ((trial - got.stamp) >= c.doubt_age)),
+            ]
+        if c.forget_penalties:
+            plan = held.known & self.old
+            if c.optimistic and not c.doubt_unexplored:
+                plan = plan & held.explored
+            with m.If(ctl.forget_wr & plan):
+                m.d.comb += [
+                    ps_w.addr.eq(sw_cell),
+                    ps_w.data.eq(Cat(held.explored, Const(0, 1), held.stamp)),
+                    ps_w.en.eq(1),
+                ]
+                row_write(sw_row, sw_col, u=held.explored | opt)
+
+        # -- the step's updates -----------------------------------------------------
+        tk_pend = Signal()  # the second place's diagonal bit, written the cycle after
+        tk_pend_cell = Signal(c.cell_bits)
+        tk_pend_bit = Signal(4)
+        tk_pend_val = Signal()
+        m.d.sync += tk_pend.eq(0)
+        with m.If(tk_pend):
+            m.d.comb += [
+                tk_w.addr.eq(tk_pend_cell),
+                tk_w.data.eq(Mux(tk_pend_val, 0xF, 0)),
+                tk_w.en.eq(tk_pend_bit),
+            ]
+        back = Cat(self.win[4:], self.win[:4])  # the winner's direction, reversed
+
+        def diagonal(value: int) -> None:
+            here_bit, there_bit = diagonal_bits(self.win), diagonal_bits(back)
+            with m.If(here_bit.any()):
+                m.d.comb += [
+                    tk_w.addr.eq(self.here),
+                    tk_w.data.eq(0xF if value else 0),
+                    tk_w.en.eq(here_bit),
+                ]
+                m.d.sync += [
+                    tk_pend.eq(1),
+                    tk_pend_cell.eq(self.win_cell),
+                    tk_pend_bit.eq(there_bit),
+                    tk_pend_val.eq(value),
+                ]
+
+        with m.If(ctl.wall):
+            m.d.comb += [
+                ps_w.addr.eq(self.win_cell),
+                ps_w.data.eq(Cat(self.win_explored, Const(1, 1), stamp_now)),
+                ps_w.en.eq(1),
+            ]
+            row_write(self.win_row, self.win_col, u=Const(0, 1))
+        with m.If(ctl.corner):
+            diagonal(0)
+        with m.If(ctl.book):
+            m.d.comb += [ps_w.addr.eq(self.win_cell), ps_w.data.eq(1), ps_w.en.eq(1)]
+            row_write(self.win_row, self.win_col, u=Const(1, 1), s=Const(1, 1))
+            diagonal(1)
+
+        # -- the planner's reads ----------------------------------------------------
+        m.d.comb += [
+            rows_r.addr.eq(Mux(ctl.plan, self.pl_row, rows_addr)),
+            self.pl_rows.eq(rows_r.data),
+            tk_r.addr.eq(self.pl_cell),
+            self.pl_diag.eq(tk_r.data),
+            ps_r.addr.eq(ps_addr),
+        ]
+        return m

@@ -1,0 +1,77 @@
+"""The navigator core with the default rule in amaranth.sim against the golden
+model, op for op: the shipped 9x9 pair, and a directed run per branch of the
+rule (each run checks that the golden model takes its branch)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from memrl.sim.navigator import golden
+from memrl.sim.navigator.golden import PRESETS, with_overrides
+from memrl.sim.navigator.maze import shipped
+
+from .test_core import assert_equal_runs
+
+DEFAULT = PRESETS["default"]
+
+
+def _pair():
+    return [shipped("small_a_9x9"), shipped("small_b_9x9")]
+
+
+@pytest.fixture
+def branches(monkeypatch):
+    """Counts of the golden model's default-rule branches during a test."""
+    seen: Counter = Counter()
+    frontier, forget = golden.Navigator.frontier_path, golden.Navigator._forget
+
+    def counted_frontier(self, agent, here):  # noqa: ANN001, ANN202
+        path = frontier(self, agent, here)
+        seen["frontier_path" if path and len(path) > 1 else "frontier_none"] += 1
+        return path
+
+    def counted_forget(self, agents):  # noqa: ANN001, ANN202
+        stamps = self.wall_stamp[agents[0]].copy()
+        forget(self, agents)
+        seen["forget"] += 1
+        seen["walls_doubted"] += int(((stamps >= 0) & (self.wall_stamp[agents[0]] < 0)).sum())
+
+    monkeypatch.setattr(golden.Navigator, "frontier_path", counted_frontier)
+    monkeypatch.setattr(golden.Navigator, "_forget", counted_forget)
+    return seen
+
+
+def _ops(log) -> np.ndarray:  # noqa: ANN001
+    return np.asarray(log, dtype=np.int64).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_default_rule_on_the_small_pair_equals_golden_model(seed, branches):
+    _, log = assert_equal_runs(_pair(), [9], 18, 80, seed, DEFAULT)
+    ops = _ops(log)
+    pointer_sets = (ops[:, 0] == 1) & (ops[:, 2] == DEFAULT.lvl_pointer) & (ops[:, 1] % 9 != 8)
+    assert pointer_sets.any() and branches["forget"] >= 1
+
+
+# name: (rule overrides, agent seed, switch trials, the golden-model branches the
+# run must take)
+DIRECTED = {
+    "doubt_and_frontier": ({"doubt_age": 2, "boredom": 4}, 3, [6],
+                           ("walls_doubted", "frontier_path")),
+    "doubt_explored_only": ({"doubt_age": 0, "boredom": 3, "doubt_unexplored": False}, 1, [4],
+                            ("walls_doubted", "frontier_none")),
+    "pessimistic": ({"optimistic": False, "doubt_unexplored": False, "doubt_age": 1}, 4, [4],
+                    ("walls_doubted", "frontier_none")),
+    "no_curiosity": ({"curiosity_th": 0, "boredom": 0}, 3, [6], ("forget",)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(DIRECTED))
+def test_default_rule_branch_equals_golden_model(case, branches):
+    over, seed, switch_at, wanted = DIRECTED[case]
+    assert_equal_runs(_pair(), switch_at, 12, 80, seed, with_overrides(DEFAULT, **over))
+    for b in wanted:
+        assert branches[b] > 0, f"{case}: the golden model never took {b}"
