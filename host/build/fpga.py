@@ -22,7 +22,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from memrl.firmware.navigator import NavigatorSoC
@@ -139,6 +139,18 @@ def _tool_env() -> dict[str, str]:
     return {**os.environ, **{var: yowasp(name) for var, name in _TOOLS.items()}}
 
 
+def rule_name(config: NavigatorConfig) -> str:
+    """The navigator preset whose rule ``config`` runs ("custom" if none)."""
+    from memrl.sim.navigator.golden import PRESETS
+    from memrl.sim.navigator.session import rtl_config
+
+    shape = (config.height, config.width)
+    for name, params in PRESETS.items():
+        if replace(rtl_config(params, shape), max_steps_bits=config.max_steps_bits) == config:
+            return name
+    return "custom"
+
+
 def build(
     board: str,
     out: Path,
@@ -209,6 +221,7 @@ def build(
         report.update(env_id=env_id, preset=preset, **asdict(b.crossbar))
     else:
         report.update(maze=[config.height, config.width], emulator_seed=seed,
+                      rule=rule_name(config),
                       traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip
     stat = out / f"{name}.stat.json"
     if stat.exists():

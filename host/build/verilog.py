@@ -65,6 +65,13 @@ def _crossbar_emulator() -> wiring.Component:
     return CrossbarEmulator(emulator_model(_emulated_config()))
 
 
+def _default_rule(height: int, width: int) -> NavigatorConfig:
+    from memrl.sim.navigator.golden import PRESETS
+    from memrl.sim.navigator.session import rtl_config
+
+    return rtl_config(PRESETS["default"], (height, width))
+
+
 #: The largest forward batch of the crossbar engine top: the agents' minibatch.
 CROSSBAR_MAX_BATCH = 80
 
@@ -72,6 +79,8 @@ CROSSBAR_MAX_BATCH = 80
 TOPS: dict[str, Callable[[], wiring.Component]] = {
     "navigator": lambda: NavigatorCore(NavigatorConfig(height=30, width=30)),
     "navigator_rover": lambda: NavigatorCore(NavigatorConfig(height=128, width=128)),
+    # The default rule (knowledge and planner) on the 30 x 30 maze.
+    "navigator_default": lambda: NavigatorCore(_default_rule(30, 30)),
     # The cart-pole network's engine (4-48-48-2 on a 128 x 64 array).
     "crossbar_engine": _crossbar_engine,
     # The 1T1R emulator core of that array (``--device emulator``: 8-bit column ADC), one lane.

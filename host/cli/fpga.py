@@ -39,11 +39,11 @@ def fpga_build(
     from memrl.host.build.fpga import BuildFailed, build
     from memrl.sim.tools.simulators import ToolMissing
 
-    rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size)
+    rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size, preset)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
     what = (f"crossbar SoC of {env_id} ({preset})" if firmware == "crossbar"
-            else f"{rows}x{cols} navigator SoC")  # fmt: skip
+            else f"{rows}x{cols} navigator SoC ({preset} rule)")  # fmt: skip
     click.echo(f"building the {what} for the {board} into {out}/ ...")
     with tqdm(desc="yosys, nextpnr", unit="s", bar_format="{desc}: {elapsed}") as bar:
 

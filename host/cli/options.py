@@ -54,7 +54,9 @@ def firmware_options(f: Callable) -> Callable:
     """``--firmware``, ``--env`` and ``--preset``: which firmware a board (or a
     simulated board) runs, and for the crossbar's, which network."""
     f = click.option("--preset", type=click.Choice(list(CONTROL_PRESETS)), default="default",
-                     show_default=True, help="crossbar: the run's preset.")(f)  # fmt: skip
+                     show_default=True,
+                     help="The rule the firmware runs: the crossbar run's preset, or the "
+                     "navigator's (paper or default).")(f)  # fmt: skip
     f = click.option(
         "--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
         help="crossbar: the environment whose network the firmware runs.",
@@ -81,14 +83,15 @@ def backend_options(f: Callable) -> Callable:
     )(f)
 
 
-def firmware_config(maze_size: str) -> tuple[int, int, object]:
-    """Rows, columns and the paper rule's core parameters of ``--maze-size ROWSxCOLS``."""
+def firmware_config(maze_size: str, preset: str = "default") -> tuple[int, int, object]:
+    """Rows, columns and the core parameters of ``--maze-size ROWSxCOLS`` with the
+    navigator rule of ``preset``."""
     from memrl.sim.navigator.golden import PRESETS
     from memrl.sim.navigator.session import rtl_config
 
     try:
         rows, cols = (int(v) for v in maze_size.lower().split("x"))
-        return rows, cols, rtl_config(PRESETS["paper"], (rows, cols))
+        return rows, cols, rtl_config(PRESETS[preset], (rows, cols))
     except ValueError as exc:
         raise click.BadParameter(
             f"{maze_size!r}: expected ROWSxCOLS, each 2-1024 ({exc})", param_hint="--maze-size"

@@ -39,7 +39,7 @@ def sim_serve(
     """Run the navigator (or crossbar) firmware's Verilog behind a pseudo-terminal until Ctrl-C.
 
     Point any serial client at the port it prints, for example
-    memrl maze run --backend serial:PORT --seeds 1 --first-seed SEED --preset paper.
+    memrl maze run --backend serial:PORT --seeds 1 --first-seed SEED --preset PRESET.
     """
     import signal
     import threading
@@ -57,12 +57,12 @@ def sim_serve(
             board = SimBoard(simulator, None, seed, device, top=top)
             hint = "  " + crossbar_run_hint(env_id, preset, b, "{port}")
         else:
-            rows, cols, config = firmware_config(maze_size)
-            click.echo(f"building the {rows}x{cols} navigator for {simulator} ...")
+            rows, cols, config = firmware_config(maze_size, preset)
+            click.echo(f"building the {rows}x{cols} navigator ({preset} rule) for {simulator} ...")
             board = SimBoard(simulator, config, seed, device)
             hint = (
                 f"  memrl maze run --backend serial:{{port}} --seeds 1 --first-seed {seed} "
-                f"--device {device} --preset paper --layout ... (a {rows}x{cols} maze)"
+                f"--device {device} --preset {preset} --layout ... (a {rows}x{cols} maze)"
             )
     except (RuntimeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -38,7 +38,7 @@ from memrl.rtl.navigator.commands import config_id
 from memrl.rtl.navigator.core import SLOTS
 from memrl.sim.devices.emulator import RRAM_DEVICES, EmulatorModel, EmulatorPort, check_device
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialAgent, TrialResult
-from memrl.sim.navigator.session import TRIAL_FIELDS, rtl_config
+from memrl.sim.navigator.session import TRIAL_FIELDS, UnsupportedRule, rtl_config
 
 __all__ = ["BACKENDS", "NAVIGATOR_BACKENDS", "NavigatorBackend", "AgentRequest", "RRAM_DEVICES",
            "Backend", "parse_backend", "check_run", "StackedAgents", "close_agents",
@@ -70,7 +70,7 @@ class AgentRequest:
 @dataclass(frozen=True)
 class NavigatorBackend:
     """One place a maze run executes. ``agents`` makes its agents; ``firmware``:
-    it runs the firmware, which implements the paper rule only; ``board``: a
+    it runs the firmware (both rules on mazes, the paper rule on terrain); ``board``: a
     board on a port (``NAME:PORT``), holding one agent's devices."""
 
     agents: Callable[[AgentRequest], TrialAgent]
@@ -190,15 +190,17 @@ def parse_backend(text: str) -> Backend:
     return NAVIGATOR_BACKENDS.parse(text)
 
 
-def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
-    """The parsed backend, after refusing what it cannot run (naming the option)."""
+def check_run(backend: str, device: str, preset: str, seeds: int, terrain: bool = False) -> Backend:
+    """The parsed backend, after refusing what it cannot run (naming the option).
+    ``terrain``: the run is on a cost map (the rover), not a maze."""
     b = parse_backend(backend)
     check_device(device)
     entry = NAVIGATOR_BACKENDS.entry(b)
-    if entry.firmware and preset != "paper":
-        raise ValueError(
-            f"the firmware implements the paper rule: use --preset paper with --backend {b}"
-        )
+    if entry.firmware:
+        try:
+            rtl_config(PRESETS[preset], (2, 2), terrain=terrain)
+        except UnsupportedRule as e:
+            raise ValueError(f"--preset {preset} with --backend {b}: {e}") from None
     if entry.board and seeds != 1:
         raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
     return b
@@ -211,10 +213,12 @@ def navigator_agent(
     seeds: Sequence[int],
     preset: str,
     traj_depth: int = 1024,
+    terrain: bool = False,
 ) -> TrialAgent:
-    """The navigator on ``backend`` with ``device``, one agent per seed. A simulated
+    """The navigator on ``backend`` with ``device``, one agent per seed (``terrain``:
+    the runs are on a cost map). A simulated
     firmware keeps ``traj_depth`` trajectory places per trial (a terrain map's
     cost needs all of them: max steps + 1)."""
-    check_run(str(backend), device, preset, len(seeds))
+    check_run(str(backend), device, preset, len(seeds), terrain=terrain)
     request = AgentRequest(backend.port, device, tuple(shape), tuple(seeds), preset, traj_depth)
     return NAVIGATOR_BACKENDS.entry(backend).agents(request)

@@ -38,8 +38,9 @@ __all__ = ["FirmwareInfo", "NavigatorClient", "FirmwareMismatch", "run_schedule"
            "FirmwareAgent"]  # fmt: skip
 
 #: Clock cycles per step that bound a trial's length, beside the integration
-#: ticks: the forgetting sweep (two per place) and the step's fixed work.
-_CYCLES_PER_PLACE = 4
+#: ticks: per place, the forgetting sweep's and (default rule) the frontier
+#: search's, with the port's latency; and the step's fixed work.
+_CYCLES_PER_PLACE = 48
 _CYCLES_PER_STEP = 512
 _TICKS_PER_STEP = 4096  # the paper rule's max_ticks (4095), rounded up
 

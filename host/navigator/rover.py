@@ -54,7 +54,7 @@ class RoverConfig:
 
     def check(self) -> None:
         """Refuse what a backend cannot run, naming the option."""
-        backend = check_run(self.backend, self.device, self.preset, self.seeds)
+        backend = check_run(self.backend, self.device, self.preset, self.seeds, terrain=True)
         if NAVIGATOR_BACKENDS.entry(backend).board and self.transfer_at < self.trials:
             raise ValueError(
                 "a board holds one agent's devices: a serial backend runs no fresh "
@@ -85,7 +85,7 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
     def agent():  # noqa: ANN202 - a TrialAgent; one per condition, one agent per seed
         # A firmware keeps the whole trajectory: a trial's cost sums every place entered.
         return navigator_agent(parse_backend(cfg.backend), cfg.device, cost.shape, seeds,
-                               cfg.preset, traj_depth=cfg.max_steps + 1)  # fmt: skip
+                               cfg.preset, traj_depth=cfg.max_steps + 1, terrain=True)  # fmt: skip
 
     tasks = [rover_maze(cost, ROVER_GOAL), rover_maze(cost, tuple(cfg.new_goal))]
     best = [cheapest_cost(m) for m in tasks]

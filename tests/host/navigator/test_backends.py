@@ -26,11 +26,14 @@ def _run(tmp_path: Path, name: str, *args: str) -> str:
     return (out / "trials.csv").read_text()
 
 
-@pytest.mark.parametrize(("device", "seeds"), [("siox", "2"), ("emulator", "1")])
+@pytest.mark.parametrize(
+    ("device", "seeds", "preset"),
+    [("siox", "2", "paper"), ("emulator", "1", "paper"), ("siox", "1", "default")],
+)
 def test_amaranth_backend_writes_the_golden_models_trials(
-    tmp_path: Path, device: str, seeds: str
+    tmp_path: Path, device: str, seeds: str, preset: str
 ) -> None:
-    args = ("--device", device, "--seeds", seeds, "--first-seed", "3")
+    args = ("--device", device, "--seeds", seeds, "--first-seed", "3", "--preset", preset)
     gold = _run(tmp_path, "golden", "--backend", "golden", *args)
     fw = _run(tmp_path, "amaranth", "--backend", "amaranth", *args)
     assert fw == gold
@@ -42,7 +45,6 @@ def test_amaranth_backend_writes_the_golden_models_trials(
     ("args", "message"),
     [
         (["--backend", "fpga"], "one of golden, amaranth, icarus, verilator, serial:PORT"),
-        (["--backend", "amaranth", "--preset", "default"], "use --preset paper"),
         (["--backend", "serial:/dev/null", "--seeds", "2"], "use --seeds 1"),
         (["--backend", "amaranth", "--agent", "dqn"], "golden backend with the siox device"),
         (["--device", "flash"], "'flash' is not one of 'siox', 'emulator'"),
@@ -134,7 +136,8 @@ def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no fresh condition" in res.output
     res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--out",
                                     str(tmp_path)])  # fmt: skip
-    assert res.exit_code == 2 and "use --preset paper" in res.output
+    assert res.exit_code == 2 and "not in the navigator core on terrain maps" in res.output
+    assert "reward_path='bfs'" in res.output
 
 
 @pytest.mark.icarus
