@@ -9,7 +9,7 @@ agent keeps its own operation log in the order the RTL issues the operations.
 from __future__ import annotations
 
 import heapq
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
@@ -226,6 +226,9 @@ class Navigator:
         self.logs: list[list[tuple[int, int, int, int]]] | None = (
             [[] for _ in range(self.B)] if self.record else None
         )
+        # With ``record``: how often the default rule's branches were taken (over
+        # every agent; DEFAULT_BRANCHES in memrl.sim.navigator.coverage).
+        self.branches: Counter = Counter()
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
         self.diag_taken = np.zeros((self.B, self.P, N_DIR), dtype=bool)
@@ -344,10 +347,12 @@ class Navigator:
             # 2. thresholds, homeostasis overriding for places left in this trial.
             th = cls_th[cls]
             safe_tgt = np.maximum(tgt, 0)
+            left = visited[a[:, None], safe_tgt]
             if p.curiosity_th:  # places already seen are less attractive
                 known = self.seen[a[:, None], safe_tgt] & (cls == Cls.NOMINAL)
                 th = np.where(valid & known, p.curiosity_th, th)
-            th = np.where(valid & visited[a[:, None], safe_tgt], p.homeo_th, th)
+                self.branches["curiosity"] += int((valid & known & ~left).any(axis=1).sum())
+            th = np.where(valid & left, p.homeo_th, th)
             # 3. integration and winner-take-all.
             safe = np.maximum(s, 1)
             fire_at = np.where(valid & (s > 0), np.maximum(1, (th + safe - 1) // safe), 1 << 40)
@@ -371,6 +376,7 @@ class Navigator:
             exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
             blocked = is_hit & (t_cls == Cls.REWARD)
             if p.optimistic:  # a never-visited place on the path is a guess, not a change
+                self.branches["guess_hit"] += int((blocked & ~self.explored[a, t_safe]).sum())
                 blocked &= self.explored[a, t_safe]
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
@@ -394,6 +400,9 @@ class Navigator:
             if p.pointers:  # a pointer leading back to a visited place is stale
                 revisit = visited[a, t_safe]
                 pot = moved & ((s[idx, win] < p.pointer_min) | revisit)
+                stale = moved & revisit & (s[idx, win] >= p.pointer_min)
+                self.branches["pointer_kept"] += int((moved & ~pot).sum())
+                self.branches["pointer_stale"] += int(stale.sum())
             else:
                 pot = moved
             self._set(a[pot], here[pot] * SLOTS + win[pot], p.lvl_potentiate)
@@ -431,6 +440,7 @@ class Navigator:
                 frontier = ~at_goal & (bored[a] >= p.boredom)
                 for agent in a[frontier].tolist():
                     self._point_to_frontier(agent, int(pos[agent]))
+                self.branches["frontier"] += int(frontier.sum())
                 bored[a[frontier]] = 0
             active[a] = ~at_goal & (steps[a] < max_steps)
 
@@ -513,6 +523,7 @@ class Navigator:
                 old = (stamp < 0) | (self.trial - stamp >= p.doubt_age)
                 doubt = (cls == Cls.PENALTY) & old
                 lv[doubt] = p.lvl_nominal
+                self.branches["doubt"] += int(doubt.sum())
                 # The planner forgets old walls too (optionally only where it has
                 # stood, i.e. where a wall is known to have appeared).
                 plan = (stamp >= 0) & old
@@ -555,6 +566,7 @@ class Navigator:
             return
         plan = self.explored_path if maze.cost is None else self.cheapest_path
         path = np.array(plan(agent, maze), dtype=np.int64)
+        self.branches["reward_path"] += 1
         n = path.size
         # Executed vectorised; the log is written in the RTL's order (per path place:
         # READ thr, [SET thr], READ its eight synapses, [SET synapses]). Device results
@@ -589,6 +601,8 @@ class Navigator:
         promote = is_next & (s_codes < p.pointer_min)
         demote = ~is_next & (s_codes >= p.pointer_min)
         prog = promote | demote
+        self.branches["pointer_set"] += int(promote.sum())
+        self.branches["pointer_cleared"] += int(demote.sum())
         lv = np.where(promote, p.lvl_pointer, p.lvl_potentiate)
         self.port.set(self._global(np.full(int(prog.sum()), agent), local[prog]), lv[prog])
         self.op_counts[agent, 1] += int(prog.sum())
@@ -693,6 +707,7 @@ class Navigator:
         never visited still wins, so local exploration goes on."""
         path = self.frontier_path(agent, here)
         if path is None or len(path) < 2:
+            self.branches["frontier_none"] += 1
             return
         self._write_pointers(agent, np.array(path, dtype=np.int64))
 

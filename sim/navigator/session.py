@@ -12,6 +12,7 @@ run, in the form the RTL runs (here and under cocotb) are compared with.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 
@@ -61,12 +62,14 @@ def golden_run(
     seed: int,
     params: NavigatorParams | None = None,
     device: str = "siox",
+    branches: Counter | None = None,
 ) -> tuple[list[dict], np.ndarray]:
     """The golden model's run of a schedule, to compare an RTL run with: per trial
     a dict of :data:`TRIAL_FIELDS` and the trajectory, and the device-operation
     log as ``(n, 4)`` rows ``(op, addr, level, result)``. ``params``: ``paper``
     by default. ``device``: ``siox``, or ``emulator`` (the emulator's Python
-    model built from ``seed``)."""
+    model built from ``seed``). ``branches``: a counter that receives the
+    default rule's branch counts (``Navigator.branches``)."""
     h, w = layouts[0].shape
     model = emulator_for(device, SLOTS * h * w, seed)
     port = None if model is None else EmulatorPort(model)
@@ -83,6 +86,8 @@ def golden_run(
         out.append(rec)
 
     run_agent(nav, layouts, switch_at, trials, max_steps, keep)
+    if branches is not None:
+        branches.update(nav.branches)
     return out, np.asarray(nav.logs[0], dtype=np.int64).reshape(-1, 4)
 
 

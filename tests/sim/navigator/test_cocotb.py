@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memrl.sim.navigator.cocotb_run import run_cocotb
-from memrl.sim.navigator.coverage import BRANCHES, branch_counts
+from memrl.sim.navigator.coverage import BRANCHES, DEFAULT_BRANCHES, branch_counts
 from memrl.sim.navigator.golden import PRESETS, with_overrides
 from memrl.sim.navigator.maze import random_maze, shipped
+from memrl.sim.navigator.session import golden_run
 from memrl.sim.tools.runner import waves_requested
 
 from ..conftest import record_coverage
@@ -102,12 +104,13 @@ def test_directed_case_equals_golden_model(sim, case, workdir):
 
 # The default rule's runs (the shipped 9x9 pair): name -> (switch_at, trials,
 # seed, rule overrides). The scoreboard compares every operation with the
-# golden model; which of the rule's branches each takes is checked in amaranth.sim
-# (tests/rtl/navigator/test_default_rule.py) on the same runs.
+# golden model, so the golden model's branch counts are the run's.
 DEFAULT_CASES = {
     "default": ([9], 18, 0, {}),
     "default_doubt_frontier": ([6], 12, 3, {"doubt_age": 2, "boredom": 4}),
-}
+    "default_pessimistic": ([4], 12, 4, {"optimistic": False, "doubt_unexplored": False,
+                                         "doubt_age": 1}),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -118,10 +121,23 @@ def test_default_rule_equals_golden_model(sim, case, workdir):
     res = run_cocotb(
         sim, _pair(), switch_at, trials, 80, seed, workdir, params, build_root=BUILD_ROOT
     )
+    counts: Counter = Counter()
+    golden_run(_pair(), switch_at, trials, 80, seed, params, branches=counts)
+    record_coverage(sim, f"directed-{case}", dict(counts))
     ops = res.log
     pointers = (ops[:, 0] == 1) & (ops[:, 2] == params.lvl_pointer) & (ops[:, 1] % 9 != 8)
-    assert len(res.trials) == trials and pointers.any()
-    assert sum(t["reached"] for t in res.trials) >= trials // 2
+    assert len(res.trials) == trials and pointers.sum() == counts["pointer_set"] > 0
+    assert any(t["reached"] for t in res.trials)
+
+
+def test_every_default_branch_has_a_directed_run():
+    """Together the default-rule cases take every branch of the default rule."""
+    counts: Counter = Counter()
+    for switch_at, trials, seed, over in DEFAULT_CASES.values():
+        params = with_overrides(PRESETS["default"], **over)
+        golden_run(_pair(), switch_at, trials, 80, seed, params, branches=counts)
+    missed = [b for b in DEFAULT_BRANCHES if counts[b] == 0]
+    assert not missed, f"no default-rule case takes {missed}: {dict(counts)}"
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -189,3 +205,32 @@ def test_full_dynamic_maze_equals_golden_model(sim, workdir):
     counts = branch_counts(res.log, res.trials, PAPER, lays[0].shape, 600)
     record_coverage(sim, "full-dynamic", counts)
     assert len(res.trials) == 120 and len(res.log) > 100_000
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+def test_full_dynamic_maze_default_rule_equals_golden_model(workdir):
+    """The default rule's acceptance run on Verilator: 120 trials of the shipped
+    30x30 pair, A -> B -> A, op for op."""
+    lays = [shipped("dynamic_a"), shipped("dynamic_b")]
+    params = PRESETS["default"]
+    res = run_cocotb("verilator", lays, [40, 80], 120, 600, 0, workdir, params,
+                     build_root=BUILD_ROOT)  # fmt: skip
+    counts: Counter = Counter()
+    golden_run(lays, [40, 80], 120, 600, 0, params, branches=counts)
+    record_coverage("verilator", "full-dynamic-default", dict(counts))
+    assert len(res.trials) == 120 and all(t["reached"] for t in res.trials[-10:])
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+@pytest.mark.parametrize("pair", [101, 102])
+def test_generated_pair_default_rule_equals_golden_model(pair, workdir):
+    """Generated 30x30 pairs (the held-out pairs of the navigator bench), A -> B
+    -> A over 60 trials, on Verilator."""
+    from memrl.host.navigator.mazegen import generate_pair
+
+    lays = list(generate_pair(pair))
+    res = run_cocotb("verilator", lays, [20, 40], 60, 600, 1, workdir, PRESETS["default"],
+                     build_root=BUILD_ROOT)  # fmt: skip
+    assert len(res.trials) == 60

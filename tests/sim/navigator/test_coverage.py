@@ -42,7 +42,7 @@ def test_merge_and_table():
     total = merge(a, {"move": 2, "goal": 1})
     assert total["move"] == 5 and total["goal"] == 1
     table = coverage_table(total)
-    assert "2/10 branches covered" in table and "wall" in table
+    assert "2/20 branches covered" in table and "wall" in table
 
 
 def test_random_mazes_have_a_reachable_goal():
