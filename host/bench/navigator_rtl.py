@@ -11,7 +11,10 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
+
+import numpy as np
 
 from memrl.host.bench.registry import bench, experiment
 from memrl.host.build.verilog import FAMILIES, cell_summary, synth_report
@@ -123,4 +126,72 @@ def _synth() -> dict:
                     "fmax_mhz_by_seed": r["fmax_mhz_by_seed"],
                     "seeds_meeting_48mhz": sum(f >= 48 for f in r["fmax_mhz_by_seed"].values()),
                 }
+    return out
+
+
+def _reachable(usable: np.ndarray, shape: tuple[int, int], source: int) -> int:
+    """Usable places reachable from ``source`` by the eight moves (every diagonal
+    taken before)."""
+    from memrl.sim.navigator.golden import grid_tables
+
+    nbr, _ = grid_tables(shape)
+    seen = {source}
+    queue = deque([source])
+    while queue:
+        x = queue.popleft()
+        for y in nbr[x]:
+            if y >= 0 and usable[y] and int(y) not in seen:
+                seen.add(int(y))
+                queue.append(int(y))
+    return len(seen)
+
+
+def _planner_case(
+    shape: tuple[int, int], walls: np.ndarray | None, start: int, target: int, frontier: bool
+) -> dict:
+    """One search of the planner in amaranth.sim: the reward path's from
+    ``start`` to a goal at ``target``, or the frontier search's from ``start``
+    with every place seen but ``target``; the walls known (none on an open grid),
+    every diagonal taken before."""
+    from memrl.rtl.navigator.config import NavigatorConfig
+    from memrl.sim.navigator.planner_run import run_planner
+
+    h, w = shape
+    P = h * w
+    usable = np.ones(P, dtype=bool) if walls is None else ~walls.reshape(-1)
+    goal = np.zeros(P, dtype=bool)
+    goal[target] = True
+    seen = np.ones(P, dtype=bool) if frontier else np.zeros(P, dtype=bool)
+    seen[target] = False
+    taken = np.ones((P, 8), dtype=bool)
+    config = NavigatorConfig(height=h, width=w, reward_path="bfs", boredom=1, optimistic=True)
+    run = run_planner(config, usable, seen, goal, taken, start, start, frontier)
+    # The places the search takes from its queue: at most every usable place
+    # reachable (the target is the farthest, so nearly all of them).
+    visited = _reachable(usable, shape, target if not frontier else start)
+    return {
+        "places": P,
+        "places_searched": visited,
+        "path_places": len(run.path),
+        "cycles": run.cycles,
+        "cycles_per_place_searched": run.cycles / visited,
+    }
+
+
+@experiment("navigator_rtl_planner_cycles")
+def _planner_cycles() -> dict:
+    """The planner's clock cycles (amaranth.sim): the reward path's search and the
+    frontier search on the shipped 30x30 maze (walls known), an open 30x30 grid
+    and an open 128x128 grid, the target in the far corner, so each search takes
+    nearly every place (goal: about 9 cycles per place searched on 30x30)."""
+    maze = shipped("dynamic_a")
+    far = int(np.flatnonzero(maze.goal.reshape(-1))[-1])
+    out: dict[str, object] = {"goal_cycles_per_place_30x30": 9}
+    for name, shape, walls, start, target in (
+        ("maze_30x30", maze.shape, maze.walls, maze.cell(*maze.start), far),
+        ("open_30x30", (30, 30), None, 0, 30 * 30 - 1),
+        ("open_128x128", (128, 128), None, 0, 128 * 128 - 1),
+    ):
+        for kind, frontier in (("reward", False), ("frontier", True)):
+            out[f"{name}.{kind}"] = _planner_case(shape, walls, start, target, frontier)
     return out

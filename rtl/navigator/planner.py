@@ -28,8 +28,8 @@ next (``last`` marks the final place); the planner is ``idle`` once the last
 is taken, or when there is no path (no entry at all).
 
 Cycles: ``height`` to clear the search, then for the reward search two per
-grid row and one per goal; seven per place taken from the queue plus one per
-place discovered; five per place of a reward path; three per place of a
+grid row and one per goal; six per place taken from the queue plus one per
+place discovered; six per place of a reward path; three per place of a
 frontier path.
 """
 
@@ -267,15 +267,22 @@ class Planner(wiring.Component):
                 with m.Else():
                     m.d.sync += qh.eq(qh + 1)
                     fsm.next = "POP_GOT"
-            with fsm.State("POP_GOT"):
-                m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(q_got.cell)]
-                fsm.next = "W0"
 
-            def window(prefix: str, then: str) -> None:
-                """Four states: read rows r - 1, r, r + 1, take the last."""
-                with fsm.State(prefix + "0"):
-                    m.d.comb += [row_addr.eq(Mux(x_r != 0, x_r - 1, 0)), row_live_next.eq(x_r != 0)]
-                    fsm.next = prefix + "1"
+            def read_first_row(row) -> None:  # noqa: ANN001
+                m.d.comb += [row_addr.eq(Mux(row != 0, row - 1, 0)), row_live_next.eq(row != 0)]
+
+            with fsm.State("POP_GOT"):  # the place's row r - 1 is read at once
+                m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(q_got.cell)]
+                read_first_row(q_got.row)
+                fsm.next = "W1"
+
+            def window(prefix: str, then: str, first: bool = True) -> None:
+                """Read rows r - 1, r, r + 1, take the last (four states; three
+                when the state before reads row r - 1)."""
+                if first:
+                    with fsm.State(prefix + "0"):
+                        read_first_row(x_r)
+                        fsm.next = prefix + "1"
                 with fsm.State(prefix + "1"):
                     m.d.comb += [row_addr.eq(x_r), row_live_next.eq(1)]
                     take_row(0)
@@ -292,7 +299,7 @@ class Planner(wiring.Component):
                     take_row(2)
                     fsm.next = then
 
-            window("W", "EXPAND")
+            window("W", "EXPAND", first=False)
             with fsm.State("EXPAND"):
                 with m.If(frontier & win_u[at(0, 0)] & ~x_s):  # the nearest unseen place
                     push(0, 0, 0, x_cell, 0, 1)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from memrl.rtl.navigator.config import NavigatorConfig
-from memrl.rtl.navigator.planner import Planner
 from memrl.sim.navigator.golden import PRESETS, Navigator
 from memrl.sim.navigator.maze import Maze
+from memrl.sim.navigator.planner_run import run_planner
 
 
 def _knowledge(rng: np.random.Generator, h: int, w: int, walls: float, optimistic: bool):
@@ -45,58 +44,11 @@ def _knowledge(rng: np.random.Generator, h: int, w: int, walls: float, optimisti
 def _run_planner(config: NavigatorConfig, nav: Navigator, maze: Maze, frontier: bool,
                  here: int) -> tuple[list[tuple[int, int, int]], int]:  # fmt: skip
     """The planner's path as (place, direction to the next, last) and its cycles."""
-    h, w = config.height, config.width
-    usable = nav._usable(0)
-    rows_words = []
-    for r in range(h):
-        u = sum(int(usable[r * w + c]) << c for c in range(w))
-        s = sum(int(nav.seen[0, r * w + c]) << c for c in range(w))
-        g = sum(int(maze.goal[r, c]) << c for c in range(w))
-        rows_words.append(u | (s << w) | (g << 2 * w))
-    diag = [
-        sum(int(nav.diag_taken[0, x, d]) << (d // 2) for d in (1, 3, 5, 7)) for x in range(h * w)
-    ]
-    dut = Planner(config)
-    out: list[tuple[int, int, int]] = []
-    cycles = 0
-
-    async def memory(ctx) -> None:  # the knowledge's read ports: data the cycle after
-        async for _, _, row, cell in ctx.tick().sample(dut.rd_row, dut.rd_cell):
-            ctx.set(dut.rows, rows_words[min(row, h - 1)])
-            ctx.set(dut.diag, diag[min(cell, h * w - 1)])
-
-    async def bench(ctx) -> None:
-        nonlocal cycles
-        sr, sc = divmod(here, w)
-        er, ec = maze.start
-        ctx.set(dut.src_row, sr)
-        ctx.set(dut.src_col, sc)
-        ctx.set(dut.src_cell, here)
-        ctx.set(dut.ex_row, er)
-        ctx.set(dut.ex_col, ec)
-        ctx.set(dut.ex_cell, er * w + ec)
-        ctx.set(dut.frontier, frontier)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        ctx.set(dut.path.ready, 1)
-        while True:
-            _, _, valid, payload, idle = await ctx.tick().sample(
-                dut.path.valid, dut.path.payload, dut.idle
-            )
-            cycles += 1
-            if valid:
-                out.append((int(payload.cell), int(payload.d), int(payload.last)))
-            if idle and not valid:
-                break
-            assert cycles < 100 * h * w
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_process(memory)
-    sim.add_testbench(bench)
-    sim.run()
-    return out, cycles
+    run = run_planner(
+        config, nav._usable(0), nav.seen[0], maze.goal.reshape(-1), nav.diag_taken[0],
+        maze.cell(*maze.start), here, frontier,
+    )  # fmt: skip
+    return run.path, run.cycles
 
 
 def _expected(nav: Navigator, path: list[int] | None) -> list[tuple[int, int, int]]:
