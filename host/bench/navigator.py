@@ -132,6 +132,40 @@ def _dyn_fresh() -> dict:
     return out
 
 
+@experiment("navigator_default_rule_heldout")
+def _default_rule_heldout() -> dict:
+    """The default preset's learning on the pairs mazegen produces for the held-out
+    seeds HELD_OUT_RULE (20 agents each, A -> B -> A at trials 40 and 80). Targets
+    (issue: the default rule in RTL): median trials to converge <= 5 in the first
+    block and <= 3 in the recall block, recall below first learning; final path
+    <= 1.05x the shortest in every block. Per block: the median over pairs of the
+    per-pair median, the worst pair's median and final path ratio; and the pairs
+    whose recall converges faster than their first learning."""
+    rows = {}
+    for seed in HELD_OUT_RULE:
+        try:
+            pair = list(generate_pair(seed))
+        except RuntimeError:  # mazegen found no pair for this seed
+            continue
+        rows[seed] = _dynamic(pair)
+    out: dict = {"pairs": len(rows), "seeds": sorted(rows)}
+    for block in ("initial", "adapt", "recall"):
+        b = [r[block] for r in rows.values()]
+        med = sorted(x["converge_median"] for x in b)
+        out[block] = {
+            "converge_median_over_pairs": med[len(med) // 2]
+            if len(med) % 2
+            else (med[len(med) // 2 - 1] + med[len(med) // 2]) / 2,
+            "converge_median_worst_pair": max(med),
+            "final_path_ratio_worst_pair": max(x["final_path_ratio"] for x in b),
+            "last20_success_min": min(x["last20_success"] for x in b),
+        }
+    out["pairs_recall_faster_than_first"] = sum(
+        r["recall"]["converge_median"] < r["initial"]["converge_median"] for r in rows.values()
+    )
+    return out
+
+
 @experiment("navigator_rover")
 def _rover() -> dict:
     from memrl.host.navigator.rover import RoverConfig, run_rover, summarise_rover
@@ -149,3 +183,35 @@ def _rover() -> dict:
                 "cost_mean": round(v["cost_mean"], 1),
             }
     return pick
+
+
+@experiment("navigator_default_rule_verilator")
+def _default_rule_verilator() -> dict:
+    """The default rule on the simulated FPGA: the navigator firmware's Verilog on
+    Verilator behind a pseudo-terminal, the shipped 30x30 pair (A -> B -> A at
+    trials 40 and 80, 600 steps), agent seeds 0 and 1; its trials.csv against the
+    golden model's (equal byte for byte by construction) and the learning
+    figures per block; wall time per seed."""
+    import time
+
+    from memrl.host.navigator.plots import summarise
+    from memrl.host.navigator.run import MazeRunConfig, run_maze
+
+    seeds = 2
+    out: dict = {"seeds": seeds}
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = {}
+        for backend in ("golden", "verilator"):
+            t0 = time.perf_counter()
+            run_maze(MazeRunConfig(seeds=seeds, backend=backend), Path(tmp) / backend)
+            out[f"{backend}_wall_s_per_seed"] = (time.perf_counter() - t0) / seeds
+            csv[backend] = (Path(tmp) / backend / "trials.csv").read_bytes()
+        out["trials_csv_equal"] = csv["golden"] == csv["verilator"]
+        s = summarise(Path(tmp) / "verilator")
+    for name, b in zip(("initial", "adapt", "recall"), s["blocks"], strict=True):
+        out[name] = {
+            "converge_median": b["converge_median"],
+            "final_path_ratio": b["final_path_ratio_median"],
+            "last20_success": b["reach_rate_last20"],
+        }
+    return out

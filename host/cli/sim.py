@@ -46,6 +46,7 @@ def sim_serve(
 
     from memrl.sim.tools.uart_bridge import SIMBOARD_CLK_HZ, SIMBOARD_DIVISOR, SimBoard
 
+    preset = preset or "default"
     try:
         if firmware == "crossbar":
             from memrl.host.crossbar.commands import board_firmware
