@@ -125,8 +125,14 @@ def _firmware_agent(transport: object, req: AgentRequest, timeout_s: float):  # 
     from memrl.host.navigator.commands import FirmwareAgent, NavigatorClient
 
     config = rtl_config(PRESETS[req.preset], req.shape)
+    known = {}
+    for name, params in PRESETS.items():
+        try:
+            known[config_id(rtl_config(params, req.shape))] = name
+        except UnsupportedRule:
+            continue
     link = LinkClient(transport, timeout_s=timeout_s)
-    return FirmwareAgent(NavigatorClient(link, config_id(config)))
+    return FirmwareAgent(NavigatorClient(link, config_id(config), known))
 
 
 def _per_seed(make: Callable[[AgentRequest, int], TrialAgent], req: AgentRequest) -> TrialAgent:

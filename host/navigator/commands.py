@@ -67,7 +67,11 @@ class FirmwareInfo:
 class NavigatorClient:
     """The navigator firmware's commands over ``link``."""
 
-    def __init__(self, link: LinkClient, config_id: int | None = None) -> None:
+    def __init__(
+        self, link: LinkClient, config_id: int | None = None, known: dict[int, str] | None = None
+    ) -> None:
+        """``config_id``: the rule the run expects (None: any); ``known``: rule names
+        by id, so a refusal can say which rule the firmware runs."""
         self.link = link
         raw = link.request(Cmd.IDENTIFY)
         if len(raw) != IDENTIFY_BYTES:
@@ -80,6 +84,14 @@ class NavigatorClient:
                 f"this host speaks protocol {VERSION} to the navigator (kind {KIND_NAVIGATOR})"
             )
         if config_id is not None and i.config_id != config_id:
+            names = known or {}
+            if i.config_id in names and config_id in names:
+                raise FirmwareMismatch(
+                    f"the firmware runs the {names[i.config_id]} rule (id 0x{i.config_id:04x}); "
+                    f"this run asks for the {names[config_id]} rule (id 0x{config_id:04x}): "
+                    f"use --preset {names[i.config_id]}, or rebuild the firmware with "
+                    f"--preset {names[config_id]}"
+                )
             raise FirmwareMismatch(
                 f"the firmware's rule parameters (id 0x{i.config_id:04x}) are not the "
                 f"requested ones (id 0x{config_id:04x}): rebuild it with them"
