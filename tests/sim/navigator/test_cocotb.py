@@ -107,14 +107,29 @@ def test_directed_case_equals_golden_model(sim, case, workdir):
 # golden model, so the golden model's branch counts are the run's.
 DEFAULT_CASES = {
     "default": ([9], 18, 0, {}),
-    "default_doubt_frontier": ([6], 12, 3, {"doubt_age": 2, "boredom": 4}),
+    # walls doubted at once and the frontier after 3 dull moves: every branch
+    "default_doubt_frontier": ([4], 12, 1, {"doubt_age": 0, "boredom": 3,
+                                            "doubt_unexplored": False}),
     "default_pessimistic": ([4], 12, 4, {"optimistic": False, "doubt_unexplored": False,
                                          "doubt_age": 1}),
 }  # fmt: skip
+# make test runs the preset on both simulators and every branch on Verilator; the
+# rest is slow (SLOW=1).
+_FAST_DEFAULT = {("default", "icarus"), ("default", "verilator"),
+                 ("default_doubt_frontier", "verilator")}  # fmt: skip
 
 
-@pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("case", sorted(DEFAULT_CASES))
+@pytest.mark.parametrize(
+    ("case", "sim"),
+    [
+        pytest.param(
+            case, sim, marks=[getattr(pytest.mark, sim)]
+            + ([] if (case, sim) in _FAST_DEFAULT else [pytest.mark.slow]),
+        )
+        for case in sorted(DEFAULT_CASES)
+        for sim in ("icarus", "verilator")
+    ],
+)  # fmt: skip
 def test_default_rule_equals_golden_model(sim, case, workdir):
     switch_at, trials, seed, over = DEFAULT_CASES[case]
     params = with_overrides(PRESETS["default"], **over)
@@ -140,7 +155,9 @@ def test_every_default_branch_has_a_directed_run():
     assert not missed, f"no default-rule case takes {missed}: {dict(counts)}"
 
 
-@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize(
+    "sim", [SIMS[0], pytest.param("verilator", marks=[pytest.mark.verilator, pytest.mark.slow])]
+)
 def test_port_under_random_ready_delays(sim, workdir):
     """The cycle-by-cycle bus model refusing 40 % of offers and answering two
     cycles late: the same operations, just more cycles."""
