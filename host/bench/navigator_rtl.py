@@ -31,9 +31,11 @@ def _small_layouts() -> list:
     return [shipped("small_a_9x9"), shipped("small_b_9x9")]
 
 
-def _small_run(latency: int = 0, pipelined: bool = False, emulator: bool = False):  # noqa: ANN202
+def _small_run(
+    latency: int = 0, pipelined: bool = False, emulator: bool = False, preset: str = "paper"
+):  # noqa: ANN202
     emu = EmulatorModel.from_siox(SLOTS * 81, 3) if emulator else None
-    return run_rtl(_small_layouts(), SMALL_SWITCH_AT, SMALL_TRIALS, 120, 3, PRESETS["paper"],
+    return run_rtl(_small_layouts(), SMALL_SWITCH_AT, SMALL_TRIALS, 120, 3, PRESETS[preset],
                    latency=latency, pipelined=pipelined, emulator=emu)  # fmt: skip
 
 
@@ -50,7 +52,9 @@ def _amaranth_speed():
 def _cycles_per_step() -> dict:
     """Clock cycles per step of the core (amaranth.sim, memory latency 0) with
     three memories: the SiOx model taking one request at a time, the SiOx model
-    taking a request every cycle, and the on-chip emulator core. A converged step
+    taking a request every cycle, and the on-chip emulator core; and the default
+    rule with the pipelined SiOx model (its searches and planned paths count in
+    the step that starts them). A converged step
     is a step of a trial that reached the goal within 1.5x of its shortest path
     (on the emulator's devices no trial of this run does); ``overhead`` is a
     step's cycles minus its integration ticks (goal: <= 16), ``within_goal`` the
@@ -63,6 +67,7 @@ def _cycles_per_step() -> dict:
         ("one_at_a_time", {}),
         ("pipelined", {"pipelined": True}),
         ("emulator", {"emulator": True}),
+        ("default_rule_pipelined", {"pipelined": True, "preset": "default"}),
     ):
         trials, _ = _small_run(**kw)
         steps = [
