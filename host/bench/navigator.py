@@ -10,6 +10,7 @@ engine; the numpy reference engine is measured on the same workload for the rati
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -105,18 +106,24 @@ HELD_OUT_RULE = range(400, 424)
 REOPEN_HELD_OUT = range(500, 506)
 
 
-@experiment("navigator_dynamic_fresh_pairs")
-def _dyn_fresh() -> dict:
-    """The dynamic maze on every pair mazegen produces for seeds 112-130: the worst
-    block figures over the pairs (targets: convergence <= 30 initial, <= 10 recall;
-    >= 99 % late success; final path <= 1.2x)."""
+def _generated_pairs(seeds: range) -> dict[int, dict]:
+    """:func:`_dynamic` on every pair mazegen produces for ``seeds``, by seed."""
     rows = {}
-    for seed in FRESH:
+    for seed in seeds:
         try:
             pair = list(generate_pair(seed))
         except RuntimeError:  # mazegen found no pair for this seed
             continue
         rows[seed] = _dynamic(pair)
+    return rows
+
+
+@experiment("navigator_dynamic_fresh_pairs")
+def _dyn_fresh() -> dict:
+    """The dynamic maze on every pair mazegen produces for seeds 112-130: the worst
+    block figures over the pairs (targets: convergence <= 30 initial, <= 10 recall;
+    >= 99 % late success; final path <= 1.2x)."""
+    rows = _generated_pairs(FRESH)
     out: dict = {"pairs": len(rows)}
     for block in ("initial", "adapt", "recall"):
         b = [r[block] for r in rows.values()]
@@ -141,21 +148,13 @@ def _default_rule_heldout() -> dict:
     <= 1.05x the shortest in every block. Per block: the median over pairs of the
     per-pair median, the worst pair's median and final path ratio; and the pairs
     whose recall converges faster than their first learning."""
-    rows = {}
-    for seed in HELD_OUT_RULE:
-        try:
-            pair = list(generate_pair(seed))
-        except RuntimeError:  # mazegen found no pair for this seed
-            continue
-        rows[seed] = _dynamic(pair)
+    rows = _generated_pairs(HELD_OUT_RULE)
     out: dict = {"pairs": len(rows), "seeds": sorted(rows)}
     for block in ("initial", "adapt", "recall"):
         b = [r[block] for r in rows.values()]
-        med = sorted(x["converge_median"] for x in b)
+        med = [x["converge_median"] for x in b]
         out[block] = {
-            "converge_median_over_pairs": med[len(med) // 2]
-            if len(med) % 2
-            else (med[len(med) // 2 - 1] + med[len(med) // 2]) / 2,
+            "converge_median_over_pairs": statistics.median(med),
             "converge_median_worst_pair": max(med),
             "final_path_ratio_worst_pair": max(x["final_path_ratio"] for x in b),
             "last20_success_min": min(x["last20_success"] for x in b),
