@@ -145,12 +145,10 @@ def _tool_env() -> dict[str, str]:
 
 def rule_name(config: NavigatorConfig) -> str:
     """The navigator preset whose rule ``config`` runs ("custom" if none)."""
-    from memrl.sim.navigator.golden import PRESETS
-    from memrl.sim.navigator.session import rtl_config
+    from memrl.sim.navigator.session import rtl_presets
 
-    shape = (config.height, config.width)
-    for name, params in PRESETS.items():
-        if replace(rtl_config(params, shape), max_steps_bits=config.max_steps_bits) == config:
+    for name, preset in rtl_presets((config.height, config.width)).items():
+        if replace(preset, max_steps_bits=config.max_steps_bits) == config:
             return name
     return "custom"
 

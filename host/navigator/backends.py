@@ -38,7 +38,7 @@ from memrl.rtl.navigator.commands import config_id
 from memrl.rtl.navigator.core import SLOTS
 from memrl.sim.devices.emulator import RRAM_DEVICES, EmulatorModel, EmulatorPort, check_device
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialAgent, TrialResult
-from memrl.sim.navigator.session import TRIAL_FIELDS, UnsupportedRule, rtl_config
+from memrl.sim.navigator.session import TRIAL_FIELDS, UnsupportedRule, rtl_config, rtl_presets
 
 __all__ = ["BACKENDS", "NAVIGATOR_BACKENDS", "NavigatorBackend", "AgentRequest", "RRAM_DEVICES",
            "Backend", "parse_backend", "check_run", "StackedAgents", "close_agents",
@@ -125,12 +125,7 @@ def _firmware_agent(transport: object, req: AgentRequest, timeout_s: float):  # 
     from memrl.host.navigator.commands import FirmwareAgent, NavigatorClient
 
     config = rtl_config(PRESETS[req.preset], req.shape)
-    known = {}
-    for name, params in PRESETS.items():
-        try:
-            known[config_id(rtl_config(params, req.shape))] = name
-        except UnsupportedRule:
-            continue
+    known = {config_id(cfg): name for name, cfg in rtl_presets(req.shape).items()}
     link = LinkClient(transport, timeout_s=timeout_s)
     return FirmwareAgent(NavigatorClient(link, config_id(config), known))
 

@@ -195,9 +195,6 @@ class NavigatorCore(wiring.Component):
         wiring.connect(m, seq.knowledge, kn.ctl)
         m.d.comb += [
             kn.sweep_goal.eq(maze.sweep_goal),
-            kn.start_row.eq(maze.pos_row),
-            kn.start_col.eq(maze.pos_col),
-            kn.start_cell.eq(maze.here),
             kn.look.eq(maze.look),
             kn.look_cell.eq(maze.look_cell),
             kn.look_hot.eq(maze.look_hot),

@@ -43,8 +43,9 @@ def diagonal_bits(hot: object) -> object:
 class KnowledgeControl(wiring.Signature):
     """The sequencer's side of the knowledge's control. Strobes (one cycle):
 
-    * ``sweep_start``, ``sweep_next``: the place sweep (in step with the
-      sequencer's sweep counter) starts at place 0, goes on to the next place;
+    * ``sweep``: the place of the sequencer's sweep; ``sweep_start``,
+      ``sweep_next``: the sweep starts at place 0, goes on to the next place
+      (the knowledge follows it as row and column);
     * ``init``: run start, at the sweep's place: nothing known;
     * ``clear``: trial start, at the sweep's place: its goal bit (from the
       layout, ``sweep_goal`` a cycle later) goes to ``G``;
@@ -61,12 +62,12 @@ class KnowledgeControl(wiring.Signature):
     * ``plan``: the planner reads the rows and diagonal bits (a level).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cell_bits: int) -> None:
         strobes = (
             "sweep_start", "sweep_next", "init", "clear", "start_rd", "start_wr",
             "trial_end", "forget_rd", "forget_wr", "wall", "corner", "book", "plan",
         )  # fmt: skip
-        super().__init__({s: Out(1) for s in strobes})
+        super().__init__({"sweep": Out(cell_bits), **{s: Out(1) for s in strobes}})
 
 
 class Knowledge(wiring.Component):
@@ -77,12 +78,12 @@ class Knowledge(wiring.Component):
     * ``ctl``: :class:`KnowledgeControl` (from the sequencer);
     * ``sweep_goal``: the goal bit of the place the trial-start sweep read a
       cycle before (from the maze's layout);
-    * ``start_row``, ``start_col``, ``start_cell``: the trial's start place;
     * ``look``, ``look_cell``, ``look_hot``: the maze's target lookups
       (:class:`~memrl.rtl.navigator.maze.MazeState`): the target being
       addressed (index and place) and the one whose bits land this cycle
       (one-hot);
-    * ``pos_row``, ``pos_col``, ``here``: the position; ``win``: the winner
+    * ``pos_row``, ``pos_col``, ``here``: the position (at ``start_rd``, the
+      trial's start); ``win``: the winner
       (one-hot); ``win_row``, ``win_col``, ``win_cell``: its target;
     * ``seen``, ``explored``: the targets' bits (registered during the
       lookups); ``win_seen``, ``win_explored``: the winner's;
@@ -100,11 +101,8 @@ class Knowledge(wiring.Component):
         cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
         super().__init__(
             {
-                "ctl": In(KnowledgeControl()),
+                "ctl": In(KnowledgeControl(cb)),
                 "sweep_goal": In(1),
-                "start_row": In(rb),
-                "start_col": In(colb),
-                "start_cell": In(cb),
                 "look": In(4),
                 "look_cell": In(cb),
                 "look_hot": In(8),
@@ -150,19 +148,19 @@ class Knowledge(wiring.Component):
         with m.If(ctl.trial_end):
             m.d.sync += trial.eq(trial + 1)
 
-        # The place sweep, as row and column; ``d_`` copies lag a cycle (the
-        # layout's goal bit of the swept place lands then).
+        # The sweep's place as row and column (the place itself is the sequencer's
+        # counter); ``g_`` copies lag a cycle (the layout's goal bit of the swept
+        # place lands then).
+        sw_cell = ctl.sweep
         sw_row = Signal(c.row_bits)
         sw_col = Signal(c.col_bits)
-        sw_cell = Signal(c.cell_bits + 1)
         with m.If(ctl.sweep_start):
-            m.d.sync += [sw_row.eq(0), sw_col.eq(0), sw_cell.eq(0)]
+            m.d.sync += [sw_row.eq(0), sw_col.eq(0)]
         with m.Elif(ctl.sweep_next):
             last_col = sw_col == W - 1
             m.d.sync += [
                 sw_col.eq(Mux(last_col, 0, sw_col + 1)),
                 sw_row.eq(Mux(last_col, sw_row + 1, sw_row)),
-                sw_cell.eq(sw_cell + 1),
             ]
         g_pending = Signal()
         g_row = Signal(c.row_bits)
@@ -192,7 +190,6 @@ class Knowledge(wiring.Component):
             ]
 
         opt = Const(int(c.optimistic), 1)
-        stamp_now = trial
 
         # -- lookups: the targets' explored and seen bits ---------------------------
         dr = Array(Const(d[0] % (1 << c.row_bits), c.row_bits) for d in DIRECTIONS)
@@ -225,20 +222,20 @@ class Knowledge(wiring.Component):
         # -- trial start: the goal plane, then the start place stood on -------------
         with m.If(g_pending):
             row_write(g_row, g_col, g=self.sweep_goal)
-        with m.If(ctl.start_rd):
-            m.d.comb += ps_addr.eq(self.start_cell)
+        with m.If(ctl.start_rd):  # the position is the trial's start
+            m.d.comb += ps_addr.eq(self.here)
             m.d.sync += [
-                self.ex_row.eq(self.start_row),
-                self.ex_col.eq(self.start_col),
-                self.ex_cell.eq(self.start_cell),
+                self.ex_row.eq(self.pos_row),
+                self.ex_col.eq(self.pos_col),
+                self.ex_cell.eq(self.here),
             ]
         with m.If(ctl.start_wr):
             m.d.comb += [
-                ps_w.addr.eq(self.start_cell),
+                ps_w.addr.eq(self.ex_cell),
                 ps_w.data.eq(Cat(Const(1, 1), got.known, got.stamp)),
                 ps_w.en.eq(1),
             ]
-            row_write(self.start_row, self.start_col, u=~got.known, s=Const(1, 1))
+            row_write(self.ex_row, self.ex_col, u=~got.known, s=Const(1, 1))
 
         # -- the forgetting sweep ---------------------------------------------------
         held = Signal(word)  # the sweep place's word
@@ -295,7 +292,7 @@ class Knowledge(wiring.Component):
         with m.If(ctl.wall):
             m.d.comb += [
                 ps_w.addr.eq(self.win_cell),
-                ps_w.data.eq(Cat(self.win_explored, Const(1, 1), stamp_now)),
+                ps_w.data.eq(Cat(self.win_explored, Const(1, 1), trial)),
                 ps_w.en.eq(1),
             ]
             row_write(self.win_row, self.win_col, u=Const(0, 1))

@@ -147,15 +147,23 @@ class Planner(wiring.Component):
         d_cell = Array(Const((dr * W + dc) % (1 << cb), cb) for dr, dc in DIRECTIONS)
 
         # -- writes ---------------------------------------------------------------------
+        # One place marked per cycle: one column decoder for every state that marks.
+        mk_en = Signal()
+        mk_row = Signal(rb)
+        mk_col = Signal(colb)
+        mk_m = Signal(2)
+        mk_hot = Signal(W)
+        m.d.comb += mk_hot.eq(Const(1, W) << mk_col)
+        with m.If(mk_en):
+            m.d.comb += [
+                bfs_w.addr.eq(mk_row),
+                bfs_w.en.eq(Cat(mk_hot, mk_hot, mk_hot)),
+                bfs_w.data.eq(Cat(mk_hot, Mux(mk_m[0], mk_hot, 0), Mux(mk_m[1], mk_hot, 0))),
+            ]
+
         def mark(row, col, m_val) -> None:  # noqa: ANN001
             """Discovered, at distance ``m_val`` modulo 3."""
-            hot = Signal(W)
-            m.d.comb += hot.eq(Const(1, W) << col)
-            m.d.comb += [
-                bfs_w.addr.eq(row),
-                bfs_w.en.eq(Cat(hot, hot, hot)),
-                bfs_w.data.eq(Cat(hot, Mux(m_val[0], hot, 0), Mux(m_val[1], hot, 0))),
-            ]
+            m.d.comb += [mk_en.eq(1), mk_row.eq(row), mk_col.eq(col), mk_m.eq(m_val)]
 
         def push(addr, row, col, cell, d, last) -> None:  # noqa: ANN001
             m.d.comb += [
@@ -174,12 +182,13 @@ class Planner(wiring.Component):
         row_live_next = Signal()
         m.d.comb += [self.rd_row.eq(row_addr), bfs_r.addr.eq(row_addr), self.rd_cell.eq(x_cell)]
         m.d.sync += row_live.eq(row_live_next)
-        u_w = Cat(Const(0, 1), self.rows[:W], Const(0, 1)).bit_select(x_c, 3)
-        s_w = Cat(Const(0, 1), self.rows[W : 2 * W], Const(0, 1)).bit_select(x_c, 3)
-        g_w = Cat(Const(0, 1), self.rows[2 * W :], Const(0, 1)).bit_select(x_c, 3)
-        d_w = Cat(Const(0, 1), bfs_r.data[:W], Const(0, 1)).bit_select(x_c, 3)
-        m0_w = Cat(Const(0, 1), bfs_r.data[W : 2 * W], Const(0, 1)).bit_select(x_c, 3)
-        m1_w = Cat(Const(0, 1), bfs_r.data[2 * W :], Const(0, 1)).bit_select(x_c, 3)
+
+        def around(word, k: int):  # noqa: ANN001, ANN202
+            """Columns c - 1, c, c + 1 of plane ``k`` of a row word (0 off the grid)."""
+            return Cat(Const(0, 1), word[k * W : (k + 1) * W], Const(0, 1)).bit_select(x_c, 3)
+
+        u_w, s_w, g_w = (around(self.rows, k) for k in range(3))
+        d_w, m0_w, m1_w = (around(bfs_r.data, k) for k in range(3))
 
         def take_row(k: int) -> None:
             """The window's row ``k`` lands (zero off the grid)."""

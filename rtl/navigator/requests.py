@@ -198,6 +198,6 @@ class RequestUnit(wiring.Component):
             m.d.comb += resp.ready.eq(1)
             with m.If(resp.valid):
                 m.d.sync += self.got_code.eq(code)
-                if c.pointers:
+                if c.planner:  # planned paths read synapse rows
                     m.d.sync += self.got_row.eq(resp.payload)
         return m

@@ -45,6 +45,32 @@ from memrl.rtl.navigator.trajectory import Trajectory
 __all__ = ["RuleControl", "LearningRule"]
 
 
+def _skip_sweep(
+    m: Module,
+    start: Value,
+    mask: Value,
+    test: Value,
+    advance: Value,
+    done: Signal,
+    on: Signal,
+    name: str,
+) -> Signal:
+    """A sweep over the ``len(mask)`` items whose ``mask`` bit is set, one-hot
+    (returned; its top bit: past the last): ``start`` loads ``mask`` at the first
+    item, ``test`` steps past an item that is not set, ``advance`` steps on after
+    one that is. ``done``, ``on`` (driven here): past the last; the current item
+    is set."""
+    n = len(mask)
+    hot = Signal(n + 1, name=f"{name}_hot")
+    left = Signal(n, name=f"{name}_on")  # the mask from the current item on
+    m.d.comb += [done.eq(hot[n]), on.eq(left[0])]
+    with m.If(start):
+        m.d.sync += [hot.eq(1), left.eq(mask)]
+    with m.If((test & ~hot[n] & ~left[0]) | advance):
+        m.d.sync += [hot.eq(hot << 1), left.eq(left >> 1)]
+    return hot
+
+
 class RuleControl(wiring.Signature):
     """The sequencer's side of the rule's control. Strobes (one cycle each):
 
@@ -216,11 +242,13 @@ class LearningRule(wiring.Component):
         q_thr = Signal(ab + 4)  # forgetting sweep: 9 q + 8
         init_addr = Signal(ab + 4)  # run start: the device being SET
         slot = Signal(4)
-        # Stuck fallback sweep over the 3x3 neighbourhood, row-major: one-hot position
-        # (bit 9: past the last) and the on-grid bits from the position on (shifted).
-        nb_hot = Signal(10)
-        nb_on = Signal(9)
-        m.d.comb += [ctl.nbr_done.eq(nb_hot[9]), ctl.nbr_on.eq(nb_on[0])]
+        # Stuck fallback sweep over the 3x3 neighbourhood, row-major, from ``decide``:
+        # its on-grid neighbours are programmed.
+        nb_on_grid = Cat(
+            Const(1, 1) if o == (0, 0) else self.targets[DIRECTIONS.index(o)] for o in NEIGHBOURS
+        )
+        nb_hot = _skip_sweep(m, ctl.decide, nb_on_grid, ctl.nbr, ctl.nbr_next,
+                             ctl.nbr_done, ctl.nbr_on, "nb")  # fmt: skip
         m.d.comb += ctl.got_reward.eq(self.got_code >= c.code_reward_min)
         doubt = (self.got_code < c.code_nominal_min) & self.old if c.forget_penalties else 0
         m.d.comb += ctl.forget_prog.eq(ctl.got_reward | doubt)
@@ -235,13 +263,6 @@ class LearningRule(wiring.Component):
                 stay.eq(v_stay),
                 stay_full.eq(v_stay_full),
                 q_thr.eq(THR),
-                nb_hot.eq(1),
-                nb_on.eq(
-                    Cat(
-                        Const(1, 1) if o == (0, 0) else self.targets[DIRECTIONS.index(o)]
-                        for o in NEIGHBOURS
-                    )
-                ),
             ]
 
         # Run start: thresholds to NOMINAL (and synapses to an LRS), place by place.
@@ -275,8 +296,6 @@ class LearningRule(wiring.Component):
         nb_addr = Signal(ab)  # registered: the position is held a cycle before use
         off_nb = [SLOTS * (dr * W + dc) for dr, dc in NEIGHBOURS]
         m.d.sync += nb_addr.eq(self.here_thr + offset(nb_hot, off_nb, ab))
-        with m.If((ctl.nbr & ~nb_hot[9] & ~nb_on[0]) | ctl.nbr_next):
-            m.d.sync += [nb_hot.eq(nb_hot << 1), nb_on.eq(nb_on >> 1)]
 
         # Reward: SET the thresholds of the last K places, oldest first.
         m.d.comb += [
@@ -291,24 +310,17 @@ class LearningRule(wiring.Component):
         # and every other pointer back to lvl_potentiate, in direction order.
         path_base = Signal(ab)  # 9 x the path place
         m.d.comb += path_base.eq((self.path.cell << 3) + self.path.cell)
-        syn_hot = Signal(9)  # the synapse being tested (bit 8: past the last)
-        syn_prog = Signal(8)  # the synapses to program, shifted as the sweep goes
-        m.d.comb += [ctl.syn_done.eq(syn_hot[8]), ctl.syn_on.eq(syn_prog[0])]
-        if c.pointers:
+        if c.planner:
             codes = [self.got_row[8 * d : 8 * d + 8] for d in range(8)]
             nxt = Const(1, 8) << self.path.d
             prog = Cat(
-                *(
-                    Mux(nxt[d], codes[d] < c.pointer_min, codes[d] >= c.pointer_min)
-                    for d in range(8)
-                )
-            )
-            with m.If(ctl.syn_load):
-                m.d.sync += [syn_hot.eq(1), syn_prog.eq(prog)]
-            with m.If((ctl.syn & ~syn_hot[8] & ~syn_prog[0]) | ctl.syn_next):
-                m.d.sync += [syn_hot.eq(syn_hot << 1), syn_prog.eq(syn_prog >> 1)]
-        syn_is_next = (syn_hot[:8] & (Const(1, 8) << self.path.d)).any()
-        syn_addr = path_base + onehot_index(syn_hot, 8, 3)
+                *(Mux(nxt[d], codes[d] < c.pointer_min, codes[d] >= c.pointer_min)
+                  for d in range(8))
+            )  # fmt: skip
+            syn_hot = _skip_sweep(m, ctl.syn_load, prog, ctl.syn, ctl.syn_next,
+                                  ctl.syn_done, ctl.syn_on, "syn")  # fmt: skip
+            syn_is_next = (syn_hot[:8] & nxt).any()
+            syn_addr = path_base + onehot_index(syn_hot, 8, 3)
 
         # -- the prepared request ------------------------------------------------------
         # The request registers load from whichever operation is prepared: the

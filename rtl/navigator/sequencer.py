@@ -76,7 +76,7 @@ class Sequencer(wiring.Component):
                 "counters": Out(CounterControl()),
                 "verdict": In(Verdict()),
                 # the default rule: knowledge, planner and its path
-                "knowledge": Out(KnowledgeControl()),
+                "knowledge": Out(KnowledgeControl(c.cell_bits)),
                 "plan_start": Out(1),
                 "plan_frontier": Out(1),
                 "plan_idle": In(1),
@@ -93,7 +93,6 @@ class Sequencer(wiring.Component):
         neurons, maze, rq, rule, counters, kn = (
             self.neurons, self.maze, self.requests, self.rule, self.counters, self.knowledge,
         )  # fmt: skip
-        m.d.comb += [kn.sweep_start.eq(0), kn.sweep_next.eq(0)]
         v = self.verdict
 
         # The sweep over places.
@@ -105,7 +104,12 @@ class Sequencer(wiring.Component):
             m.d.sync += [q.eq(0), q_last.eq(P == 1)]
         with m.Elif(q_inc):
             m.d.sync += [q.eq(q + 1), q_last.eq(q == P - 2)]
-        m.d.comb += [maze.sweep.eq(q), kn.sweep_start.eq(q_clr), kn.sweep_next.eq(q_inc)]
+        m.d.comb += [
+            maze.sweep.eq(q),
+            kn.sweep.eq(q),
+            kn.sweep_start.eq(q_clr),
+            kn.sweep_next.eq(q_inc),
+        ]
         trial_mode = Signal()  # the run is in a trial (not the run start)
         frontier_mode = Signal()  # the planned path is the frontier search's
 
@@ -126,6 +130,22 @@ class Sequencer(wiring.Component):
                 fsm.next = then
                 if on_got is not None:
                     on_got()
+
+        def sweep_states(name, test, done, on, prepare, advance, then) -> None:  # noqa: ANN001
+            """A rule's sweep (rtl/navigator/rule.py, ``_skip_sweep``): ``name`` tests
+            the item (``test``) and goes to ``then`` past the last, to ``name_SET``
+            for an item that is set (``prepare``, then ``advance`` to the next)."""
+            with fsm.State(name):
+                m.d.comb += test.eq(1)
+                with m.If(done):
+                    fsm.next = then
+                with m.Elif(on):
+                    fsm.next = name + "_SET"
+
+            def step_on() -> None:
+                m.d.comb += advance.eq(1)
+
+            op_states(name + "_SET", prepare, name, step_on)
 
         def penalty_next(stuck: Signal) -> None:
             """After forgetting: penalty or potentiation, then the stuck fallback."""
@@ -266,17 +286,8 @@ class Sequencer(wiring.Component):
             ]
 
             # Stuck fallback: the on-grid 3x3 neighbourhood, row-major, to NOMINAL.
-            with fsm.State("NBR"):
-                m.d.comb += rule.nbr.eq(1)
-                with m.If(rule.nbr_done):
-                    fsm.next = "BOOK"
-                with m.Elif(rule.nbr_on):
-                    fsm.next = "NBR_SET"
-
-            def nbr_next() -> None:
-                m.d.comb += rule.nbr_next.eq(1)
-
-            op_states("NBR_SET", rule.nbr_set, "NBR", nbr_next)
+            sweep_states("NBR", rule.nbr, rule.nbr_done, rule.nbr_on, rule.nbr_set,
+                         rule.nbr_next, "BOOK")  # fmt: skip
 
             # Bookkeeping: leave the place (homeostasis), move, extend the trajectory.
             with fsm.State("BOOK"):
@@ -301,7 +312,7 @@ class Sequencer(wiring.Component):
                     fsm.next = "STEP"
 
             if c.planner:
-                self._path_states(m, fsm, op_states, frontier_mode, counters)
+                self._path_states(m, fsm, op_states, sweep_states, frontier_mode, counters)
 
             # Reward: SET the thresholds of the last K places, oldest first.
             with fsm.State("REWARD"):
@@ -330,7 +341,9 @@ class Sequencer(wiring.Component):
         m.d.comb += kn.plan.eq(~self.plan_idle)
         return m
 
-    def _path_states(self, m, fsm, op_states, frontier_mode, counters) -> None:  # noqa: ANN001
+    def _path_states(  # noqa: ANN001
+        self, m, fsm, op_states, sweep_states, frontier_mode, counters
+    ) -> None:
         """A planned path, place by place: the reward path's places have their
         threshold device READ (and SET to REWARD unless it reads so); every place
         but the last has its synapse row READ and its pointers programmed. After
@@ -370,17 +383,8 @@ class Sequencer(wiring.Component):
             m.d.comb += rule.syn_load.eq(1)
 
         op_states("P_ROW", rule.path_row, "P_SYN", row_code)
-        with fsm.State("P_SYN"):
-            m.d.comb += rule.syn.eq(1)
-            with m.If(rule.syn_done):
-                fsm.next = "P_NEXT"
-            with m.Elif(rule.syn_on):
-                fsm.next = "P_SYN_SET"
-
-        def syn_next() -> None:
-            m.d.comb += rule.syn_next.eq(1)
-
-        op_states("P_SYN_SET", rule.syn_set, "P_SYN", syn_next)
+        sweep_states("P_SYN", rule.syn, rule.syn_done, rule.syn_on, rule.syn_set,
+                     rule.syn_next, "P_NEXT")  # fmt: skip
         with fsm.State("P_NEXT"):
             m.d.comb += self.path_ready.eq(1)
             fsm.next = "PATH"

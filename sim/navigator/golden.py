@@ -227,7 +227,9 @@ class Navigator:
             [[] for _ in range(self.B)] if self.record else None
         )
         # With ``record``: how often the default rule's branches were taken (over
-        # every agent; DEFAULT_BRANCHES in memrl.sim.navigator.coverage).
+        # every agent; DEFAULT_BRANCHES in memrl.sim.navigator.coverage). The
+        # per-step ones are counted only when recording; the rest (sweeps, paths)
+        # are per event.
         self.branches: Counter = Counter()
         self.op_counts = np.zeros((self.B, 3), dtype=np.int64)  # reads, sets, resets
         self.explored = np.zeros((self.B, self.P), dtype=bool)
@@ -351,7 +353,8 @@ class Navigator:
             if p.curiosity_th:  # places already seen are less attractive
                 known = self.seen[a[:, None], safe_tgt] & (cls == Cls.NOMINAL)
                 th = np.where(valid & known, p.curiosity_th, th)
-                self.branches["curiosity"] += int((valid & known & ~left).any(axis=1).sum())
+                if self.record:
+                    self.branches["curiosity"] += int((valid & known & ~left).any(axis=1).sum())
             th = np.where(valid & left, p.homeo_th, th)
             # 3. integration and winner-take-all.
             safe = np.maximum(s, 1)
@@ -376,7 +379,8 @@ class Navigator:
             exploit[a] = np.where(moved & (t_cls == Cls.REWARD), exploit[a] + 1, 0)
             blocked = is_hit & (t_cls == Cls.REWARD)
             if p.optimistic:  # a never-visited place on the path is a guess, not a change
-                self.branches["guess_hit"] += int((blocked & ~self.explored[a, t_safe]).sum())
+                if self.record:
+                    self.branches["guess_hit"] += int((blocked & ~self.explored[a, t_safe]).sum())
                 blocked &= self.explored[a, t_safe]
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
@@ -400,9 +404,10 @@ class Navigator:
             if p.pointers:  # a pointer leading back to a visited place is stale
                 revisit = visited[a, t_safe]
                 pot = moved & ((s[idx, win] < p.pointer_min) | revisit)
-                stale = moved & revisit & (s[idx, win] >= p.pointer_min)
-                self.branches["pointer_kept"] += int((moved & ~pot).sum())
-                self.branches["pointer_stale"] += int(stale.sum())
+                if self.record:
+                    stale = moved & revisit & (s[idx, win] >= p.pointer_min)
+                    self.branches["pointer_kept"] += int((moved & ~pot).sum())
+                    self.branches["pointer_stale"] += int(stale.sum())
             else:
                 pot = moved
             self._set(a[pot], here[pot] * SLOTS + win[pot], p.lvl_potentiate)
@@ -440,7 +445,7 @@ class Navigator:
                 frontier = ~at_goal & (bored[a] >= p.boredom)
                 for agent in a[frontier].tolist():
                     self._point_to_frontier(agent, int(pos[agent]))
-                self.branches["frontier"] += int(frontier.sum())
+                self.branches["frontier"] += int(frontier.sum()) if self.record else 0
                 bored[a[frontier]] = 0
             active[a] = ~at_goal & (steps[a] < max_steps)
 

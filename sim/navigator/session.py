@@ -36,7 +36,7 @@ from memrl.sim.navigator.golden import (
 from memrl.sim.navigator.maze import Maze
 
 __all__ = ["TRIAL_FIELDS", "UnsupportedRule", "golden_run", "layout_flags", "rtl_config",
-           "RtlTrial", "run_rtl"]  # fmt: skip
+           "rtl_presets", "RtlTrial", "run_rtl"]  # fmt: skip
 
 #: Golden-model options the core implements only in these forms: on a maze, and
 #: on terrain (where the core has no costs to plan the cheapest path with).
@@ -120,6 +120,17 @@ def rtl_config(
     return NavigatorConfig(
         height=shape[0], width=shape[1], **{n: getattr(params, n) for n in shared}
     )
+
+
+def rtl_presets(shape: tuple[int, int], terrain: bool = False) -> dict[str, NavigatorConfig]:
+    """The core's parameters of each preset the core implements on ``shape``."""
+    out = {}
+    for name, params in PRESETS.items():
+        try:
+            out[name] = rtl_config(params, shape, terrain)
+        except UnsupportedRule:
+            continue
+    return out
 
 
 @dataclass

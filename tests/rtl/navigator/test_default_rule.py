@@ -27,6 +27,7 @@ def branches(monkeypatch):
     """Counts of the golden model's default-rule branches during a test."""
     seen: Counter = Counter()
     frontier, forget = golden.Navigator.frontier_path, golden.Navigator._forget
+    reward, pointers = golden.Navigator._reward, golden.Navigator._write_pointers
 
     def counted_frontier(self, agent, here):  # noqa: ANN001, ANN202
         path = frontier(self, agent, here)
@@ -39,7 +40,19 @@ def branches(monkeypatch):
         seen["forget"] += 1
         seen["walls_doubted"] += int(((stamps >= 0) & (self.wall_stamp[agents[0]] < 0)).sum())
 
+    def counted_reward(self, agent, traj, maze):  # noqa: ANN001, ANN202
+        seen["reward_path"] += 1
+        return reward(self, agent, traj, maze)
+
+    def counted_pointers(self, agent, path, log=True):  # noqa: ANN001, ANN202
+        out = pointers(self, agent, path, log)
+        _, _, prog, lv = out
+        seen["pointer_set"] += int((prog & (lv == self.params.lvl_pointer)).sum())
+        return out
+
     monkeypatch.setattr(golden.Navigator, "frontier_path", counted_frontier)
+    monkeypatch.setattr(golden.Navigator, "_reward", counted_reward)
+    monkeypatch.setattr(golden.Navigator, "_write_pointers", counted_pointers)
     monkeypatch.setattr(golden.Navigator, "_forget", counted_forget)
     return seen
 
@@ -66,6 +79,8 @@ DIRECTED = {
     "pessimistic": ({"optimistic": False, "doubt_unexplored": False, "doubt_age": 1}, 4, [4],
                     ("walls_doubted", "frontier_none")),
     "no_curiosity": ({"curiosity_th": 0, "boredom": 0}, 3, [6], ("forget",)),
+    # planned paths still write their pointers: the synapse sweep is the planner's
+    "no_pointers": ({"pointers": False}, 2, [6], ("reward_path", "pointer_set")),
 }  # fmt: skip
 
 
