@@ -7,7 +7,9 @@ which opens loops (several routes, as in the paper's maze). ``generate_pair``
 derives layout B from A: it walls off one place that every shortest path of A
 passes through (the one giving the longest detour) and opens one wall of A that
 shortens B's route the most without reopening A's; so the switch forces a real
-detour and B has a corridor that A lacks.
+detour and B has a corridor that A lacks. ``generate_reopen_pair`` derives B by
+the same closure alone (nothing opened): B's route is valid in A too, so a switch
+back to A reopens a shorter route while the route remembered from B stays valid.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from memrl.sim.navigator.maze import Maze
 
-__all__ = ["generate_maze", "generate_pair"]
+__all__ = ["generate_maze", "generate_pair", "generate_reopen_pair"]
 
 
 def generate_maze(
@@ -93,6 +95,33 @@ def _length(a: Maze, walls: np.ndarray) -> int:
     return _with_walls(a, walls.reshape(a.shape), "b").shortest_path_length()
 
 
+def _closure(a: Maze) -> tuple[np.ndarray, int] | None:
+    """A's walls plus the greedy closure of its shortest route (see generate_pair) and
+    B's route length, or None if no closure makes the route 25 % longer."""
+    h, w = a.shape
+    la = a.shortest_path_length()
+    free = ~a.walls.reshape(-1) & ~a.goal.reshape(-1)
+    free[a.cell(*a.start)] = False
+    cuts = _cut_cells(a)
+    if not cuts:
+        return None
+    closed = a.walls.copy().reshape(-1)
+    first = max(cuts, key=lambda x: _length(a, _added(closed, [x])))
+    chosen = [first]
+    lb = _length(a, _added(closed, chosen))
+    while lb < 1.25 * la and len(chosen) < 8:
+        near = {int(y) for x in chosen for y in _within(x, 2, h, w) if free[y] and y not in chosen}
+        scored = [(_length(a, _added(closed, chosen + [y])), y) for y in sorted(near)]
+        scored = [(lv, y) for lv, y in scored if lv > 0]
+        if not scored:
+            break
+        lb, y = max(scored)
+        chosen.append(y)
+    if lb < 1.25 * la:
+        return None
+    return _added(closed, chosen), lb
+
+
 def generate_pair(seed: int, size: int = 30, walls: int = 280) -> tuple[Maze, Maze]:
     """Layouts A and B (see the module docstring); raises if none is found for ``seed``.
 
@@ -103,28 +132,10 @@ def generate_pair(seed: int, size: int = 30, walls: int = 280) -> tuple[Maze, Ma
     for attempt in range(20):
         a = generate_maze(seed * 1000 + attempt, size, walls)
         la = a.shortest_path_length()
-        free = ~a.walls.reshape(-1) & ~a.goal.reshape(-1)
-        free[a.cell(*a.start)] = False
-        cuts = _cut_cells(a)
-        if not cuts:
+        found = _closure(a)
+        if found is None:
             continue
-        closed = a.walls.copy().reshape(-1)
-        first = max(cuts, key=lambda x: _length(a, _added(closed, [x])))
-        chosen = [first]
-        lb = _length(a, _added(closed, chosen))
-        while lb < 1.25 * la and len(chosen) < 8:
-            near = {
-                int(y) for x in chosen for y in _within(x, 2, h, w) if free[y] and y not in chosen
-            }
-            scored = [(_length(a, _added(closed, chosen + [y])), y) for y in sorted(near)]
-            scored = [(lv, y) for lv, y in scored if lv > 0]
-            if not scored:
-                break
-            lb, y = max(scored)
-            chosen.append(y)
-        if lb < 1.25 * la:
-            continue
-        closed = _added(closed, chosen)
+        closed, lb = found
         opened: tuple[int, int] | None = None
         for cand in np.flatnonzero(a.walls.reshape(-1)):
             r, c = divmod(int(cand), w)
@@ -141,6 +152,21 @@ def generate_pair(seed: int, size: int = 30, walls: int = 280) -> tuple[Maze, Ma
         b = Maze(closed.reshape(a.shape), a.start, a.goal, name=f"gen{seed}b")
         return Maze(a.walls, a.start, a.goal, name=f"gen{seed}a"), b
     raise RuntimeError(f"no layout pair found for seed {seed}")
+
+
+def generate_reopen_pair(seed: int, size: int = 30, walls: int = 280) -> tuple[Maze, Maze]:
+    """Layouts A and B = A plus the closure of generate_pair (nothing opened): B's
+    route, at least 25 % longer than A's, is valid in A too. Raises if no closure is
+    found for ``seed`` in 20 attempts."""
+    for attempt in range(20):
+        a = generate_maze(seed * 1000 + attempt, size, walls)
+        found = _closure(a)
+        if found is None:
+            continue
+        closed, _ = found
+        b = Maze(closed.reshape(a.shape), a.start, a.goal, name=f"reopen{seed}b")
+        return Maze(a.walls, a.start, a.goal, name=f"reopen{seed}a"), b
+    raise RuntimeError(f"no reopen pair found for seed {seed}")
 
 
 def _added(walls: np.ndarray, cells: list[int]) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memrl.host.navigator.mazegen import generate_maze, generate_pair
+from memrl.host.navigator.mazegen import generate_maze, generate_pair, generate_reopen_pair
 from memrl.sim.navigator.maze import Hit, MazeError, load_maze, parse_maze, shipped
 
 SMALL = "#####\n#S.##\n#.#G#\n#...#\n#####\n"
@@ -87,3 +87,12 @@ def test_generated_pair_forces_a_detour() -> None:
     assert (a.walls & ~b.walls).any()
     m = generate_maze(5)
     assert np.array_equal(m.walls, generate_maze(5).walls)  # seeded
+
+
+def test_reopen_pair_only_closes() -> None:
+    """B is A plus walls: B's route (at least 25 % longer) stays valid in A, so the
+    switch back to A reopens a shorter route without blocking the remembered one."""
+    a, b = generate_reopen_pair(3)
+    assert (b.walls & ~a.walls).any() and not (a.walls & ~b.walls).any()
+    la, lb = a.shortest_path_length(), b.shortest_path_length()
+    assert lb >= 1.25 * la > 0
