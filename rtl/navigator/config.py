@@ -82,6 +82,7 @@ class NavigatorConfig:
     forget_penalties: bool = False  # forgetting doubts walls learned doubt_age trials ago
     doubt_age: int = 10
     doubt_unexplored: bool = False
+    fix_walls: bool = False  # a wall hit again after doubt stays known unless stood on
     optimistic: bool = False  # the planner may cross places never stood on
     curiosity_th: int = 0  # threshold of a seen NOMINAL place (0: off)
     boredom: int = 0  # moves without a new place before the frontier search (0: off)

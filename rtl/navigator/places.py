@@ -2,13 +2,15 @@
 
 Per place (docs/navigator/golden-model.md): whether the agent has stood on it
 (``explored``), whether it is a known wall and the trial it was last hit as
-one (``known``, ``stamp``), the diagonals taken from it (four bits, NE, SE,
+one (``known``, ``stamp``), with ``fix_walls`` the wall's ``mark`` (forgetting
+doubted it; hit again since, a fixture the forgetting sweep keeps unless the
+place was stood on), the diagonals taken from it (four bits, NE, SE,
 SW, NW), and, in row words for the planner's 3 x 3 windows, whether the
 planner may use it (``U``: (explored or optimistic) and not a known wall),
 whether curiosity and the frontier count it as seen (``S``), and whether it is
 a goal of the loaded layout (``G``, rewritten at each trial start).
 
-Memories: ``ps`` (a word per place: explored, known, stamp), ``tk`` (four
+Memories: ``ps`` (a word per place: explored, known, stamp[, mark]), ``tk`` (four
 bits per place, a write enable per bit) and ``rows`` (a word per grid row of
 three bit planes ``U``, ``S``, ``G`` of ``width`` bits each, a write enable per
 bit). Every update is one write per memory; a move or a corner hit along a
@@ -18,21 +20,32 @@ after (nothing else writes them then).
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
+import functools
+import operator
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from memrl.rtl.navigator.config import DIRECTIONS, NavigatorConfig
 
-__all__ = ["KnowledgeControl", "PlaceWord", "Knowledge", "diagonal_bits"]
+__all__ = [
+    "MARK_DOUBTED", "MARK_FIXED", "KnowledgeControl", "PlaceWord", "Knowledge", "diagonal_bits",
+]  # fmt: skip
 
 
-def PlaceWord(stamp_bits: int) -> data.StructLayout:  # noqa: N802 - a layout, named as one
-    """The ``ps`` word of a place."""
-    return data.StructLayout(
-        {"explored": unsigned(1), "known": unsigned(1), "stamp": unsigned(stamp_bits)}
-    )
+# ``mark`` of a place word (fix_walls): forgetting doubted the known wall there, then
+# it was hit again (a fixture); cleared when the place is stood on.
+MARK_DOUBTED, MARK_FIXED = 1, 2
+
+
+def PlaceWord(stamp_bits: int, fix_walls: bool = False) -> data.StructLayout:  # noqa: N802
+    """The ``ps`` word of a place (a layout, named as one); ``mark`` with ``fix_walls``."""
+    fields = {"explored": unsigned(1), "known": unsigned(1), "stamp": unsigned(stamp_bits)}
+    if fix_walls:
+        fields["mark"] = unsigned(2)
+    return data.StructLayout(fields)
 
 
 def diagonal_bits(hot: object) -> object:
@@ -133,7 +146,8 @@ class Knowledge(wiring.Component):
         c = self.config
         ctl = self.ctl
         W, P, sb = c.width, c.places, c.stamp_bits
-        word = PlaceWord(sb)
+        fix = c.fix_walls
+        word = PlaceWord(sb, fix)
         m.submodules.ps = ps = Memory(shape=word, depth=P, init=[])
         ps_w, ps_r = ps.write_port(), ps.read_port()
         m.submodules.tk = tk = Memory(shape=unsigned(4), depth=P, init=[])
@@ -200,16 +214,27 @@ class Knowledge(wiring.Component):
         ps_addr = Signal(c.cell_bits)
         m.d.comb += [rows_addr.eq(self.pos_row + dr[self.look[:3]]), ps_addr.eq(self.look_cell)]
         padded = Cat(rows_r.data[W : 2 * W], Const(0, 1))  # S plane
+        marks = [Signal(2, name=f"mark{d}") for d in range(8)]  # fix_walls
         for d in range(8):
             with m.If(self.look_hot[d]):
                 m.d.sync += [
                     self.seen[d].eq(padded.bit_select(lk_col, 1)),
                     self.explored[d].eq(got.explored),
                 ]
+                if fix:
+                    m.d.sync += marks[d].eq(got.mark)
         m.d.comb += [
             self.win_seen.eq((self.seen & self.win).any()),
             self.win_explored.eq((self.explored & self.win).any()),
         ]
+        win_mark = Signal(2)
+        m.d.comb += win_mark.eq(
+            functools.reduce(operator.or_, (Mux(self.win[d], marks[d], 0) for d in range(8)))
+        )
+
+        def place_word(explored, known, stamp, mark) -> Value:  # noqa: ANN001
+            """A ``ps`` word (``mark`` dropped without ``fix_walls``)."""
+            return Cat(explored, known, stamp, *([mark] if fix else []))
 
         # -- run start: nothing known ---------------------------------------------
         with m.If(ctl.init):
@@ -232,7 +257,7 @@ class Knowledge(wiring.Component):
         with m.If(ctl.start_wr):
             m.d.comb += [
                 ps_w.addr.eq(self.ex_cell),
-                ps_w.data.eq(Cat(Const(1, 1), got.known, got.stamp)),
+                ps_w.data.eq(place_word(Const(1, 1), got.known, got.stamp, got.mark if fix else 0)),
                 ps_w.en.eq(1),
             ]
             row_write(self.ex_row, self.ex_col, u=~got.known, s=Const(1, 1))
@@ -243,11 +268,11 @@ class Knowledge(wiring.Component):
             m.d.comb += ps_addr.eq(sw_cell)
         fr_got = Signal()
         m.d.sync += fr_got.eq(ctl.forget_rd)
+        old = ~got.known | ((trial - got.stamp) >= c.doubt_age)
+        if fix:  # a fixture the agent never stood on stays a wall
+            old = old & ~((got.mark == MARK_FIXED) & ~got.explored)
         with m.If(fr_got):
-            m.d.sync += [
-                held.eq(ps_r.data),
-                self.old.eq(~got.known | ((trial - got.stamp) >= c.doubt_age)),
-            ]
+            m.d.sync += [held.eq(ps_r.data), self.old.eq(old)]
         if c.forget_penalties:
             plan = held.known & self.old
             if c.optimistic and not c.doubt_unexplored:
@@ -255,7 +280,7 @@ class Knowledge(wiring.Component):
             with m.If(ctl.forget_wr & plan):
                 m.d.comb += [
                     ps_w.addr.eq(sw_cell),
-                    ps_w.data.eq(Cat(held.explored, Const(0, 1), held.stamp)),
+                    ps_w.data.eq(place_word(held.explored, Const(0, 1), held.stamp, MARK_DOUBTED)),
                     ps_w.en.eq(1),
                 ]
                 row_write(sw_row, sw_col, u=held.explored | opt)
@@ -292,7 +317,14 @@ class Knowledge(wiring.Component):
         with m.If(ctl.wall):
             m.d.comb += [
                 ps_w.addr.eq(self.win_cell),
-                ps_w.data.eq(Cat(self.win_explored, Const(1, 1), trial)),
+                ps_w.data.eq(
+                    place_word(
+                        self.win_explored,
+                        Const(1, 1),
+                        trial,
+                        Mux(win_mark == MARK_DOUBTED, MARK_FIXED, win_mark),
+                    )
+                ),  # fmt: skip
                 ps_w.en.eq(1),
             ]
             row_write(self.win_row, self.win_col, u=Const(0, 1))

@@ -69,6 +69,8 @@ DEFAULT_BRANCHES = (
     "pointer_cleared",  # an old pointer SET back to lvl_potentiate along a planned path
     "frontier",  # the frontier search after `boredom` moves without a new place
     "frontier_none",  # ... that found no unseen usable place
+    "wall_fixed",  # a wall hit again after forgetting doubted it: a fixture
+    "fixture_kept",  # the forgetting sweep keeps a fixture never stood on
 )
 ALL_BRANCHES = BRANCHES + DEFAULT_BRANCHES
 

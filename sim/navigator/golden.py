@@ -37,6 +37,9 @@ N_DIR = 8
 COST_UNIT = 20  # terrain costs are learned in units of 0.05 (1 -> 20, 10 -> 200)
 
 
+WALL_DOUBTED, WALL_FIXED = 1, 2  # Navigator.wall_mark (fix_walls)
+
+
 class Cls:
     """Threshold classes read from a threshold device."""
 
@@ -87,6 +90,9 @@ class NavigatorParams:
     renew_on_forget: bool = True  # a path ending off the goal makes every place new again
     doubt_unexplored: bool = False  # forgetting also un-learns walls never stood on
     doubt_age: int = 10  # forgetting doubts only walls learned at least this many trials ago
+    # A wall hit again after forgetting doubted it is a fixture: later forgetting keeps
+    # it (threshold and planner) unless the agent has stood on the place.
+    fix_walls: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.forget_on_path_end, bool):
@@ -136,6 +142,7 @@ PRESETS: dict[str, NavigatorParams] = {
         exploit_limit=0,
         doubt_unexplored=True,
         doubt_age=30,
+        fix_walls=True,
         forget_on_path_end="terrain",
     ),
 }
@@ -242,6 +249,9 @@ class Navigator:
         self.cost_known = np.full((self.B, self.P), COST_UNIT, dtype=np.int64)
         # Trial in which each place was last hit as a wall (-1: not a known wall).
         self.wall_stamp = np.full((self.B, self.P), -1, dtype=np.int64)
+        # fix_walls: WALL_DOUBTED once forgetting has doubted a known wall there,
+        # WALL_FIXED once it is hit again; cleared when the agent stands there.
+        self.wall_mark = np.zeros((self.B, self.P), dtype=np.int8)
         self.trial = 0
         # Run start, per agent and place in order: thresholds to NOMINAL, then
         # (init_synapses) the eight synapses to a fresh LRS.
@@ -397,6 +407,12 @@ class Navigator:
             wall = is_hit & (hit == Hit.WALL)
             self._reset(a[wall], t_cell[wall] * SLOTS + THR, p.rst_penalty)
             self.wall_stamp[a[wall], t_cell[wall]] = self.trial
+            if p.fix_walls:
+                mark = self.wall_mark[a[wall], t_cell[wall]]
+                fixed = np.where(mark == WALL_DOUBTED, WALL_FIXED, mark)
+                self.wall_mark[a[wall], t_cell[wall]] = fixed
+                if self.record:
+                    self.branches["wall_fixed"] += int((mark == WALL_DOUBTED).sum())
             corner = is_hit & (hit == Hit.CORNER)
             self.diag_taken[a[corner], here[corner], win[corner]] = False
             self.diag_taken[a[corner], t_cell[corner], (win[corner] + 4) % N_DIR] = False
@@ -425,6 +441,7 @@ class Navigator:
             self.explored[a[moved], t_cell[moved]] = True
             self.seen[a[moved], t_cell[moved]] = True
             self.wall_stamp[a[moved], t_cell[moved]] = -1
+            self.wall_mark[a[moved], t_cell[moved]] = 0
             if cost_int is not None:  # the maze reports the cost of the place entered
                 self.cost_known[a[moved], t_cell[moved]] = cost_int[t_cell[moved]]
                 cost_sum[a[moved]] += cost_int[t_cell[moved]]
@@ -496,7 +513,7 @@ class Navigator:
             np.ascontiguousarray(maze.goal.reshape(-1)), maze.cell(*maze.start),
             cost_int if cost_int is not None else np.zeros(1, dtype=np.int64),
             cost_int is not None, self.explored, self.diag_taken, self.seen,
-            self.cost_known, self.wall_stamp, self.op_counts, self.trial, max_steps,
+            self.cost_known, self.wall_stamp, self.wall_mark, self.op_counts, self.trial, max_steps,
             out, cost_sum, traj, traj_len, *self._scratch,
         )  # fmt: skip
         if err == nk.ERR_NO_PATH:
@@ -526,6 +543,11 @@ class Navigator:
             if p.forget_penalties:
                 stamp = self.wall_stamp[agent]
                 old = (stamp < 0) | (self.trial - stamp >= p.doubt_age)
+                mark = self.wall_mark[agent]
+                if p.fix_walls:  # a fixture the agent never stood on stays a wall
+                    kept = old & (mark == WALL_FIXED) & ~self.explored[agent]
+                    self.branches["fixture_kept"] += int(kept.sum())
+                    old &= ~kept
                 doubt = (cls == Cls.PENALTY) & old
                 lv[doubt] = p.lvl_nominal
                 self.branches["doubt"] += int(doubt.sum())
@@ -535,6 +557,8 @@ class Navigator:
                 if p.optimistic and not p.doubt_unexplored:
                     plan &= self.explored[agent]
                 stamp[plan] = -1
+                if p.fix_walls:
+                    mark[plan] = WALL_DOUBTED
             prog = lv >= 0
             self.port.set(self._global(ag[prog], places[prog] * SLOTS + THR), lv[prog])
             self.op_counts[agent, 1] += int(prog.sum())

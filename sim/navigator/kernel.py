@@ -69,6 +69,7 @@ _FIELDS = (
     "renew_on_forget",
     "doubt_unexplored",
     "doubt_age",
+    "fix_walls",
 )
 
 
@@ -323,7 +324,7 @@ def _pointer_row(dev, oc, ip, agent, nbr, cell, nxt, codes):  # noqa: ANN001, AN
 
 # -- learning-rule branches ----------------------------------------------------
 @njit(cache=True, _nrt=False)
-def _forget(dev, oc, ip, agent, explored, wall_stamp, trial, P):  # noqa: ANN001, ANN202
+def _forget(dev, oc, ip, agent, explored, wall_stamp, wall_mark, trial, P):  # noqa: ANN001, ANN202
     for q in range(P):
         cls = _classify(_read(dev, oc, agent, q * SLOTS + THR), ip)
         lv = -1
@@ -332,6 +333,8 @@ def _forget(dev, oc, ip, agent, explored, wall_stamp, trial, P):  # noqa: ANN001
         if ip[21]:  # forget_penalties
             stamp = wall_stamp[agent, q]
             old = stamp < 0 or trial - stamp >= ip[28]
+            if ip[29] and wall_mark[agent, q] == 2 and not explored[agent, q]:
+                old = False  # a fixture (fix_walls)
             if cls == 3 and old:
                 lv = ip[10]
             plan = stamp >= 0 and old
@@ -339,6 +342,8 @@ def _forget(dev, oc, ip, agent, explored, wall_stamp, trial, P):  # noqa: ANN001
                 plan = plan and explored[agent, q]
             if plan:
                 wall_stamp[agent, q] = -1
+                if ip[29]:
+                    wall_mark[agent, q] = 1
         if lv >= 0:
             _program(dev, oc, agent, q * SLOTS + THR, lv, False)
 
@@ -359,6 +364,7 @@ def run_trials(  # noqa: ANN201, PLR0913
     seen,  # noqa: ANN001
     cost_known,  # noqa: ANN001
     wall_stamp,  # noqa: ANN001
+    wall_mark,  # noqa: ANN001
     oc,  # noqa: ANN001
     trial,  # noqa: ANN001
     max_steps,  # noqa: ANN001
@@ -450,10 +456,12 @@ def run_trials(  # noqa: ANN201, PLR0913
             if forget:
                 on_path = False
                 exploit = 0
-                _forget(dev, oc, ip, agent, explored, wall_stamp, trial, P)
+                _forget(dev, oc, ip, agent, explored, wall_stamp, wall_mark, trial, P)
             if is_hit and hit == 1:  # wall: penalty threshold
                 _program(dev, oc, agent, t_cell * SLOTS + THR, ip[13], True)
                 wall_stamp[agent, t_cell] = trial
+                if ip[29] and wall_mark[agent, t_cell] == 1:
+                    wall_mark[agent, t_cell] = 2
             if is_hit and hit == 2:  # corner: depress the synapse
                 taken[agent, here, win] = False
                 taken[agent, t_cell, (win + 4) % N_DIR] = False
@@ -476,6 +484,7 @@ def run_trials(  # noqa: ANN201, PLR0913
                 explored[agent, t_cell] = True
                 seen[agent, t_cell] = True
                 wall_stamp[agent, t_cell] = -1
+                wall_mark[agent, t_cell] = 0
                 if has_cost:
                     cost_known[agent, t_cell] = cost_int[t_cell]
                     cost_sum[agent] += cost_int[t_cell]

@@ -36,8 +36,10 @@ def branches(monkeypatch):
 
     def counted_forget(self, agents):  # noqa: ANN001, ANN202
         stamps = self.wall_stamp[agents[0]].copy()
+        kept = self.branches["fixture_kept"]
         forget(self, agents)
         seen["forget"] += 1
+        seen["fixture_kept"] += self.branches["fixture_kept"] - kept
         seen["walls_doubted"] += int(((stamps >= 0) & (self.wall_stamp[agents[0]] < 0)).sum())
 
     def counted_reward(self, agent, traj, maze):  # noqa: ANN001, ANN202
@@ -81,14 +83,16 @@ DIRECTED = {
     "no_curiosity": ({"curiosity_th": 0, "boredom": 0}, 3, [6], ("forget",)),
     # planned paths still write their pointers: the synapse sweep is the planner's
     "no_pointers": ({"pointers": False}, 2, [6], ("reward_path", "pointer_set")),
+    # walls doubted at every forgetting, found again, then kept as fixtures
+    "fixtures": ({"doubt_age": 1}, 1, [4], ("walls_doubted", "fixture_kept")),
 }  # fmt: skip
 
 
 # The cocotb suite runs these branches on Icarus and Verilator in make test
 # (tests/sim/navigator/test_cocotb.py); here they are slow, but for the rule
-# without optimism.
+# without optimism and the fixtures (slow on the simulators).
 @pytest.mark.parametrize(
-    "case", [c if c == "pessimistic" else pytest.param(c, marks=pytest.mark.slow)
+    "case", [c if c in ("pessimistic", "fixtures") else pytest.param(c, marks=pytest.mark.slow)
              for c in sorted(DIRECTED)],
 )  # fmt: skip
 def test_default_rule_branch_equals_golden_model(case, branches):

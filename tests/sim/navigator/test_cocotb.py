@@ -112,6 +112,8 @@ DEFAULT_CASES = {
                                             "doubt_unexplored": False}),
     "default_pessimistic": ([4], 12, 4, {"optimistic": False, "doubt_unexplored": False,
                                          "doubt_age": 1}),
+    # walls doubted at every forgetting, found again and kept as fixtures
+    "default_fixtures": ([4], 12, 1, {"doubt_age": 1}),
 }  # fmt: skip
 # make test runs the preset on both simulators and every branch on Verilator; the
 # rest is slow (SLOW=1).

@@ -12,7 +12,9 @@ from memrl.sim.navigator.golden import PRESETS, Navigator, with_overrides
 from memrl.sim.navigator.maze import Maze, shipped
 
 FIELDS = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
-STATE = ("explored", "seen", "diag_taken", "wall_stamp", "cost_known", "op_counts")
+STATE = (
+    "explored", "seen", "diag_taken", "wall_stamp", "wall_mark", "cost_known", "op_counts",
+)  # fmt: skip
 
 
 def assert_same(a: Navigator, b: Navigator, ra, rb, where: str) -> None:  # noqa: ANN001
@@ -60,6 +62,18 @@ def test_shipped_30x30_switch_equal() -> None:
     frontier pointers) and the first trials back on A."""
     a, b = shipped("dynamic_a"), shipped("dynamic_b")
     run_both([a, b], [0] * 5 + [1] * 3 + [0] * 2, PRESETS["default"], [3, 11], 600)
+
+
+def test_fixtures_equal() -> None:
+    """Walls doubted at every forgetting, found again and kept as fixtures."""
+    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
+    params = with_overrides(PRESETS["default"], doubt_age=1)
+    schedule = [0] * 4 + [1] * 4 + [0] * 4
+    nav = Navigator(a.shape, range(4), params, SiOxParams(), engine="numpy")
+    for k in schedule:
+        nav.run_trial((a, b)[k], 80)
+    assert nav.branches["fixture_kept"] > 0  # the case takes the branch
+    run_both([a, b], schedule, params, range(4), 80)
 
 
 def test_rule_options_equal() -> None:
