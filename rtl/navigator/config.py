@@ -83,6 +83,7 @@ class NavigatorConfig:
     doubt_age: int = 10
     doubt_unexplored: bool = False
     fix_walls: bool = False  # a wall hit again after doubt stays known unless stood on
+    probe_age: int = 0  # probes of walls that appeared, this many trials old (0: off)
     optimistic: bool = False  # the planner may cross places never stood on
     curiosity_th: int = 0  # threshold of a seen NOMINAL place (0: off)
     boredom: int = 0  # moves without a new place before the frontier search (0: off)
@@ -119,11 +120,15 @@ class NavigatorConfig:
         need("lvl_pointer", 0, 15)
         need("pointer_min", 1, 255)
         need("doubt_age", 0, (1 << 16) - 1)
+        need("probe_age", 0, (1 << 16) - 1)
         need("curiosity_th", 0, (1 << 20) - 1)
         need("boredom", 0, (1 << 16) - 1)
         need("stamp_bits", 2, 32)
-        if self.doubt_age >= 1 << self.stamp_bits:
-            raise ValueError("NavigatorConfig.doubt_age must be below 2**stamp_bits")
+        for name in ("doubt_age", "probe_age"):
+            if getattr(self, name) >= 1 << self.stamp_bits:
+                raise ValueError(f"NavigatorConfig.{name} must be below 2**stamp_bits")
+        if self.probe_age and self.reward_path != "bfs":
+            raise ValueError("NavigatorConfig.probe_age needs reward_path='bfs' (it re-plans)")
 
     @property
     def knowledge(self) -> bool:

@@ -32,7 +32,7 @@ Device addresses: place ``p`` owns ``9p + d`` (synapse of direction ``d``,
 
 from __future__ import annotations
 
-from amaranth import Module
+from amaranth import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -209,6 +209,9 @@ class NavigatorCore(wiring.Component):
             rule.win_seen.eq(kn.win_seen),
             rule.win_explored.eq(kn.win_explored),
             rule.old.eq(kn.old),
+            rule.probe_wall.eq(kn.probe_wall),
+            rule.probe_side.eq(kn.probe_side),
+            kn.probe_failed.eq(rule.probe_failed),
         ]
         if not c.planner:
             m.d.comb += seq.plan_idle.eq(1)
@@ -220,9 +223,10 @@ class NavigatorCore(wiring.Component):
             pl.src_row.eq(maze.pos_row),
             pl.src_col.eq(maze.pos_col),
             pl.src_cell.eq(maze.here),
-            pl.ex_row.eq(kn.ex_row),
-            pl.ex_col.eq(kn.ex_col),
-            pl.ex_cell.eq(kn.ex_cell),
+            # the reward path from the trial's start, a re-plan's from the position
+            pl.ex_row.eq(Mux(seq.plan_here, maze.pos_row, kn.ex_row)),
+            pl.ex_col.eq(Mux(seq.plan_here, maze.pos_col, kn.ex_col)),
+            pl.ex_cell.eq(Mux(seq.plan_here, maze.here, kn.ex_cell)),
             kn.pl_row.eq(pl.rd_row),
             kn.pl_cell.eq(pl.rd_cell),
             pl.rows.eq(kn.pl_rows),

@@ -28,6 +28,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from memrl.rtl.lib.arith import onehot_index
 from memrl.rtl.navigator.config import DIRECTIONS, NavigatorConfig
 
 __all__ = [
@@ -72,13 +73,18 @@ class KnowledgeControl(wiring.Signature):
     * ``corner``: the winner's diagonal is blocked: not taken, either way;
     * ``book``: the step's move: the target is stood on and seen, a diagonal
       is taken (either way);
-    * ``plan``: the planner reads the rows and diagonal bits (a level).
+    * ``plan``: the planner reads the rows and diagonal bits (a level);
+    * ``trial_start``: a trial starts (``probe_age``: whether it probes is
+      decided; the trial-start sweep then writes every place's ``U`` with it);
+    * ``plan_taken``: a reward path's place is written (the remembered path was
+      planned probing or not).
     """
 
     def __init__(self, cell_bits: int) -> None:
         strobes = (
             "sweep_start", "sweep_next", "init", "clear", "start_rd", "start_wr",
             "trial_end", "forget_rd", "forget_wr", "wall", "corner", "book", "plan",
+            "trial_start", "plan_taken",
         )  # fmt: skip
         super().__init__({"sweep": Out(cell_bits), **{s: Out(1) for s in strobes}})
 
@@ -106,7 +112,13 @@ class Knowledge(wiring.Component):
       from ``start_rd``);
     * ``pl_row``, ``pl_rows``: the planner's row read (``U``, ``S``, ``G``
       words, ``pl_rows`` the cycle after); ``pl_cell``, ``pl_diag``: its
-      read of a place's diagonal bits (the cycle after).
+      read of a place's diagonal bits (the cycle after);
+    * ``probe_age``: ``probe_wall``, ``probe_side``: the remembered path was
+      planned probing and the winner's target is a known wall at least
+      ``probe_age`` trials old, or such a wall lies beside the winner's
+      diagonal; ``probe_failed`` (from the rule): the step's hit was a failed
+      probe (at ``wall`` or ``corner``: the trial is recorded; a corner stamps
+      those walls beside it).
     """
 
     def __init__(self, config: NavigatorConfig) -> None:
@@ -138,6 +150,9 @@ class Knowledge(wiring.Component):
                 "pl_rows": Out(3 * c.width),
                 "pl_cell": In(cb),
                 "pl_diag": Out(4),
+                "probe_wall": Out(1),
+                "probe_side": Out(1),
+                "probe_failed": In(1),
             }
         )
 
@@ -215,6 +230,7 @@ class Knowledge(wiring.Component):
         m.d.comb += [rows_addr.eq(self.pos_row + dr[self.look[:3]]), ps_addr.eq(self.look_cell)]
         padded = Cat(rows_r.data[W : 2 * W], Const(0, 1))  # S plane
         marks = [Signal(2, name=f"mark{d}") for d in range(8)]  # fix_walls
+        known = Signal(8)  # probe_age: the targets are walls old enough to probe
         for d in range(8):
             with m.If(self.look_hot[d]):
                 m.d.sync += [
@@ -223,6 +239,8 @@ class Knowledge(wiring.Component):
                 ]
                 if fix:
                     m.d.sync += marks[d].eq(got.mark)
+                if c.probe_age:  # a known wall old enough to probe
+                    m.d.sync += known[d].eq(got.known & ((trial - got.stamp) >= c.probe_age))
         m.d.comb += [
             self.win_seen.eq((self.seen & self.win).any()),
             self.win_explored.eq((self.explored & self.win).any()),
@@ -236,6 +254,35 @@ class Knowledge(wiring.Component):
             """A ``ps`` word (``mark`` dropped without ``fix_walls``)."""
             return Cat(explored, known, stamp, *([mark] if fix else []))
 
+        # -- probes (probe_age) --------------------------------------------------------
+        probing = Signal()  # this trial probes
+        plan_probing = Signal()  # the remembered path was planned probing
+        if c.probe_age:
+            last_probe = Signal(sb)
+            lp_valid = Signal()  # a probe has failed in this run
+            with m.If(ctl.init):
+                m.d.sync += [lp_valid.eq(0), probing.eq(0), plan_probing.eq(0)]
+            with m.If(ctl.trial_start):
+                m.d.sync += probing.eq(~lp_valid | ((trial - last_probe) >= c.probe_age))
+            with m.If(ctl.plan_taken):
+                m.d.sync += plan_probing.eq(probing)
+            with m.If((ctl.wall | ctl.corner) & self.probe_failed):
+                m.d.sync += [last_probe.eq(trial), lp_valid.eq(1)]
+            side = Signal(8)  # per diagonal: a known wall beside it
+            for d in range(1, 8, 2):
+                m.d.comb += side[d].eq(known[d - 1] | known[(d + 1) % 8])
+            m.d.comb += [
+                self.probe_wall.eq(plan_probing & (known & self.win).any()),
+                self.probe_side.eq(plan_probing & (side & self.win).any()),
+            ]
+
+        def usable(explored, known, stamp) -> Value:  # noqa: ANN001
+            """The planner may use the place (``U``)."""
+            free = ~known
+            if c.probe_age:  # a wall that appeared, old enough, in a probing trial
+                free = free | (probing & explored & ((trial - stamp) >= c.probe_age))
+            return (explored | opt) & free
+
         # -- run start: nothing known ---------------------------------------------
         with m.If(ctl.init):
             m.d.comb += [
@@ -244,9 +291,16 @@ class Knowledge(wiring.Component):
             ]  # fmt: skip
             row_write(sw_row, sw_col, u=opt, s=Const(0, 1))
 
-        # -- trial start: the goal plane, then the start place stood on -------------
+        # -- trial start: the goal plane (probes: and the usable plane), then the
+        # start place stood on -------------------------------------------------------
+        with m.If(ctl.clear):
+            m.d.comb += ps_addr.eq(sw_cell)
         with m.If(g_pending):
-            row_write(g_row, g_col, g=self.sweep_goal)
+            if c.probe_age:
+                row_write(g_row, g_col, u=usable(got.explored, got.known, got.stamp),
+                          g=self.sweep_goal)  # fmt: skip
+            else:
+                row_write(g_row, g_col, g=self.sweep_goal)
         with m.If(ctl.start_rd):  # the position is the trial's start
             m.d.comb += ps_addr.eq(self.here)
             m.d.sync += [
@@ -330,6 +384,8 @@ class Knowledge(wiring.Component):
             row_write(self.win_row, self.win_col, u=Const(0, 1))
         with m.If(ctl.corner):
             diagonal(0)
+        if c.probe_age:  # a failed probe at a corner stamps the known walls beside it
+            self._stamp_beside(m, ctl, known, marks, trial, place_word, row_write, ps_w)
         with m.If(ctl.book):
             m.d.comb += [ps_w.addr.eq(self.win_cell), ps_w.data.eq(1), ps_w.en.eq(1)]
             row_write(self.win_row, self.win_col, u=Const(1, 1), s=Const(1, 1))
@@ -344,3 +400,35 @@ class Knowledge(wiring.Component):
             ps_r.addr.eq(ps_addr),
         ]
         return m
+
+    def _stamp_beside(self, m, ctl, known, marks, trial, place_word, row_write, ps_w) -> None:  # noqa: ANN001, PLR0913
+        """A failed probe at a corner: each wall old enough to probe beside the
+        winner's diagonal is stamped with the trial and unusable (the first orthogonal place at
+        ``corner``, the second the cycle after)."""
+        c = self.config
+        cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
+        dr = Array(Const(d[0] % (1 << rb), rb) for d in DIRECTIONS)
+        dc = Array(Const(d[1] % (1 << colb), colb) for d in DIRECTIONS)
+        dcell = Array(Const((d[0] * c.width + d[1]) % (1 << cb), cb) for d in DIRECTIONS)
+        d = onehot_index(self.win, 8, 3)
+        side = [(d - 1)[:3], (d + 1)[:3]]
+        marks_a = Array(marks)
+        pend = Signal()
+        m.d.sync += pend.eq(0)
+
+        def stamp(o) -> None:  # noqa: ANN001
+            with m.If(known.bit_select(o, 1)):
+                m.d.comb += [
+                    ps_w.addr.eq(self.here + dcell[o]),
+                    ps_w.data.eq(
+                        place_word(self.explored.bit_select(o, 1), Const(1, 1), trial, marks_a[o])
+                    ),
+                    ps_w.en.eq(1),
+                ]
+                row_write(self.pos_row + dr[o], self.pos_col + dc[o], u=Const(0, 1))
+
+        with m.If(ctl.corner & self.probe_failed):
+            stamp(side[0])
+            m.d.sync += pend.eq(1)
+        with m.If(pend):
+            stamp(side[1])

@@ -102,6 +102,8 @@ class RuleControl(wiring.Signature):
 
     * ``forget``: this step forgets (at ``decide``), ``stuck_now``: it falls
       back (at ``decide``); ``stuck``, ``at_goal``: the same, registered;
+    * ``probe_fail``: the step's hit was a failed probe (registered at
+      ``decide``): it re-plans from the position (``probe_age``);
     * ``pot``: the step's move potentiates its synapse;
     * ``frontier``: the step's move ends a run of ``boredom`` moves without a
       new place (at ``book``);
@@ -124,7 +126,7 @@ class RuleControl(wiring.Signature):
         conditions = (
             "forget", "stuck_now", "stuck", "at_goal", "init_last", "got_reward",
             "nbr_done", "nbr_on", "reward_done", "pot", "frontier", "forget_prog",
-            "syn_done", "syn_on",
+            "syn_done", "syn_on", "probe_fail",
         )  # fmt: skip
         super().__init__({**{s: Out(1) for s in strobes}, **{s: In(1) for s in conditions}})
 
@@ -146,6 +148,9 @@ class LearningRule(wiring.Component):
       synapse is a pointer, its target was left in this trial, seen, stood on;
       the forgetting sweep's place may be doubted; ``got_row``: a READ_ROW's
       codes (port); ``path``: the planned path's place (planner);
+      ``probe_wall``, ``probe_side`` (knowledge): a hit at the winner's target
+      or its diagonal would be a failed probe; ``probe_failed``: the step's hit
+      was (registered, to the knowledge);
     * ``op``, ``addr``, ``level``: the prepared request (registers).
     """
 
@@ -171,6 +176,9 @@ class LearningRule(wiring.Component):
                 "old": In(1),
                 "got_row": In(64),
                 "path": In(PathEntry(c.cell_bits)),
+                "probe_wall": In(1),
+                "probe_side": In(1),
+                "probe_failed": Out(1),
                 "op": Out(3),
                 "addr": Out(ab),
                 "level": Out(4),
@@ -202,6 +210,14 @@ class LearningRule(wiring.Component):
         blocked = (hit_wall | hit_corner) & self.win_reward
         if c.optimistic:
             blocked = blocked & self.win_explored
+        # probe_age: a known wall on (or beside) a path planned probing is a failed
+        # probe, not a changed layout.
+        v_probe = blocked & Mux(hit_wall, self.probe_wall, self.probe_side) if c.probe_age else 0
+        m.d.comb += ctl.probe_fail.eq(self.probe_failed)
+        if c.probe_age:
+            with m.If(ctl.decide):
+                m.d.sync += self.probe_failed.eq(v_probe)
+            blocked = blocked & ~v_probe
         m.d.comb += [
             v_forget.eq(blocked | ((on_path & exploit_full) if c.exploit_limit else 0)),
             v_stuck.eq(~moved & stay_full),

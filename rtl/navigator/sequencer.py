@@ -79,6 +79,7 @@ class Sequencer(wiring.Component):
                 "knowledge": Out(KnowledgeControl(c.cell_bits)),
                 "plan_start": Out(1),
                 "plan_frontier": Out(1),
+                "plan_here": Out(1),  # the reward path's search starts at the position
                 "plan_idle": In(1),
                 "path_valid": In(1),
                 "path_last": In(1),
@@ -112,6 +113,10 @@ class Sequencer(wiring.Component):
         ]
         trial_mode = Signal()  # the run is in a trial (not the run start)
         frontier_mode = Signal()  # the planned path is the frontier search's
+        replan_mode = self.plan_here  # a failed probe's re-plan (probe_age)
+        probes = c.probe_age > 0
+        # after the stuck fallback: a failed probe re-plans
+        book = "AFTER" if probes else "BOOK"
 
         def op_states(name: str, prepare: Signal, then: str, on_got=None) -> None:  # noqa: ANN001
             """Prepare the request, issue it, take its response, act on it (a state each)."""
@@ -160,6 +165,18 @@ class Sequencer(wiring.Component):
             with m.Else():
                 fsm.next = "BOOK"
 
+        def after_penalty() -> None:
+            """A failed probe re-plans from the position (probe_age), else book."""
+            if probes:
+                with m.If(rule.probe_fail):
+                    m.d.comb += self.plan_start.eq(1)
+                    m.d.sync += [frontier_mode.eq(0), replan_mode.eq(1)]
+                    fsm.next = "PATH"
+                with m.Else():
+                    fsm.next = "BOOK"
+            else:
+                fsm.next = "BOOK"
+
         def posted_op(name: str) -> None:
             """One state: post the prepared programming request, then the stuck
             fallback or book."""
@@ -169,7 +186,7 @@ class Sequencer(wiring.Component):
                     with m.If(rule.stuck):
                         fsm.next = "NBR"
                     with m.Else():
-                        fsm.next = "BOOK"
+                        after_penalty()
 
         m.d.comb += self.busy.eq(1)
         with OneHotFSM(m, "nav", reset="IDLE") as fsm:
@@ -185,6 +202,7 @@ class Sequencer(wiring.Component):
                         maze.start.eq(1),
                         rule.trial_start.eq(1),
                         counters.trial.eq(1),
+                        kn.trial_start.eq(1),
                     ]
                     m.d.sync += trial_mode.eq(1)
                     fsm.next = "CLEAR"
@@ -209,7 +227,11 @@ class Sequencer(wiring.Component):
             with fsm.State("CLEAR"):
                 m.d.comb += [maze.clear.eq(1), kn.clear.eq(1), q_inc.eq(1)]
                 with m.If(q_last):
-                    fsm.next = "START_RD" if c.knowledge else "CLEAR_TRAJ"
+                    with m.If(replan_mode):  # a re-plan's clearing of homeostasis
+                        m.d.sync += replan_mode.eq(0)
+                        fsm.next = "BOOK"
+                    with m.Else():
+                        fsm.next = "START_RD" if c.knowledge else "CLEAR_TRAJ"
             if c.knowledge:  # the start place is stood on and seen
                 with fsm.State("START_RD"):
                     m.d.comb += kn.start_rd.eq(1)
@@ -287,7 +309,11 @@ class Sequencer(wiring.Component):
 
             # Stuck fallback: the on-grid 3x3 neighbourhood, row-major, to NOMINAL.
             sweep_states("NBR", rule.nbr, rule.nbr_done, rule.nbr_on, rule.nbr_set,
-                         rule.nbr_next, "BOOK")  # fmt: skip
+                         rule.nbr_next, book)  # fmt: skip
+            if probes:  # a failed probe: re-plan from the position, then clear the
+                # visited map (the trial start's sweep) and book; after the fallback
+                with fsm.State("AFTER"):
+                    after_penalty()
 
             # Bookkeeping: leave the place (homeostasis), move, extend the trajectory.
             with fsm.State("BOOK"):
@@ -312,7 +338,7 @@ class Sequencer(wiring.Component):
                     fsm.next = "STEP"
 
             if c.planner:
-                self._path_states(m, fsm, op_states, sweep_states, frontier_mode, counters)
+                self._path_states(m, fsm, op_states, sweep_states, frontier_mode, counters, q_clr)
 
             # Reward: SET the thresholds of the last K places, oldest first.
             with fsm.State("REWARD"):
@@ -342,7 +368,7 @@ class Sequencer(wiring.Component):
         return m
 
     def _path_states(  # noqa: ANN001
-        self, m, fsm, op_states, sweep_states, frontier_mode, counters
+        self, m, fsm, op_states, sweep_states, frontier_mode, counters, q_clr
     ) -> None:
         """A planned path, place by place: the reward path's places have their
         threshold device READ (and SET to REWARD unless it reads so); every place
@@ -359,7 +385,10 @@ class Sequencer(wiring.Component):
                 with m.Else():
                     fsm.next = "P_ROW"
             with m.Elif(self.plan_idle):
-                with m.If(~frontier_mode | counters.last_step):
+                with m.If(self.plan_here):
+                    m.d.comb += q_clr.eq(1)
+                    fsm.next = "CLEAR"
+                with m.Elif(~frontier_mode | counters.last_step):
                     fsm.next = "DONE"
                 with m.Else():
                     fsm.next = "STEP"
@@ -377,6 +406,7 @@ class Sequencer(wiring.Component):
                 fsm.next = "P_THR_SET"
 
         op_states("P_THR", rule.path_thr, "P_ROW", thr_code)
+        m.d.comb += self.knowledge.plan_taken.eq(fsm.ongoing("P_THR"))
         op_states("P_THR_SET", rule.path_thr_set, "P_ROW", after_thr)
 
         def row_code() -> None:

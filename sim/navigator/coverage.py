@@ -71,6 +71,9 @@ DEFAULT_BRANCHES = (
     "frontier_none",  # ... that found no unseen usable place
     "wall_fixed",  # a wall hit again after forgetting doubted it: a fixture
     "fixture_kept",  # the forgetting sweep keeps a fixture never stood on
+    "probe_failed",  # a hit at a known wall on a path planned probing: no forgetting
+    "probe_corner",  # ... at a corner beside one (the walls beside it are stamped)
+    "replan",  # the path re-planned from the position after a failed probe
 )
 ALL_BRANCHES = BRANCHES + DEFAULT_BRANCHES
 

@@ -93,6 +93,13 @@ class NavigatorParams:
     # A wall hit again after forgetting doubted it is a fixture: later forgetting keeps
     # it (threshold and planner) unless the agent has stood on the place.
     fix_walls: bool = False
+    # Probes (0: off). A trial that starts at least this many trials after the agent's
+    # last failed probe lets the planner cross known walls the agent has stood on
+    # (walls that appeared) once they are this many trials old. A hit on a planned
+    # path made so, at a wall that old or at a corner beside one, is a failed probe, not
+    # a changed layout: no forgetting; the agent re-plans from where it stands and
+    # its homeostasis map (places left in this trial) is cleared.
+    probe_age: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.forget_on_path_end, bool):
@@ -119,6 +126,7 @@ class NavigatorParams:
         check_int_range("stuck_steps", self.stuck_steps, 1, 1 << 16)
         check_int_range("exploit_limit", self.exploit_limit, 0, 1 << 16)
         check_int_range("doubt_age", self.doubt_age, 0, 1 << 16)
+        check_int_range("probe_age", self.probe_age, 0, 1 << 16)
         check_int_range("curiosity_th", self.curiosity_th, 0, 1 << 20)
         check_int_range("boredom", self.boredom, 0, 1 << 16)
         if self.reward_path not in ("recent", "bfs"):
@@ -143,6 +151,7 @@ PRESETS: dict[str, NavigatorParams] = {
         doubt_unexplored=True,
         doubt_age=30,
         fix_walls=True,
+        probe_age=25,
         forget_on_path_end="terrain",
     ),
 }
@@ -252,6 +261,12 @@ class Navigator:
         # fix_walls: WALL_DOUBTED once forgetting has doubted a known wall there,
         # WALL_FIXED once it is hit again; cleared when the agent stands there.
         self.wall_mark = np.zeros((self.B, self.P), dtype=np.int8)
+        # probe_age: the trial of the last failed probe (none yet: -1, long ago), whether
+        # this trial probes, and whether the remembered path was planned probing.
+        # (One int64 array, rows viewed by name, shared with the compiled kernel.)
+        self.probe_state = np.zeros((3, self.B), dtype=np.int64)
+        self.last_probe, self.probing, self.plan_probing = self.probe_state
+        self.last_probe[:] = -1
         self.trial = 0
         # Run start, per agent and place in order: thresholds to NOMINAL, then
         # (init_synapses) the eight synapses to a fresh LRS.
@@ -339,6 +354,8 @@ class Navigator:
         traj_len = np.ones(B, dtype=np.int64)
         self.explored[:, start] = True
         self.seen[:, start] = True
+        if p.probe_age:
+            self.probing[:] = (self.last_probe < 0) | (self.trial - self.last_probe >= p.probe_age)
         dirs = np.arange(N_DIR)
         path_end = p.forget_on_path_end == "always" or (
             p.forget_on_path_end == "terrain" and cost_int is not None
@@ -392,6 +409,25 @@ class Navigator:
                 if self.record:
                     self.branches["guess_hit"] += int((blocked & ~self.explored[a, t_safe]).sum())
                 blocked &= self.explored[a, t_safe]
+            probed = np.zeros_like(blocked)
+            if p.probe_age:  # a hit at a wall old enough to probe, or beside one, on a
+                # path planned probing
+                st = self.wall_stamp[a]
+                aged = (st >= 0) & (self.trial - st >= p.probe_age)
+                o = self.orth[here, win]
+                beside = ((o >= 0) & aged[np.arange(a.size)[:, None], np.maximum(o, 0)]).any(1)
+                at_wall = np.where(hit == Hit.WALL, aged[np.arange(a.size), t_safe], beside)
+                probed = blocked & (self.plan_probing[a] != 0) & at_wall
+                blocked &= ~probed
+                self.last_probe[a[probed]] = self.trial
+                # a corner confirms the known walls beside it (a wall hit stamps its own)
+                for i in np.flatnonzero(probed & (hit == Hit.CORNER)).tolist():
+                    for q in o[i].tolist():
+                        if q >= 0 and aged[i, q]:
+                            self.wall_stamp[a[i], q] = self.trial
+                if self.record:
+                    self.branches["probe_failed"] += int(probed.sum())
+                    self.branches["probe_corner"] += int((probed & (hit == Hit.CORNER)).sum())
             stuck_on_path = (exploit[a] > p.exploit_limit) if p.exploit_limit else False
             forget = blocked | stuck_on_path
             if path_end:  # stepped off the remembered path, not at a goal
@@ -432,6 +468,9 @@ class Navigator:
             if stuck.any():
                 self._stuck_fallback(a[stuck], here[stuck])
                 stay[a[stuck]] = 0
+            for agent, cell in zip(a[probed].tolist(), here[probed].tolist(), strict=True):
+                self._write_path(agent, maze, cell)  # re-plan from here, homeostasis
+                visited[agent] = False  # cleared: the new path may lead back
             # Bookkeeping of the move. Boredom: moves onto places already seen, off
             # the remembered path.
             fresh = moved & (~self.seen[a, t_safe] | (t_cls == Cls.REWARD))
@@ -513,7 +552,8 @@ class Navigator:
             np.ascontiguousarray(maze.goal.reshape(-1)), maze.cell(*maze.start),
             cost_int if cost_int is not None else np.zeros(1, dtype=np.int64),
             cost_int is not None, self.explored, self.diag_taken, self.seen,
-            self.cost_known, self.wall_stamp, self.wall_mark, self.op_counts, self.trial, max_steps,
+            self.cost_known, self.wall_stamp, self.wall_mark, self.probe_state, self.op_counts,
+            self.trial, max_steps,
             out, cost_sum, traj, traj_len, *self._scratch,
         )  # fmt: skip
         if err == nk.ERR_NO_PATH:
@@ -593,9 +633,22 @@ class Navigator:
             recent = traj[-p.reward_k :]
             self._set(np.full(recent.size, agent), recent * SLOTS + THR, p.lvl_reward)
             return
-        plan = self.explored_path if maze.cost is None else self.cheapest_path
-        path = np.array(plan(agent, maze), dtype=np.int64)
         self.branches["reward_path"] += 1
+        self._write_path(agent, maze, None)
+
+    def _write_path(self, agent: int, maze: Maze, start: int | None) -> None:
+        """Plan from ``start`` (None: the maze's start) to a goal and write the path:
+        thresholds to REWARD, pointers in the synapses."""
+        p = self.params
+        plan = self.explored_path if maze.cost is None else self.cheapest_path
+        found = plan(agent, maze, start)
+        if found is None or len(found) < 2:  # only a re-plan can find none
+            self.branches["replan_none"] += 1
+            return
+        self.plan_probing[agent] = self.probing[agent]
+        if start is not None:
+            self.branches["replan"] += 1
+        path = np.array(found, dtype=np.int64)
         n = path.size
         # Executed vectorised; the log is written in the RTL's order (per path place:
         # READ thr, [SET thr], READ its eight synapses, [SET synapses]). Device results
@@ -648,7 +701,12 @@ class Navigator:
             log.append((int(Op.SET), int(local[i, d]), int(lv[i, d]), -1))
 
     def _usable(self, agent: int) -> np.ndarray:
-        return (self.explored[agent] | self.params.optimistic) & (self.wall_stamp[agent] < 0)
+        p = self.params
+        stamp = self.wall_stamp[agent]
+        free = stamp < 0
+        if self.probing[agent]:  # walls that appeared, old enough: probes
+            free |= self.explored[agent] & (self.trial - stamp >= p.probe_age)
+        return (self.explored[agent] | p.optimistic) & free
 
     def _move_rule(
         self, agent: int, usable: np.ndarray
@@ -663,7 +721,7 @@ class Navigator:
 
         return ok
 
-    def explored_path(self, agent: int, maze: Maze) -> list[int]:
+    def explored_path(self, agent: int, maze: Maze, start: int | None = None) -> list[int] | None:
         """Shortest path from the start to a goal through places the planner may use
         (ties: lowest direction index). A place is usable if the agent has stood on
         it (or, optimistic, at all) and it is not a known wall; a diagonal is used
@@ -671,8 +729,9 @@ class Navigator:
         orthogonal places it passes between are usable."""
         usable = self._usable(agent)
         goals = np.flatnonzero(maze.goal.reshape(-1) & usable)
-        path = self._bfs_path(agent, usable, maze.cell(*maze.start), goals)
-        if path is None:  # cannot happen after reaching the goal; kept as a guard
+        x = maze.cell(*maze.start) if start is None else start
+        path = self._bfs_path(agent, usable, x, goals)
+        if path is None and start is None:  # cannot happen after reaching the goal
             raise RuntimeError("no usable path from the start to the goal")
         return path
 
@@ -740,7 +799,7 @@ class Navigator:
             return
         self._write_pointers(agent, np.array(path, dtype=np.int64))
 
-    def cheapest_path(self, agent: int, maze: Maze) -> list[int]:
+    def cheapest_path(self, agent: int, maze: Maze, start: int | None = None) -> list[int] | None:
         """Like :meth:`explored_path`, minimising the summed entry cost of the places on
         the path (learned costs; unknown places cost 1), by Dijkstra from the goal.
         Ties: the lowest direction index at each place from the start."""
@@ -767,8 +826,10 @@ class Navigator:
                 if nd < dist[y] and step_ok(x, d, y, o1, o2):
                     dist[y] = nd
                     heapq.heappush(heap, (nd, y))
-        x = maze.cell(*maze.start)
+        x = maze.cell(*maze.start) if start is None else start
         if dist[x] >= inf:
+            if start is not None:
+                return None
             raise RuntimeError("no usable path from the start to the goal")
         path = [x]
         while dist[x] > 0:

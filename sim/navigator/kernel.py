@@ -70,6 +70,7 @@ _FIELDS = (
     "doubt_unexplored",
     "doubt_age",
     "fix_walls",
+    "probe_age",
 )
 
 
@@ -139,10 +140,20 @@ def _step_ok(usable, taken, agent, x, d, y, o1, o2):  # noqa: ANN001, ANN202
     return o1 < 0 or taken[agent, x, d] or (usable[o1] and usable[o2])
 
 
+@njit(cache=True, inline="always", _nrt=False)
+def _aged(wall_stamp, agent, q, trial, age):  # noqa: ANN001, ANN202
+    """A known wall at least ``age`` trials old (probe_age)."""
+    stamp = wall_stamp[agent, q]
+    return stamp >= 0 and trial - stamp >= age
+
+
 @njit(cache=True, _nrt=False)
-def _usable(explored, wall_stamp, agent, optimistic, out):  # noqa: ANN001, ANN202
+def _usable(explored, wall_stamp, agent, ip, trial, probe_st, out):  # noqa: ANN001, ANN202
+    probing = probe_st[1, agent] != 0
     for q in range(out.size):
-        out[q] = (explored[agent, q] or optimistic) and wall_stamp[agent, q] < 0
+        stamp = wall_stamp[agent, q]
+        free = stamp < 0 or (probing and explored[agent, q] and trial - stamp >= ip[30])
+        out[q] = (explored[agent, q] or ip[22] != 0) and free
 
 
 @njit(cache=True, _nrt=False)
@@ -365,6 +376,7 @@ def run_trials(  # noqa: ANN201, PLR0913
     cost_known,  # noqa: ANN001
     wall_stamp,  # noqa: ANN001
     wall_mark,  # noqa: ANN001
+    probe_st,  # noqa: ANN001
     oc,  # noqa: ANN001
     trial,  # noqa: ANN001
     max_steps,  # noqa: ANN001
@@ -395,6 +407,9 @@ def run_trials(  # noqa: ANN201, PLR0913
         tl = 1
         explored[agent, start] = True
         seen[agent, start] = True
+        if ip[30]:  # probe_age: this trial probes long after the last failed probe
+            last = probe_st[0, agent]
+            probe_st[1, agent] = 1 if (last < 0 or trial - last >= ip[30]) else 0
         while True:
             here = pos
             # 1. READ the eight synapses, then the thresholds of on-grid targets.
@@ -447,6 +462,23 @@ def run_trials(  # noqa: ANN201, PLR0913
             blocked = is_hit and t_cls == 0
             if ip[22]:
                 blocked = blocked and explored[agent, t_safe]
+            probed = False
+            if ip[30] and blocked and probe_st[2, agent] != 0:  # a failed probe?
+                if hit == 1:
+                    probed = _aged(wall_stamp, agent, t_safe, trial, ip[30])
+                else:
+                    for k in range(2):
+                        o = orth[here, win, k]
+                        if o >= 0 and _aged(wall_stamp, agent, o, trial, ip[30]):
+                            probed = True
+                    if probed:  # the corner confirms the aged walls beside it
+                        for k in range(2):
+                            o = orth[here, win, k]
+                            if o >= 0 and _aged(wall_stamp, agent, o, trial, ip[30]):
+                                wall_stamp[agent, o] = trial
+                if probed:
+                    blocked = False
+                    probe_st[0, agent] = trial
             forget = blocked or (exploit_limit > 0 and exploit > exploit_limit)
             if ip[25] == 2 or (ip[25] == 1 and has_cost):  # forget_on_path_end
                 off = moved and was_on_path and t_cls != 0 and not goal[t_safe] and not forget
@@ -476,6 +508,13 @@ def run_trials(  # noqa: ANN201, PLR0913
             if stay >= stuck_steps:
                 _stuck(dev, oc, ip, agent, here, nbr)
                 stay = 0
+            if probed:  # re-plan from here
+                _write_path(
+                    dev, oc, ip, agent, here, nbr, orth, goal, has_cost, cost_known,
+                    explored, wall_stamp, trial, probe_st, taken, usable, dist, queue, heap,
+                    path, codes,
+                )  # fmt: skip
+                visited[:] = False
             fresh = moved and (not seen[agent, t_safe] or t_cls == 0)
             bored = 0 if fresh else bored + (1 if moved else 0)
             if moved:
@@ -501,12 +540,13 @@ def run_trials(  # noqa: ANN201, PLR0913
             if at_goal:
                 if _reward(
                     dev, oc, ip, agent, traj, tl, nbr, orth, goal, start, has_cost, cost_known,
-                    explored, wall_stamp, taken, usable, dist, queue, heap, path, codes,
+                    explored, wall_stamp, trial, probe_st, taken, usable, dist, queue, heap,
+                    path, codes,
                 ):  # fmt: skip
                     return ERR_NO_PATH
                 reached = True
             if ip[24] and not at_goal and bored >= ip[24]:
-                _usable(explored, wall_stamp, agent, ip[22] != 0, usable)
+                _usable(explored, wall_stamp, agent, ip, trial, probe_st, usable)
                 n = _frontier_path(usable, taken, seen, agent, nbr, orth, pos, parent, queue, path)
                 if n >= 2:
                     _write_pointers(dev, oc, ip, agent, nbr, path, n, codes)
@@ -537,27 +577,43 @@ def _stuck(dev, oc, ip, agent, here, nbr):  # noqa: ANN001, ANN202
 @njit(cache=True, _nrt=False)
 def _reward(  # noqa: ANN202, PLR0913
     dev, oc, ip, agent, traj, tl, nbr, orth, goal, start, has_cost, cost_known,  # noqa: ANN001
-    explored, wall_stamp, taken, usable, dist, queue, heap, path, codes,  # noqa: ANN001
+    explored, wall_stamp, trial, probe_st, taken, usable, dist, queue, heap, path,  # noqa: ANN001
+    codes,  # noqa: ANN001
 ):  # fmt: skip
     if not ip[19]:  # the last K visited places, oldest first
         for i in range(max(0, tl - ip[16]), tl):
             _program(dev, oc, agent, traj[agent, i] * SLOTS + THR, ip[8], False)
         return False
-    _usable(explored, wall_stamp, agent, ip[22] != 0, usable)
+    return _write_path(
+        dev, oc, ip, agent, start, nbr, orth, goal, has_cost, cost_known,
+        explored, wall_stamp, trial, probe_st, taken, usable, dist, queue, heap, path, codes,
+    ) == 0  # fmt: skip
+
+
+@njit(cache=True, _nrt=False)
+def _write_path(  # noqa: ANN202, PLR0913
+    dev, oc, ip, agent, start, nbr, orth, goal, has_cost, cost_known,  # noqa: ANN001
+    explored, wall_stamp, trial, probe_st, taken, usable, dist, queue, heap, path,  # noqa: ANN001
+    codes,  # noqa: ANN001
+):  # fmt: skip
+    """Navigator._write_path: plan from ``start``, write thresholds and pointers; the
+    path's length (0: no path; a path of one place writes nothing)."""
+    _usable(explored, wall_stamp, agent, ip, trial, probe_st, usable)
     if has_cost:
         n = _cheapest_path(usable, taken, agent, nbr, orth, start, goal, cost_known, dist, heap,
                            path)  # fmt: skip
     else:
         n = _bfs_path(usable, taken, agent, nbr, orth, start, goal, dist, queue, path)
-    if n == 0:
-        return True
+    if n < 2:
+        return n
+    probe_st[2, agent] = probe_st[1, agent]
     for i in range(n):
         cell = path[i]
         if _classify(_read(dev, oc, agent, cell * SLOTS + THR), ip) != 0:
             _program(dev, oc, agent, cell * SLOTS + THR, ip[8], False)
         if i < n - 1:
             _pointer_row(dev, oc, ip, agent, nbr, cell, path[i + 1], codes)
-    return False
+    return n
 
 
 def _drop_stale_cache() -> None:

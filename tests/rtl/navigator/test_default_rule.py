@@ -52,6 +52,16 @@ def branches(monkeypatch):
         seen["pointer_set"] += int((prog & (lv == self.params.lvl_pointer)).sum())
         return out
 
+    run_trial = golden.Navigator.run_trial
+
+    def counted_trial(self, maze, max_steps):  # noqa: ANN001, ANN202
+        before = Counter(self.branches)
+        out = run_trial(self, maze, max_steps)
+        for b in ("probe_failed", "probe_corner", "replan"):
+            seen[b] += self.branches[b] - before[b]
+        return out
+
+    monkeypatch.setattr(golden.Navigator, "run_trial", counted_trial)
     monkeypatch.setattr(golden.Navigator, "frontier_path", counted_frontier)
     monkeypatch.setattr(golden.Navigator, "_reward", counted_reward)
     monkeypatch.setattr(golden.Navigator, "_write_pointers", counted_pointers)
@@ -85,6 +95,8 @@ DIRECTED = {
     "no_pointers": ({"pointers": False}, 2, [6], ("reward_path", "pointer_set")),
     # walls doubted at every forgetting, found again, then kept as fixtures
     "fixtures": ({"doubt_age": 1}, 1, [4], ("walls_doubted", "fixture_kept")),
+    # walls that appeared probed after 2 trials: failed at walls and corners, re-plans
+    "probes": ({"probe_age": 2}, 1, [4, 8], ("probe_failed", "probe_corner", "replan")),
 }  # fmt: skip
 
 
@@ -92,7 +104,8 @@ DIRECTED = {
 # (tests/sim/navigator/test_cocotb.py); here they are slow, but for the rule
 # without optimism and the fixtures (slow on the simulators).
 @pytest.mark.parametrize(
-    "case", [c if c in ("pessimistic", "fixtures") else pytest.param(c, marks=pytest.mark.slow)
+    "case", [c if c in ("pessimistic", "fixtures", "probes")
+             else pytest.param(c, marks=pytest.mark.slow)
              for c in sorted(DIRECTED)],
 )  # fmt: skip
 def test_default_rule_branch_equals_golden_model(case, branches):

@@ -114,6 +114,8 @@ DEFAULT_CASES = {
                                          "doubt_age": 1}),
     # walls doubted at every forgetting, found again and kept as fixtures
     "default_fixtures": ([4], 12, 1, {"doubt_age": 1}),
+    # probes of walls that appeared after 2 trials: failed at walls and corners
+    "default_probes": ([4, 8], 12, 1, {"probe_age": 2}),
 }  # fmt: skip
 # make test runs the preset on both simulators and every branch on Verilator; the
 # rest is slow (SLOW=1).

@@ -13,7 +13,8 @@ from memrl.sim.navigator.maze import Maze, shipped
 
 FIELDS = ("steps", "reached", "ticks", "moves", "hits", "reads", "sets", "resets")
 STATE = (
-    "explored", "seen", "diag_taken", "wall_stamp", "wall_mark", "cost_known", "op_counts",
+    "explored", "seen", "diag_taken", "wall_stamp", "wall_mark", "probe_state", "cost_known",
+    "op_counts",
 )  # fmt: skip
 
 
@@ -74,6 +75,18 @@ def test_fixtures_equal() -> None:
         nav.run_trial((a, b)[k], 80)
     assert nav.branches["fixture_kept"] > 0  # the case takes the branch
     run_both([a, b], schedule, params, range(4), 80)
+
+
+def test_probes_equal() -> None:
+    """Probes of walls that appeared: failed probes at walls and corners, re-plans."""
+    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
+    params = with_overrides(PRESETS["default"], probe_age=2)
+    schedule = [0] * 6 + [1] * 6 + [0] * 6
+    nav = Navigator(a.shape, range(6), params, SiOxParams(), engine="numpy", record=True)
+    for k in schedule:
+        nav.run_trial((a, b)[k], 80)
+    assert nav.branches["probe_failed"] > 0  # the case takes the branch
+    run_both([a, b], schedule, params, range(6), 80)
 
 
 def test_rule_options_equal() -> None:
