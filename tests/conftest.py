@@ -1,15 +1,21 @@
 """Session hooks: the cocotb runs' branch coverage (recorded by
 tests/sim/conftest.py::record_coverage) is cleared at the start of a session and
-printed, one table per simulator, at its end, with build/coverage/navigator-<sim>.json."""
+printed, one table per simulator, at its end, with build/coverage/navigator-<sim>.json.
+Verilator models of the suite compile with -O0 (MEMRL_VERILATOR_CFLAGS)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from memrl.sim.navigator.coverage import coverage_table, merge
 
 COVERAGE_DIR = Path(__file__).resolve().parents[1] / "build" / "coverage"
+
+# The suite's Verilator runs are short: their models compile without optimisation
+# (half the build time; memrl.sim.tools.runner.build).
+os.environ.setdefault("MEMRL_VERILATOR_CFLAGS", "-O0")
 
 
 def pytest_configure(config) -> None:  # noqa: ANN001

@@ -80,7 +80,10 @@ def build(sim: str, core: object, toplevel: str, root: Path, waves: bool | None 
     text = verilog.convert(core, name=toplevel)
     if sim == "icarus":
         text = _icarus_time0(text)
-    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    # MEMRL_VERILATOR_CFLAGS: the C++ flags of a Verilator model (the test suite
+    # compiles its short runs with -O0, half the build time); part of the key.
+    cflags = os.environ.get("MEMRL_VERILATOR_CFLAGS", "").strip() if sim == "verilator" else ""
+    key = hashlib.sha256((text + cflags).encode()).hexdigest()[:12]
     build_dir = Path(root).resolve() / f"{toplevel}-{sim}-{key}{'-waves' if waves else ''}"
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{toplevel}.v"
@@ -95,6 +98,7 @@ def build(sim: str, core: object, toplevel: str, root: Path, waves: bool | None 
         # warnings; `make verilog` lints them with named waivers.
         args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
         args += ["--trace-structs"] if waves else []  # the runner adds --trace
+        args += ["-CFLAGS", cflags] if cflags else []
     # One build at a time per directory: test workers and simulated boards share them.
     with (build_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

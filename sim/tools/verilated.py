@@ -52,7 +52,10 @@ def build_library(core: object, toplevel: str, root: Path) -> Path:
     find_verilator()
     text = verilog.convert(core, name=toplevel)
     driver = DRIVER.read_text()
-    key = hashlib.sha256((text + driver).encode()).hexdigest()[:12]
+    # MEMRL_VERILATOR_CFLAGS overrides the C++ optimisation (the test suite's
+    # short runs compile with -O0); part of the key.
+    opt = os.environ.get("MEMRL_VERILATOR_CFLAGS", "").strip() or "-O2"
+    key = hashlib.sha256((text + driver + opt).encode()).hexdigest()[:12]
     build_dir = Path(root).resolve() / f"{toplevel}-lib-{key}"
     lib = build_dir / "libengine.so"  # moved here whole once linked
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,7 @@ def build_library(core: object, toplevel: str, root: Path) -> Path:
         source.write_text(text)
         env = verilator_env()
         jobs = str(min(4, os.cpu_count() or 1))
-        cflags = f"-fPIC -O2 -DMEMRL_TOP=V{toplevel} -DMEMRL_TOP_HEADER='\"V{toplevel}.h\"'"
+        cflags = f"-fPIC {opt} -DMEMRL_TOP=V{toplevel} -DMEMRL_TOP_HEADER='\"V{toplevel}.h\"'"
         cmd = [
             str(Path(env["VERILATOR_ROOT"]) / "bin" / "verilator"),
             "--cc", "--exe", "--build", "-j", jobs, "-O3",
