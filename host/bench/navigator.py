@@ -58,9 +58,34 @@ def _throughput_schedule():
     return work, 256
 
 
+TIGHT = 1.05  # "tight": 5 consecutive trials within this factor of the shortest path
+
+
+def _tight(run: Path, blocks: list[tuple[int, int]]) -> list[float]:
+    """Per block, the median over seeds of the trials until 5 consecutive trials
+    reach the goal within TIGHT x the shortest path (the block's length if never):
+    how soon the shortest route is walked, where convergence allows 1.5x."""
+    import numpy as np
+
+    from memrl.host.navigator.run import CONVERGE_RUN, load_trials
+
+    d = load_trials(run / "trials.csv")
+    good = (d["reached_goal"] == 1) & (d["steps"] <= TIGHT * d["shortest"])
+    out = []
+    for lo, hi in blocks:
+        per_seed = []
+        for s in range(good.shape[1]):
+            runs = [
+                t for t in range(lo, hi - CONVERGE_RUN + 1) if good[t : t + CONVERGE_RUN, s].all()
+            ]
+            per_seed.append(runs[0] - lo if runs else hi - lo)
+        out.append(float(np.median(per_seed)))
+    return out
+
+
 def _dynamic(layouts: list, seeds: int = SEEDS) -> dict:
     from memrl.host.navigator.plots import summarise
-    from memrl.host.navigator.run import MazeRunConfig, run_maze
+    from memrl.host.navigator.run import MazeRunConfig, blocks_of, run_maze
 
     with tempfile.TemporaryDirectory() as tmp:
         files = []
@@ -70,13 +95,15 @@ def _dynamic(layouts: list, seeds: int = SEEDS) -> dict:
         cfg = MazeRunConfig(tuple(map(str, files)), (40, 80), 120, 600, seeds)
         run_maze(cfg, Path(tmp) / "run")
         s = summarise(Path(tmp) / "run")
+        tight = _tight(Path(tmp) / "run", blocks_of(cfg.switch_at, cfg.trials))
     out = {}
-    for name, b in zip(("initial", "adapt", "recall"), s["blocks"], strict=True):
+    for name, b, t in zip(("initial", "adapt", "recall"), s["blocks"], tight, strict=True):
         out[name] = {
             "converge_median": b["converge_median"],
             "converged_seeds": b["converged_seeds"],
             "last20_success": b["reach_rate_last20"],
             "final_path_ratio": b["final_path_ratio_median"],
+            "tight_median": t,
         }
     return out
 
@@ -129,6 +156,8 @@ def _block_figures(rows: dict[int, dict]) -> dict:
             "converge_median_worst_pair": max(med),
             "final_path_ratio_worst_pair": max(x["final_path_ratio"] for x in b),
             "last20_success_min": min(x["last20_success"] for x in b),
+            "tight_median_over_pairs": statistics.median(x["tight_median"] for x in b),
+            "tight_median_worst_pair": max(x["tight_median"] for x in b),
         }
     out["pairs_recall_faster_than_first"] = sum(
         r["recall"]["converge_median"] < r["initial"]["converge_median"] for r in rows.values()
