@@ -67,20 +67,12 @@ def _tight(run: Path, blocks: list[tuple[int, int]]) -> list[float]:
     how soon the shortest route is walked, where convergence allows 1.5x."""
     import numpy as np
 
-    from memrl.host.navigator.run import CONVERGE_RUN, load_trials
+    from memrl.host.navigator.run import convergence, load_trials
 
-    d = load_trials(run / "trials.csv")
-    good = (d["reached_goal"] == 1) & (d["steps"] <= TIGHT * d["shortest"])
-    out = []
-    for lo, hi in blocks:
-        per_seed = []
-        for s in range(good.shape[1]):
-            runs = [
-                t for t in range(lo, hi - CONVERGE_RUN + 1) if good[t : t + CONVERGE_RUN, s].all()
-            ]
-            per_seed.append(runs[0] - lo if runs else hi - lo)
-        out.append(float(np.median(per_seed)))
-    return out
+    c = convergence(load_trials(run / "trials.csv"), blocks, slack=TIGHT)
+    return [
+        float(np.median(np.where(c[b] < 0, hi - lo, c[b]))) for b, (lo, hi) in enumerate(blocks)
+    ]
 
 
 def _dynamic(layouts: list, seeds: int = SEEDS) -> dict:

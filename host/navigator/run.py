@@ -156,12 +156,14 @@ def load_trials(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def convergence(data: dict[str, np.ndarray], blocks: list[tuple[int, int]]) -> np.ndarray:
+def convergence(
+    data: dict[str, np.ndarray], blocks: list[tuple[int, int]], slack: float = CONVERGE_SLACK
+) -> np.ndarray:
     """Trials from each block's start to convergence, per block and seed (-1: never).
 
     A block has converged at the first trial from which CONVERGE_RUN consecutive
-    trials reach the goal within CONVERGE_SLACK x the shortest path."""
-    good = (data["reached_goal"] == 1) & (data["steps"] <= CONVERGE_SLACK * data["shortest"])
+    trials reach the goal within ``slack`` x the shortest path."""
+    good = (data["reached_goal"] == 1) & (data["steps"] <= slack * data["shortest"])
     out = np.full((len(blocks), good.shape[1]), -1, dtype=np.int64)
     for b, (lo, hi) in enumerate(blocks):
         for s in range(good.shape[1]):

@@ -20,9 +20,6 @@ after (nothing else writes them then).
 
 from __future__ import annotations
 
-import functools
-import operator
-
 from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
@@ -229,8 +226,13 @@ class Knowledge(wiring.Component):
         ps_addr = Signal(c.cell_bits)
         m.d.comb += [rows_addr.eq(self.pos_row + dr[self.look[:3]]), ps_addr.eq(self.look_cell)]
         padded = Cat(rows_r.data[W : 2 * W], Const(0, 1))  # S plane
-        marks = [Signal(2, name=f"mark{d}") for d in range(8)]  # fix_walls
-        known = Signal(8)  # probe_age: the targets are walls old enough to probe
+
+        def aged(stamp) -> Value:  # noqa: ANN001
+            """A wall stamp at least ``probe_age`` trials old."""
+            return (trial - stamp) >= c.probe_age
+
+        marks = Array(Signal(2, name=f"mark{d}") for d in range(8))  # fix_walls
+        probeable = Signal(8)  # probe_age: the targets are walls old enough to probe
         for d in range(8):
             with m.If(self.look_hot[d]):
                 m.d.sync += [
@@ -239,16 +241,14 @@ class Knowledge(wiring.Component):
                 ]
                 if fix:
                     m.d.sync += marks[d].eq(got.mark)
-                if c.probe_age:  # a known wall old enough to probe
-                    m.d.sync += known[d].eq(got.known & ((trial - got.stamp) >= c.probe_age))
+                if c.probe_age:
+                    m.d.sync += probeable[d].eq(got.known & aged(got.stamp))
         m.d.comb += [
             self.win_seen.eq((self.seen & self.win).any()),
             self.win_explored.eq((self.explored & self.win).any()),
         ]
-        win_mark = Signal(2)
-        m.d.comb += win_mark.eq(
-            functools.reduce(operator.or_, (Mux(self.win[d], marks[d], 0) for d in range(8)))
-        )
+        win_d = onehot_index(self.win, 8, 3)  # the winner's direction
+        win_mark = marks[win_d]
 
         def place_word(explored, known, stamp, mark) -> Value:  # noqa: ANN001
             """A ``ps`` word (``mark`` dropped without ``fix_walls``)."""
@@ -268,11 +268,11 @@ class Knowledge(wiring.Component):
                 m.d.sync += plan_probing.eq(probing)
             with m.If((ctl.wall | ctl.corner) & self.probe_failed):
                 m.d.sync += [last_probe.eq(trial), lp_valid.eq(1)]
-            side = Signal(8)  # per diagonal: a known wall beside it
+            side = Signal(8)  # per diagonal: such a wall beside it
             for d in range(1, 8, 2):
-                m.d.comb += side[d].eq(known[d - 1] | known[(d + 1) % 8])
+                m.d.comb += side[d].eq(probeable[d - 1] | probeable[(d + 1) % 8])
             m.d.comb += [
-                self.probe_wall.eq(plan_probing & (known & self.win).any()),
+                self.probe_wall.eq(plan_probing & (probeable & self.win).any()),
                 self.probe_side.eq(plan_probing & (side & self.win).any()),
             ]
 
@@ -280,7 +280,7 @@ class Knowledge(wiring.Component):
             """The planner may use the place (``U``)."""
             free = ~known
             if c.probe_age:  # a wall that appeared, old enough, in a probing trial
-                free = free | (probing & explored & ((trial - stamp) >= c.probe_age))
+                free = free | (probing & explored & aged(stamp))
             return (explored | opt) & free
 
         # -- run start: nothing known ---------------------------------------------
@@ -384,8 +384,9 @@ class Knowledge(wiring.Component):
             row_write(self.win_row, self.win_col, u=Const(0, 1))
         with m.If(ctl.corner):
             diagonal(0)
-        if c.probe_age:  # a failed probe at a corner stamps the known walls beside it
-            self._stamp_beside(m, ctl, known, marks, trial, place_word, row_write, ps_w)
+        if c.probe_age:  # a failed probe at a corner stamps the walls beside it
+            self._stamp_beside(m, ctl, probeable, marks, win_d, trial, dr, dc, place_word,
+                               row_write, ps_w)  # fmt: skip
         with m.If(ctl.book):
             m.d.comb += [ps_w.addr.eq(self.win_cell), ps_w.data.eq(1), ps_w.en.eq(1)]
             row_write(self.win_row, self.win_col, u=Const(1, 1), s=Const(1, 1))
@@ -401,27 +402,36 @@ class Knowledge(wiring.Component):
         ]
         return m
 
-    def _stamp_beside(self, m, ctl, known, marks, trial, place_word, row_write, ps_w) -> None:  # noqa: ANN001, PLR0913
+    def _stamp_beside(  # noqa: PLR0913
+        self,
+        m,
+        ctl,
+        probeable,
+        marks,
+        win_d,
+        trial,
+        dr,
+        dc,
+        place_word,
+        row_write,
+        ps_w,  # noqa: ANN001
+    ) -> None:
         """A failed probe at a corner: each wall old enough to probe beside the
         winner's diagonal is stamped with the trial and unusable (the first orthogonal place at
         ``corner``, the second the cycle after)."""
         c = self.config
-        cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
-        dr = Array(Const(d[0] % (1 << rb), rb) for d in DIRECTIONS)
-        dc = Array(Const(d[1] % (1 << colb), colb) for d in DIRECTIONS)
+        cb = c.cell_bits
         dcell = Array(Const((d[0] * c.width + d[1]) % (1 << cb), cb) for d in DIRECTIONS)
-        d = onehot_index(self.win, 8, 3)
-        side = [(d - 1)[:3], (d + 1)[:3]]
-        marks_a = Array(marks)
+        side = [(win_d - 1)[:3], (win_d + 1)[:3]]
         pend = Signal()
         m.d.sync += pend.eq(0)
 
         def stamp(o) -> None:  # noqa: ANN001
-            with m.If(known.bit_select(o, 1)):
+            with m.If(probeable.bit_select(o, 1)):
                 m.d.comb += [
                     ps_w.addr.eq(self.here + dcell[o]),
                     ps_w.data.eq(
-                        place_word(self.explored.bit_select(o, 1), Const(1, 1), trial, marks_a[o])
+                        place_word(self.explored.bit_select(o, 1), Const(1, 1), trial, marks[o])
                     ),
                     ps_w.en.eq(1),
                 ]

@@ -52,7 +52,9 @@ class Sequencer(wiring.Component):
     * ``knowledge``: the default rule's knowledge
       (:class:`~memrl.rtl.navigator.places.KnowledgeControl`); ``plan_start``,
       ``plan_frontier``, ``plan_idle``: the planner's search (the frontier
-      search or the reward path's) and its end; ``path_valid``, ``path_last``,
+      search or the reward path's) and its end; ``plan_here``: the reward
+      path's search starts at the position (a failed probe's re-plan, held
+      until the visited map is cleared); ``path_valid``, ``path_last``,
       ``path_ready``: the planned path's places, one at a time.
 
     A sweep counter over the places paces the run start's sweep, the trial
@@ -165,13 +167,20 @@ class Sequencer(wiring.Component):
             with m.Else():
                 fsm.next = "BOOK"
 
+        def plan(frontier: bool = False, here: bool = False) -> None:
+            """Start a search and take its path: the frontier's, or a reward path
+            from the trial's start or (``here``, a re-plan) from the position."""
+            m.d.comb += [self.plan_start.eq(1), self.plan_frontier.eq(int(frontier))]
+            m.d.sync += frontier_mode.eq(int(frontier))
+            if here:
+                m.d.sync += replan_mode.eq(1)
+            fsm.next = "PATH"
+
         def after_penalty() -> None:
             """A failed probe re-plans from the position (probe_age), else book."""
             if probes:
                 with m.If(rule.probe_fail):
-                    m.d.comb += self.plan_start.eq(1)
-                    m.d.sync += [frontier_mode.eq(0), replan_mode.eq(1)]
-                    fsm.next = "PATH"
+                    plan(here=True)
                 with m.Else():
                     fsm.next = "BOOK"
             else:
@@ -322,16 +331,12 @@ class Sequencer(wiring.Component):
                 with m.If(rule.at_goal):
                     m.d.comb += counters.goal.eq(1)
                     if c.reward_path == "bfs":
-                        m.d.comb += self.plan_start.eq(1)
-                        m.d.sync += frontier_mode.eq(0)
-                        fsm.next = "PATH"
+                        plan()
                     else:
                         fsm.next = "REWARD"
                 if c.boredom:
                     with m.Elif(rule.frontier):
-                        m.d.comb += [self.plan_start.eq(1), self.plan_frontier.eq(1)]
-                        m.d.sync += frontier_mode.eq(1)
-                        fsm.next = "PATH"
+                        plan(frontier=True)
                 with m.Elif(counters.last_step):
                     fsm.next = "DONE"
                 with m.Else():

@@ -410,21 +410,22 @@ class Navigator:
                     self.branches["guess_hit"] += int((blocked & ~self.explored[a, t_safe]).sum())
                 blocked &= self.explored[a, t_safe]
             probed = np.zeros_like(blocked)
-            if p.probe_age:  # a hit at a wall old enough to probe, or beside one, on a
-                # path planned probing
-                st = self.wall_stamp[a]
-                aged = (st >= 0) & (self.trial - st >= p.probe_age)
-                o = self.orth[here, win]
-                beside = ((o >= 0) & aged[np.arange(a.size)[:, None], np.maximum(o, 0)]).any(1)
-                at_wall = np.where(hit == Hit.WALL, aged[np.arange(a.size), t_safe], beside)
+            if p.probe_age and blocked.any():  # a hit at a wall old enough to probe, or
+                # beside one, on a path planned probing
+                o = self.orth[here, win]  # the places a diagonal passes between
+
+                def aged(ag, cells):  # noqa: ANN001, ANN202
+                    st = self.wall_stamp[ag, np.maximum(cells, 0)]
+                    return (cells >= 0) & (st >= 0) & (self.trial - st >= p.probe_age)
+
+                beside = aged(a[:, None], o)
+                at_wall = np.where(hit == Hit.WALL, aged(a, t_cell), beside.any(1))
                 probed = blocked & (self.plan_probing[a] != 0) & at_wall
                 blocked &= ~probed
                 self.last_probe[a[probed]] = self.trial
-                # a corner confirms the known walls beside it (a wall hit stamps its own)
-                for i in np.flatnonzero(probed & (hit == Hit.CORNER)).tolist():
-                    for q in o[i].tolist():
-                        if q >= 0 and aged[i, q]:
-                            self.wall_stamp[a[i], q] = self.trial
+                # a corner confirms the walls beside it (a wall hit stamps its own)
+                i, k = np.nonzero(beside & (probed & (hit == Hit.CORNER))[:, None])
+                self.wall_stamp[a[i], o[i, k]] = self.trial
                 if self.record:
                     self.branches["probe_failed"] += int(probed.sum())
                     self.branches["probe_corner"] += int((probed & (hit == Hit.CORNER)).sum())

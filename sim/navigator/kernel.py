@@ -466,16 +466,15 @@ def run_trials(  # noqa: ANN201, PLR0913
             if ip[30] and blocked and probe_st[2, agent] != 0:  # a failed probe?
                 if hit == 1:
                     probed = _aged(wall_stamp, agent, t_safe, trial, ip[30])
-                else:
-                    for k in range(2):
-                        o = orth[here, win, k]
-                        if o >= 0 and _aged(wall_stamp, agent, o, trial, ip[30]):
-                            probed = True
-                    if probed:  # the corner confirms the aged walls beside it
-                        for k in range(2):
-                            o = orth[here, win, k]
-                            if o >= 0 and _aged(wall_stamp, agent, o, trial, ip[30]):
-                                wall_stamp[agent, o] = trial
+                else:  # a corner: the walls beside it, confirmed by the failed probe
+                    o0, o1 = orth[here, win, 0], orth[here, win, 1]
+                    beside0 = o0 >= 0 and _aged(wall_stamp, agent, o0, trial, ip[30])
+                    beside1 = o1 >= 0 and _aged(wall_stamp, agent, o1, trial, ip[30])
+                    probed = beside0 or beside1
+                    if beside0:
+                        wall_stamp[agent, o0] = trial
+                    if beside1:
+                        wall_stamp[agent, o1] = trial
                 if probed:
                     blocked = False
                     probe_st[0, agent] = trial

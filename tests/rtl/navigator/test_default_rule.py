@@ -24,10 +24,12 @@ def _pair():
 
 @pytest.fixture
 def branches(monkeypatch):
-    """Counts of the golden model's default-rule branches during a test."""
+    """Counts of the golden model's default-rule branches during a test: its own
+    counters (``Navigator.branches``) and the frontier searches' and forgetting
+    sweeps' outcomes."""
     seen: Counter = Counter()
     frontier, forget = golden.Navigator.frontier_path, golden.Navigator._forget
-    reward, pointers = golden.Navigator._reward, golden.Navigator._write_pointers
+    run_trial = golden.Navigator.run_trial
 
     def counted_frontier(self, agent, here):  # noqa: ANN001, ANN202
         path = frontier(self, agent, here)
@@ -36,35 +38,20 @@ def branches(monkeypatch):
 
     def counted_forget(self, agents):  # noqa: ANN001, ANN202
         stamps = self.wall_stamp[agents[0]].copy()
-        kept = self.branches["fixture_kept"]
         forget(self, agents)
         seen["forget"] += 1
-        seen["fixture_kept"] += self.branches["fixture_kept"] - kept
         seen["walls_doubted"] += int(((stamps >= 0) & (self.wall_stamp[agents[0]] < 0)).sum())
-
-    def counted_reward(self, agent, traj, maze):  # noqa: ANN001, ANN202
-        seen["reward_path"] += 1
-        return reward(self, agent, traj, maze)
-
-    def counted_pointers(self, agent, path, log=True):  # noqa: ANN001, ANN202
-        out = pointers(self, agent, path, log)
-        _, _, prog, lv = out
-        seen["pointer_set"] += int((prog & (lv == self.params.lvl_pointer)).sum())
-        return out
-
-    run_trial = golden.Navigator.run_trial
 
     def counted_trial(self, maze, max_steps):  # noqa: ANN001, ANN202
         before = Counter(self.branches)
         out = run_trial(self, maze, max_steps)
-        for b in ("probe_failed", "probe_corner", "replan"):
+        for b in ("reward_path", "pointer_set", "fixture_kept", "probe_failed", "probe_corner",
+                  "replan"):  # fmt: skip
             seen[b] += self.branches[b] - before[b]
         return out
 
     monkeypatch.setattr(golden.Navigator, "run_trial", counted_trial)
     monkeypatch.setattr(golden.Navigator, "frontier_path", counted_frontier)
-    monkeypatch.setattr(golden.Navigator, "_reward", counted_reward)
-    monkeypatch.setattr(golden.Navigator, "_write_pointers", counted_pointers)
     monkeypatch.setattr(golden.Navigator, "_forget", counted_forget)
     return seen
 
@@ -102,7 +89,7 @@ DIRECTED = {
 
 # The cocotb suite runs these branches on Icarus and Verilator in make test
 # (tests/sim/navigator/test_cocotb.py); here they are slow, but for the rule
-# without optimism and the fixtures (slow on the simulators).
+# without optimism, the fixtures and the probes (slow on the simulators).
 @pytest.mark.parametrize(
     "case", [c if c in ("pessimistic", "fixtures", "probes")
              else pytest.param(c, marks=pytest.mark.slow)

@@ -35,18 +35,21 @@ def assert_same(a: Navigator, b: Navigator, ra, rb, where: str) -> None:  # noqa
     assert a.port.counts == b.port.counts
 
 
-def run_both(layouts, schedule, params, seeds, max_steps, device=None):  # noqa: ANN001, ANN201
-    """Run the numpy and the compiled engine side by side, comparing after every trial."""
+def run_both(layouts, schedule, params, seeds, max_steps, device=None, record=False):  # noqa: ANN001, ANN201
+    """Run the numpy and the compiled engine side by side, comparing after every trial;
+    the compiled engine's results (``record``: and the numpy navigator, recording its
+    branch counts)."""
     device = device or SiOxParams()
     navs = [
-        Navigator(layouts[0].shape, seeds, params, device, engine=e) for e in ("numpy", "compiled")
+        Navigator(layouts[0].shape, seeds, params, device, engine=e, record=record and e == "numpy")
+        for e in ("numpy", "compiled")
     ]
     results = []
     for t, k in enumerate(schedule):
         ra, rb = (n.run_trial(layouts[k], max_steps) for n in navs)
         assert_same(*navs, ra, rb, f"trial {t}")
         results.append(rb)
-    return results
+    return (results, navs[0]) if record else results
 
 
 @pytest.mark.parametrize("preset", ["default", "paper"])
@@ -70,11 +73,8 @@ def test_fixtures_equal() -> None:
     a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
     params = with_overrides(PRESETS["default"], doubt_age=1)
     schedule = [0] * 4 + [1] * 4 + [0] * 4
-    nav = Navigator(a.shape, range(4), params, SiOxParams(), engine="numpy")
-    for k in schedule:
-        nav.run_trial((a, b)[k], 80)
+    _, nav = run_both([a, b], schedule, params, range(4), 80, record=True)
     assert nav.branches["fixture_kept"] > 0  # the case takes the branch
-    run_both([a, b], schedule, params, range(4), 80)
 
 
 def test_probes_equal() -> None:
@@ -82,11 +82,8 @@ def test_probes_equal() -> None:
     a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
     params = with_overrides(PRESETS["default"], probe_age=2)
     schedule = [0] * 6 + [1] * 6 + [0] * 6
-    nav = Navigator(a.shape, range(6), params, SiOxParams(), engine="numpy", record=True)
-    for k in schedule:
-        nav.run_trial((a, b)[k], 80)
+    _, nav = run_both([a, b], schedule, params, range(6), 80, record=True)
     assert nav.branches["probe_failed"] > 0  # the case takes the branch
-    run_both([a, b], schedule, params, range(6), 80)
 
 
 def test_rule_options_equal() -> None:
