@@ -87,6 +87,12 @@ class NavigatorConfig:
     optimistic: bool = False  # the planner may cross places never stood on
     curiosity_th: int = 0  # threshold of a seen NOMINAL place (0: off)
     boredom: int = 0  # moves without a new place before the frontier search (0: off)
+    # terrain: the layout words carry each place's entry cost (``cost_bits`` wide, in
+    # units of 1 / ``cost_unit``); the reward path is the cheapest over learned costs
+    cost_bits: int = 0  # 0: a maze, no cost map
+    cost_unit: int = 20  # the cost assumed for a place never entered (1.0)
+    forget_on_path_end: bool = False  # a remembered path ending off the goal forgets
+    renew_on_forget: bool = True  # ... and makes every place unseen again
     stamp_bits: int = 16  # trial numbers in wall stamps: a run is at most 2**16 - 1 trials
 
     def __post_init__(self) -> None:
@@ -127,6 +133,11 @@ class NavigatorConfig:
         for name in ("doubt_age", "probe_age"):
             if getattr(self, name) >= 1 << self.stamp_bits:
                 raise ValueError(f"NavigatorConfig.{name} must be below 2**stamp_bits")
+        need("cost_bits", 0, 16)
+        if self.cost_bits:
+            need("cost_unit", 1, (1 << self.cost_bits) - 1)
+            if self.reward_path != "bfs":
+                raise ValueError("NavigatorConfig.cost_bits needs reward_path='bfs' (it plans)")
         if self.probe_age and self.reward_path != "bfs":
             raise ValueError("NavigatorConfig.probe_age needs reward_path='bfs' (it re-plans)")
 
@@ -136,7 +147,7 @@ class NavigatorConfig:
         agent has stood on and seen, known walls, diagonals taken)."""
         return (
             self.reward_path == "bfs" or self.forget_penalties or self.optimistic
-            or self.curiosity_th > 0 or self.boredom > 0
+            or self.curiosity_th > 0 or self.boredom > 0 or self.forget_on_path_end
         )  # fmt: skip
 
     @property
@@ -148,6 +159,22 @@ class NavigatorConfig:
     def max_trials(self) -> int:
         """The most trials a run may have (wall stamps hold trial numbers)."""
         return (1 << self.stamp_bits) - 1 if self.knowledge else (1 << 32) - 1
+
+    @property
+    def terrain(self) -> bool:
+        """The core holds a cost map and plans the cheapest path over learned costs."""
+        return self.cost_bits > 0
+
+    @property
+    def layout_bits(self) -> int:
+        """Bits of a layout word: wall, goal[, entry cost]."""
+        return 2 + self.cost_bits
+
+    @property
+    def dist_bits(self) -> int:
+        """Bits of a path cost: every place entered once at the highest cost, plus
+        one value above them all (unreached)."""
+        return bits(self.places * ((1 << self.cost_bits) - 1) + 1)
 
     @property
     def places(self) -> int:

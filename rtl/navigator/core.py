@@ -72,7 +72,8 @@ class NavigatorCore(wiring.Component):
 
     * ``rram``: the RRAM port (controller side).
     * ``layout_we``, ``layout_addr``, ``layout_data``: write a place of the maze
-      layout (bit 0 wall, bit 1 goal); take effect between trials.
+      layout (bit 0 wall, bit 1 goal; with ``cost_bits``, the place's entry cost
+      in units of 1 / ``cost_unit`` above them); take effect between trials.
     * ``init``: pulse while idle: the run start (every threshold device SET to
       NOMINAL, then with ``init_synapses`` the eight synapses to level
       ``lvl_potentiate``, place by place).
@@ -97,7 +98,7 @@ class NavigatorCore(wiring.Component):
                 "rram": Out(RRAMPortSignature(self.addr_bits, lanes=8)),
                 "layout_we": In(1),
                 "layout_addr": In(self.cell_bits),
-                "layout_data": In(2),
+                "layout_data": In(c.layout_bits),
                 "init": In(1),
                 "start": In(1),
                 "start_row": In(self.row_bits),
@@ -212,6 +213,8 @@ class NavigatorCore(wiring.Component):
             rule.probe_wall.eq(kn.probe_wall),
             rule.probe_side.eq(kn.probe_side),
             kn.probe_failed.eq(rule.probe_failed),
+            kn.renew.eq(rule.renew),
+            kn.win_cost.eq(maze.win_cost),
         ]
         if not c.planner:
             m.d.comb += seq.plan_idle.eq(1)
@@ -236,4 +239,6 @@ class NavigatorCore(wiring.Component):
             seq.path_last.eq(pl.path.payload.last),
             pl.path.ready.eq(seq.path_ready),
             rule.path.eq(pl.path.payload),
+            kn.pl_cost_cell.eq(pl.cost_cell),
+            pl.cost.eq(kn.pl_cost),
         ]

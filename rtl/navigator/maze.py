@@ -24,6 +24,7 @@ from memrl.rtl.navigator.config import (
     SPRAM_PLACES,
     THR,
     NavigatorConfig,
+    any_of,
     offset,
     on_grid,
 )
@@ -87,7 +88,8 @@ class MazeState(wiring.Component):
 
     * ``ctl``: :class:`MazeControl` (from the sequencer);
     * ``layout_we``, ``layout_addr``, ``layout_data``: write a place of the
-      layout (bit 0 wall, bit 1 goal), while ``ctl.idle``;
+      layout (bit 0 wall, bit 1 goal; on terrain the entry cost above them),
+      while ``ctl.idle``;
     * ``start_row``, ``start_col``: the trial's start, taken at ``ctl.start``;
     * ``win``: the winner of the last tick (one-hot), from the neurons;
     * ``pos``: the place (after the move, in the ``book`` cycle);
@@ -105,7 +107,8 @@ class MazeState(wiring.Component):
       ``look_hot``: the target whose bits land this cycle (one-hot);
       ``win_row``, ``win_col``, ``win_cell``: the winner's target;
       ``win_visited``: it was left during this trial; ``sweep_goal``: the goal
-      bit of the place the trial start's sweep addressed a cycle before.
+      bit of the place the trial start's sweep addressed a cycle before;
+      ``win_cost`` (terrain): the entry cost of the winner's target.
     """
 
     def __init__(self, config: NavigatorConfig) -> None:
@@ -116,7 +119,7 @@ class MazeState(wiring.Component):
                 "ctl": In(MazeControl(c.cell_bits)),
                 "layout_we": In(1),
                 "layout_addr": In(c.cell_bits),
-                "layout_data": In(2),
+                "layout_data": In(c.layout_bits),
                 "start_row": In(c.row_bits),
                 "start_col": In(c.col_bits),
                 "win": In(8),
@@ -142,6 +145,7 @@ class MazeState(wiring.Component):
                 "win_cell": Out(c.cell_bits),
                 "win_visited": Out(1),
                 "sweep_goal": Out(1),
+                "win_cost": Out(max(c.cost_bits, 1)),
             }
         )
 
@@ -155,7 +159,9 @@ class MazeState(wiring.Component):
         # Maps of SPRAM_PLACES places or more ask for single-port "huge" RAM (iCE40
         # SPRAM); the attribute is a synthesis hint, ignored where there is none.
         big = {"ram_style": "huge"} if P >= SPRAM_PLACES else None
-        m.submodules.layout = layout = Memory(shape=unsigned(2), depth=P, init=[], attrs=big)
+        m.submodules.layout = layout = Memory(
+            shape=unsigned(c.layout_bits), depth=P, init=[], attrs=big
+        )
         maze_w, maze_r = layout.write_port(), layout.read_port()
         m.submodules.visited = visited = Memory(shape=unsigned(1), depth=P, init=[], attrs=big)
         vis_w, vis_r = visited.write_port(), visited.read_port()
@@ -183,6 +189,8 @@ class MazeState(wiring.Component):
         wall_bits = Signal(8)
         goal_bits = Signal(8)
         vis_bits = self.visited
+        cb_ = c.cost_bits
+        costs = Signal(8 * cb_) if cb_ else None  # terrain: the targets' entry costs
         look = Signal(4)  # layout and visited lookups: address of target ``look``
         lk_head = Signal(cb)  # the place of target ``look`` (direction order)
         m.d.comb += ctl.looked.eq(look >= 8)
@@ -262,6 +270,8 @@ class MazeState(wiring.Component):
                     goal_bits.bit_select(k, 1).eq(maze_r.data[1]),
                     vis_bits.bit_select(k, 1).eq(vis_r.data),
                 ]
+                if cb_:
+                    m.d.sync += costs.word_select(k, cb_).eq(maze_r.data[2:])
 
         with m.If(ctl.integrate):
             m.d.sync += [
@@ -284,6 +294,10 @@ class MazeState(wiring.Component):
                 win_row.eq(pos_r + offset(self.win, off_row, c.row_bits)),
                 win_col.eq(pos_c + offset(self.win, off_col, c.col_bits)),
             ]
+            if cb_:  # the winner's target's entry cost (an AND-OR with the one-hot winner)
+                m.d.sync += self.win_cost.eq(
+                    any_of([Mux(self.win[d], costs.word_select(d, cb_), 0) for d in range(8)])
+                )
 
         # A move: leave the place (homeostasis) for the winner's target.
         with m.If(ctl.book & moved):

@@ -150,6 +150,11 @@ class Knowledge(wiring.Component):
                 "probe_wall": Out(1),
                 "probe_side": Out(1),
                 "probe_failed": In(1),
+                # terrain: learned entry costs; path-end forgetting's renewal
+                "win_cost": In(max(c.cost_bits, 1)),
+                "pl_cost_cell": In(cb),
+                "pl_cost": Out(max(c.cost_bits, 1)),
+                "renew": In(1),
             }
         )
 
@@ -167,6 +172,16 @@ class Knowledge(wiring.Component):
         m.submodules.rows = rows = Memory(shape=unsigned(3 * W), depth=c.height, init=[])
         rows_w, rows_r = rows.write_port(granularity=1), rows.read_port()
         got = data.View(word, ps_r.data)
+        if c.terrain:  # the learned entry cost of each place (cost_unit until entered)
+            m.submodules.ck = ck = Memory(shape=unsigned(c.cost_bits), depth=P, init=[])
+            ck_w, ck_r = ck.write_port(), ck.read_port()
+            m.d.comb += [ck_r.addr.eq(self.pl_cost_cell), self.pl_cost.eq(ck_r.data)]
+            with m.If(ctl.init):
+                m.d.comb += [ck_w.addr.eq(ctl.sweep), ck_w.data.eq(c.cost_unit),
+                             ck_w.en.eq(1)]  # fmt: skip
+            with m.If(ctl.book):
+                m.d.comb += [ck_w.addr.eq(self.win_cell), ck_w.data.eq(self.win_cost),
+                             ck_w.en.eq(1)]  # fmt: skip
 
         trial = Signal(sb)
         with m.If(ctl.init):
@@ -327,17 +342,27 @@ class Knowledge(wiring.Component):
             old = old & ~((got.mark == MARK_FIXED) & ~got.explored)
         with m.If(fr_got):
             m.d.sync += [held.eq(ps_r.data), self.old.eq(old)]
+        # Per place of the sweep: an old wall is doubted (forget_penalties); a path
+        # ending off the goal renews it, unseen (forget_on_path_end).
+        doubt = Const(0, 1)
         if c.forget_penalties:
-            plan = held.known & self.old
+            doubt = held.known & self.old
             if c.optimistic and not c.doubt_unexplored:
-                plan = plan & held.explored
-            with m.If(ctl.forget_wr & plan):
+                doubt = doubt & held.explored
+            with m.If(ctl.forget_wr & doubt):
                 m.d.comb += [
                     ps_w.addr.eq(sw_cell),
                     ps_w.data.eq(place_word(held.explored, Const(0, 1), held.stamp, MARK_DOUBTED)),
                     ps_w.en.eq(1),
                 ]
-                row_write(sw_row, sw_col, u=held.explored | opt)
+        renew = self.renew if c.forget_on_path_end and c.renew_on_forget else Const(0, 1)
+        with m.If(ctl.forget_wr & (doubt | renew)):
+            m.d.comb += [
+                r_row.eq(sw_row),
+                r_col.eq(sw_col),
+                r_en.eq(Cat(doubt, renew, Const(0, 1))),
+                r_val.eq(Cat(held.explored | opt, Const(0, 2))),
+            ]
 
         # -- the step's updates -----------------------------------------------------
         tk_pend = Signal()  # the second place's diagonal bit, written the cycle after

@@ -23,6 +23,18 @@ Distances modulo 3 suffice: two usable places a planned move apart are at
 most one apart, so the place one closer is the neighbour whose distance is
 one less modulo 3; the sources (distance 0) are the usable goals.
 
+On terrain (``cost_bits``) the reward path is the cheapest over the learned
+entry costs (``cost``, read a place at a time, the cycle after ``cost_cell``):
+a label-correcting search from the usable goals (labels 0) with the queue
+used as a circular first-in-first-out queue. A place taken from it relabels
+each neighbour it may be entered from, to its own label plus its entry cost,
+when that is lower, and queues the neighbour unless it is queued. The labels
+settle at the cheapest costs to a goal whatever the order the places are taken
+in, so the path equals the golden model's Dijkstra search: from the start, each
+move to the lowest direction whose place's label plus its entry cost is the
+place's label. Its own memory: ``lbl`` (per place the label, ``dist_bits``
+wide, and whether the place is queued).
+
 The path goes out as a stream (``path``) of places with the direction to the
 next (``last`` marks the final place); the planner is ``idle`` once the last
 is taken, or when there is no path (no entry at all).
@@ -30,7 +42,9 @@ is taken, or when there is no path (no entry at all).
 Cycles: ``height`` to clear the search, then for the reward search two per
 grid row and one per goal; six per place taken from the queue plus one per
 place discovered; six per place of a reward path; three per place of a
-frontier path.
+frontier path. The cheapest path: one per place to clear the labels, the
+sources as above, seven per place taken from the queue plus one per neighbour it
+may be entered from; seven plus one per direction tried per place of the path.
 """
 
 from __future__ import annotations
@@ -88,6 +102,9 @@ class Planner(wiring.Component):
                 "diag": In(4),
                 "path": Out(stream.Signature(PathEntry(cb))),
                 "idle": Out(1),
+                # terrain: reads of the learned entry costs (the cycle after)
+                "cost_cell": Out(cb),
+                "cost": In(max(c.cost_bits, 1)),
             }
         )
 
@@ -107,6 +124,11 @@ class Planner(wiring.Component):
         m.submodules.queue = queue = Memory(shape=entry, depth=P, init=[])
         q_w, q_r = queue.write_port(), queue.read_port()
         q_got = data.View(entry, q_r.data)
+        qn = Signal(cb + 1)  # terrain: places in the (circular) queue
+        if c.terrain:  # per place: the cheapest cost to a goal found so far, queued
+            label = data.StructLayout({"dist": unsigned(c.dist_bits), "inq": unsigned(1)})
+            m.submodules.lbl = lbl = Memory(shape=label, depth=P, init=[])
+            lbl_w, lbl_r = lbl.write_port(), lbl.read_port()
 
         frontier = Signal()
         qh = Signal(cb + 1)
@@ -225,6 +247,10 @@ class Planner(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [frontier.eq(self.frontier), s_row.eq(0), qh.eq(0), qt.eq(0)]
                     fsm.next = "CLR"
+                    if c.terrain:  # the reward path is the cheapest
+                        m.d.sync += [s_base.eq(0), qn.eq(0)]
+                        with m.If(~self.frontier):
+                            fsm.next = "C_CLR"
 
             with fsm.State("CLR"):  # the discovered plane clears, a row per cycle
                 m.d.comb += [bfs_w.addr.eq(s_row), bfs_w.en.eq((1 << 3 * W) - 1),
@@ -243,24 +269,33 @@ class Planner(wiring.Component):
                 m.d.sync += qt.eq(1)
                 fsm.next = "POP"
 
-            # The reward search starts at every usable goal.
-            with fsm.State("SRC_RD"):
-                m.d.comb += row_addr.eq(s_row)
-                fsm.next = "SRC_GOT"
-            with fsm.State("SRC_GOT"):
-                m.d.sync += s_mask.eq(self.rows[:W] & self.rows[2 * W :])
-                fsm.next = "SRC_SCAN"
-            with fsm.State("SRC_SCAN"):
-                with m.If(s_mask.any()):
-                    mark(s_row, s_col, Const(0, 2))
-                    push(qt, s_row, s_col, s_base + s_col, 0, 0)
-                    m.d.sync += [qt.eq(qt + 1), s_mask.eq(s_mask & ~s_low)]
-                with m.Else():
-                    m.d.sync += [s_row.eq(s_row + 1), s_base.eq(s_base + W)]
-                    with m.If(s_row == H - 1):
-                        fsm.next = "POP"
+            def sources(prefix: str, take, then: str) -> None:  # noqa: ANN001
+                """Every usable goal, row by row (two cycles a row, one a goal): each
+                is queued, with ``take`` (its other updates); then ``then``."""
+                with fsm.State(prefix + "SRC_RD"):
+                    m.d.comb += row_addr.eq(s_row)
+                    fsm.next = prefix + "SRC_GOT"
+                with fsm.State(prefix + "SRC_GOT"):
+                    m.d.sync += s_mask.eq(self.rows[:W] & self.rows[2 * W :])
+                    fsm.next = prefix + "SRC_SCAN"
+                with fsm.State(prefix + "SRC_SCAN"):
+                    with m.If(s_mask.any()):
+                        push(qt, s_row, s_col, s_base + s_col, 0, 0)
+                        m.d.sync += s_mask.eq(s_mask & ~s_low)
+                        take()
                     with m.Else():
-                        fsm.next = "SRC_RD"
+                        m.d.sync += [s_row.eq(s_row + 1), s_base.eq(s_base + W)]
+                        with m.If(s_row == H - 1):
+                            fsm.next = then
+                        with m.Else():
+                            fsm.next = prefix + "SRC_RD"
+
+            def bfs_source() -> None:
+                mark(s_row, s_col, Const(0, 2))
+                m.d.sync += qt.eq(qt + 1)
+
+            # The reward search starts at every usable goal.
+            sources("", bfs_source, "POP")
 
             # -- the search: take a place from the queue, read its window, queue the
             # places it discovers in direction order ----------------------------------------
@@ -380,4 +415,119 @@ class Planner(wiring.Component):
                 m.d.sync += out.eq(q_r.data)
                 fsm.next = "ST_OUT"
             offer("ST_OUT", "ST")
+
+            # -- terrain: the cheapest path over the learned entry costs ---------------
+            if c.terrain:
+                db = c.dist_bits
+                inf = (1 << db) - 1  # not reached
+                x_dist = Signal(db)
+                nd = Signal(db + 1)  # the cost of entering x from a neighbour
+                yc_r = Signal(rb)
+                yc_c = Signal(colb)
+                yc_cell = Signal(cb)
+                yc_d = Signal(3)
+                lbl_got = data.View(label, lbl_r.data)
+
+                def wrap(i):  # noqa: ANN001, ANN202 - the circular queue's next index
+                    return Mux(i == P - 1, 0, i + 1)
+
+                def label_write(cell, dist, inq) -> None:  # noqa: ANN001
+                    m.d.comb += [lbl_w.addr.eq(cell), lbl_w.data.dist.eq(dist),
+                                 lbl_w.data.inq.eq(inq), lbl_w.en.eq(1)]  # fmt: skip
+
+                def address_next(then: str, none: str) -> None:
+                    """Read the label and cost of the next direction of ``new``."""
+                    low = lowest_one(new)
+                    d = onehot_index(low, 8, 3)
+                    with m.If(new.any()):
+                        cell = x_cell + d_cell[d]
+                        m.d.comb += [lbl_r.addr.eq(cell), self.cost_cell.eq(cell)]
+                        m.d.sync += [
+                            yc_r.eq(x_r + d_row[d]), yc_c.eq(x_c + d_col[d]), yc_cell.eq(cell),
+                            yc_d.eq(d), new.eq(new & ~low),
+                        ]  # fmt: skip
+                        fsm.next = then
+                    with m.Else():
+                        fsm.next = none
+
+                with fsm.State("C_CLR"):  # every place unreached, a place per cycle
+                    label_write(s_base, inf, 0)
+                    m.d.sync += s_base.eq(s_base + 1)
+                    with m.If(s_base == P - 1):
+                        m.d.sync += s_base.eq(0)
+                        fsm.next = "C_SRC_RD"
+
+                def cost_source() -> None:  # a usable goal costs nothing to reach
+                    label_write(s_base + s_col, 0, 1)
+                    m.d.sync += [qt.eq(wrap(qt)), qn.eq(qn + 1)]
+
+                sources("C_", cost_source, "C_POP")
+
+                # A place from the queue: its label and cost, its window; each planned move
+                # to a neighbour that lowers the neighbour's label relabels it (and queues it
+                # unless it is queued), one neighbour per cycle.
+                with fsm.State("C_POP"):
+                    m.d.comb += q_r.addr.eq(qh)
+                    with m.If(qn == 0):
+                        m.d.sync += [x_r.eq(self.ex_row), x_c.eq(self.ex_col),
+                                     x_cell.eq(self.ex_cell)]  # fmt: skip
+                        fsm.next = "C_X0"
+                    with m.Else():
+                        m.d.sync += [qh.eq(wrap(qh)), qn.eq(qn - 1)]
+                        fsm.next = "C_POP_GOT"
+                with fsm.State("C_POP_GOT"):
+                    m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(q_got.cell)]
+                    m.d.comb += [lbl_r.addr.eq(q_got.cell), self.cost_cell.eq(q_got.cell)]
+                    read_first_row(q_got.row)
+                    fsm.next = "C_W1"
+                with m.If(fsm.ongoing("C_W1")):  # x's label and cost land: x leaves the queue
+                    m.d.sync += nd.eq(lbl_got.dist + self.cost)
+                    label_write(x_cell, lbl_got.dist, 0)
+                window("C_W", "C_REL", first=False)
+                with fsm.State("C_REL"):
+                    m.d.sync += new.eq(step_ok_v)
+                    fsm.next = "C_REL_NEXT"
+                with fsm.State("C_REL_NEXT"):
+                    address_next("C_REL_GOT", "C_POP")
+                with fsm.State("C_REL_GOT"):  # y's label landed; the next is addressed
+                    with m.If(nd < lbl_got.dist):
+                        label_write(yc_cell, nd, 1)
+                        with m.If(~lbl_got.inq):
+                            push(qt, yc_r, yc_c, yc_cell, 0, 0)
+                            m.d.sync += [qt.eq(wrap(qt)), qn.eq(qn + 1)]
+                    address_next("C_REL_GOT", "C_POP")
+
+                # The path: from its first place, to the lowest direction whose place's
+                # label plus its entry cost is the place's label.
+                window("C_X", "C_EXT")
+                with m.If(fsm.ongoing("C_X0")):
+                    m.d.comb += lbl_r.addr.eq(x_cell)
+                with m.If(fsm.ongoing("C_X1")):
+                    m.d.sync += x_dist.eq(lbl_got.dist)
+                with fsm.State("C_EXT"):
+                    m.d.sync += [
+                        new.eq(step_ok_v),
+                        out.cell.eq(x_cell),
+                        out.d.eq(0),
+                        out.last.eq(1),
+                    ]
+                    with m.If(x_dist == inf):
+                        fsm.next = "IDLE"  # no path (the start is not reachable)
+                    with m.Elif(x_dist == 0):
+                        fsm.next = "C_OUT"  # a goal: the last place
+                    with m.Else():
+                        fsm.next = "C_EXT_NEXT"
+                with fsm.State("C_EXT_NEXT"):
+                    address_next("C_EXT_GOT", "IDLE")
+                with fsm.State("C_EXT_GOT"):
+                    with m.If(lbl_got.dist + self.cost == x_dist):
+                        m.d.sync += [out.d.eq(yc_d), out.last.eq(0)]
+                        fsm.next = "C_OUT"
+                    with m.Else():
+                        address_next("C_EXT_GOT", "IDLE")
+                offer("C_OUT", "C_X0", [
+                    x_r.eq(x_r + d_row[out.d]),
+                    x_c.eq(x_c + d_col[out.d]),
+                    x_cell.eq(x_cell + d_cell[out.d]),
+                ])  # fmt: skip
         return m

@@ -150,7 +150,9 @@ class LearningRule(wiring.Component):
       codes (port); ``path``: the planned path's place (planner);
       ``probe_wall``, ``probe_side`` (knowledge): a hit at the winner's target
       or its diagonal would be a failed probe; ``probe_failed``: the step's hit
-      was (registered, to the knowledge);
+      was (registered, to the knowledge); ``renew`` (``forget_on_path_end``):
+      the step moved off the remembered path, not onto a goal: it forgets and
+      every place is unseen again (registered, to the knowledge);
     * ``op``, ``addr``, ``level``: the prepared request (registers).
     """
 
@@ -179,6 +181,7 @@ class LearningRule(wiring.Component):
                 "probe_wall": In(1),
                 "probe_side": In(1),
                 "probe_failed": Out(1),
+                "renew": Out(1),
                 "op": Out(3),
                 "addr": Out(ab),
                 "level": Out(4),
@@ -218,8 +221,16 @@ class LearningRule(wiring.Component):
             with m.If(ctl.decide):
                 m.d.sync += self.probe_failed.eq(v_probe)
             blocked = blocked & ~v_probe
+        v_off = Const(0, 1)
+        if c.forget_on_path_end:  # a move off the remembered path, not onto a goal
+            was_on_path = Signal()  # the last step moved onto a REWARD place
+            v_off = moved & was_on_path & ~self.win_reward & ~self.win_goal
+            with m.If(ctl.trial_start):
+                m.d.sync += was_on_path.eq(0)
+            with m.If(ctl.decide):
+                m.d.sync += [was_on_path.eq(on_path & ~v_forget), self.renew.eq(v_off)]
         m.d.comb += [
-            v_forget.eq(blocked | ((on_path & exploit_full) if c.exploit_limit else 0)),
+            v_forget.eq(blocked | v_off | ((on_path & exploit_full) if c.exploit_limit else 0)),
             v_stuck.eq(~moved & stay_full),
         ]
         # pointers: a pointer is not potentiated again, unless it led back to a
@@ -231,7 +242,7 @@ class LearningRule(wiring.Component):
         # ``boredom`` of them, the frontier search (not at a goal).
         if c.boredom:
             bored = Signal(bits(c.boredom))
-            fresh = ~self.win_seen | self.win_reward
+            fresh = ~self.win_seen | self.win_reward | self.renew  # renewed: unseen
             v_bored = Mux(moved, Mux(fresh, 0, bored + 1), bored)
             m.d.comb += ctl.frontier.eq(~(moved & self.win_goal) & (v_bored >= c.boredom))
             with m.If(ctl.trial_start):

@@ -77,7 +77,7 @@ def make_case(
     if any(lay.shape != shape for lay in layouts):
         raise ValueError("every layout of a schedule must have the same shape")
     return {
-        "layouts": [layout_flags(lay) for lay in layouts],
+        "layouts": [layout_flags(lay, core.config.cost_bits) for lay in layouts],
         "starts": [list(lay.start) for lay in layouts],
         "width": shape[1],
         "schedule": layout_schedule(len(layouts), switch_at, trials),
@@ -122,7 +122,7 @@ def run_cocotb(
     ``workdir`` receives the case, the expected and the observed logs, the
     simulator's log (``sim.log``) and, with ``waves`` (default: the ``WAVES``
     environment variable), the waveform."""
-    core = NavigatorCore(rtl_config(params, layouts[0].shape))
+    core = NavigatorCore(rtl_config(params, layouts[0].shape, layouts[0].cost is not None))
     case = make_case(
         layouts, switch_at, trials, max_steps, seed, core, bus, latency, ready_prob,
         backpressure_seed, reset_at,

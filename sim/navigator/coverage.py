@@ -74,6 +74,7 @@ DEFAULT_BRANCHES = (
     "probe_failed",  # a hit at a known wall on a path planned probing: no forgetting
     "probe_corner",  # ... at a corner beside one (the walls beside it are stamped)
     "replan",  # the path re-planned from the position after a failed probe
+    "path_end",  # terrain: a move off the remembered path, not onto a goal, forgets
 )
 ALL_BRANCHES = BRANCHES + DEFAULT_BRANCHES
 

@@ -434,6 +434,8 @@ class Navigator:
             if path_end:  # stepped off the remembered path, not at a goal
                 off = moved & was_on_path & (t_cls != Cls.REWARD) & ~goal[t_safe]
                 off &= ~forget
+                if self.record:
+                    self.branches["path_end"] += int(off.sum())
                 if p.renew_on_forget:  # the goal is elsewhere: every place is worth a look
                     self.seen[a[off]] = False
                 forget |= off

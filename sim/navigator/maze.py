@@ -32,6 +32,7 @@ __all__ = [
     "parse_maze",
     "shipped",
     "SHIPPED_DIR",
+    "terrain_transfer",
 ]
 
 DIR_NAMES = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -257,3 +258,24 @@ def random_maze(
     raise ValueError(
         f"no {h} x {w} maze with a reachable goal at wall density {wall_density} in {tries} draws"
     )
+
+
+def terrain_transfer(
+    size: int, rng: np.random.Generator, wall_row: bool = False
+) -> tuple[Maze, Maze]:
+    """A small terrain map and the same map with the goal moved (the rover's
+    transfer, at test scale): entry costs 1 (60 %), 2, 5 or 10, start (1, 1), the
+    goal near the far corner, then near the top right; ``wall_row``: a wall across
+    the middle row with a gap at each end."""
+    if size < 6:
+        raise ValueError(f"a terrain transfer needs at least 6 x 6 places (got {size})")
+    cost = rng.choice([1.0, 2.0, 5.0, 10.0], size=(size, size), p=[0.6, 0.2, 0.1, 0.1])
+    walls = np.zeros((size, size), dtype=bool)
+    if wall_row:
+        walls[size // 2, 1 : size - 2] = True
+    maps = []
+    for r, c in ((size - 2, size - 2), (1, size - 2)):
+        goal = np.zeros((size, size), dtype=bool)
+        goal[r, c] = True
+        maps.append(Maze(walls, (1, 1), goal, name=f"terrain_goal{r}_{c}", cost=cost))
+    return maps[0], maps[1]

@@ -37,9 +37,13 @@ def run_planner(
     start: int,
     here: int,
     frontier: bool,
+    cost: np.ndarray | None = None,
 ) -> PlannerRun:
     """One search: ``frontier`` from ``here``, else the reward path from ``start``.
-    The maps are per place (row-major); ``diag_taken`` is ``(places, 8)``."""
+    The maps are per place (row-major); ``diag_taken`` is ``(places, 8)``;
+    ``cost``: the learned entry costs (a terrain core's, ``config.cost_bits``)."""
+    if config.terrain != (cost is not None):
+        raise ValueError("a terrain planner (cost_bits) needs the learned costs, no other")
     h, w = config.height, config.width
     rows = []
     for r in range(h):
@@ -53,10 +57,14 @@ def run_planner(
     out: list[tuple[int, int, int]] = []
     cycles = 0
 
+    costs = [0] * (h * w) if cost is None else [int(v) for v in cost]
+
     async def memory(ctx) -> None:  # noqa: ANN001 - the knowledge's read ports
-        async for _, _, row, cell in ctx.tick().sample(dut.rd_row, dut.rd_cell):
+        sampled = ctx.tick().sample(dut.rd_row, dut.rd_cell, dut.cost_cell)
+        async for _, _, row, cell, cost_cell in sampled:
             ctx.set(dut.rows, rows[min(row, h - 1)])
             ctx.set(dut.diag, diag[min(cell, h * w - 1)])
+            ctx.set(dut.cost, costs[min(cost_cell, h * w - 1)])
 
     async def bench(ctx) -> None:  # noqa: ANN001
         nonlocal cycles
@@ -80,7 +88,7 @@ def run_planner(
             if idle and not valid:
                 break
             cycles += 1
-            if cycles > 64 * h * w + 1000:
+            if cycles > 256 * h * w + 1000:
                 raise RuntimeError(f"the planner did not finish in {cycles} cycles")
 
     sim = Simulator(dut)

@@ -27,9 +27,11 @@ from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.devices.emulator import EmulatorModel, EmulatorPort, emulator_for
 from memrl.sim.navigator.amaranth_port import RRAMMonitor, RRAMResponder
 from memrl.sim.navigator.golden import (
+    COST_UNIT,
     PRESETS,
     Navigator,
     NavigatorParams,
+    cost_units,
     layout_schedule,
     run_agent,
 )
@@ -38,16 +40,11 @@ from memrl.sim.navigator.maze import Maze
 __all__ = ["TRIAL_FIELDS", "UnsupportedRule", "golden_run", "layout_flags", "rtl_config",
            "rtl_presets", "RtlTrial", "run_rtl"]  # fmt: skip
 
-#: Golden-model options the core implements only in these forms: on a maze, and
-#: on terrain (where the core has no costs to plan the cheapest path with).
-_RTL_RULE = {
-    "forget_on_path_end": ("off", "terrain"),
-}
-_RTL_TERRAIN_RULE = {
-    "forget_on_path_end": ("off",),
-    "reward_path": ("recent",),
-    "boredom": (0,),
-}
+#: Golden-model options the core implements only in these forms (on mazes and on
+#: terrain alike).
+_RTL_RULE: dict[str, tuple] = {}
+#: The widest entry cost of a terrain map the core holds, in units of 1/COST_UNIT.
+COST_BITS = 8
 
 
 #: The per-trial figures the core reports, by their golden-model names.
@@ -91,9 +88,23 @@ def golden_run(
     return out, np.asarray(nav.logs[0], dtype=np.int64).reshape(-1, 4)
 
 
-def layout_flags(maze: Maze) -> list[int]:
-    """The core's layout word of every place, row-major: bit 0 wall, bit 1 goal."""
-    return (maze.walls.reshape(-1).astype(int) | (maze.goal.reshape(-1).astype(int) << 1)).tolist()
+def layout_flags(maze: Maze, cost_bits: int = 0) -> list[int]:
+    """The core's layout word of every place, row-major: bit 0 wall, bit 1 goal and,
+    with ``cost_bits`` (a core that plans over costs), the entry cost in units of
+    1/COST_UNIT above them."""
+    flags = maze.walls.reshape(-1).astype(int) | (maze.goal.reshape(-1).astype(int) << 1)
+    if cost_bits:
+        units = cost_units(maze)
+        if units is None:
+            raise ValueError("the core plans over costs: the maze must be a terrain map")
+        top = (1 << cost_bits) - 1
+        if units.max() > top:
+            raise ValueError(
+                f"an entry cost of {units.max() / COST_UNIT:g} is beyond the core's "
+                f"{top / COST_UNIT:g} ({cost_bits}-bit costs in units of 1/{COST_UNIT})"
+            )
+        flags = flags | (units << 2)
+    return flags.tolist()
 
 
 class UnsupportedRule(ValueError):
@@ -104,21 +115,29 @@ def rtl_config(
     params: NavigatorParams, shape: tuple[int, int], terrain: bool = False
 ) -> NavigatorConfig:
     """The core's parameters for ``params`` on a maze of ``shape`` (``terrain``: a
-    cost map, where the core has no costs to plan with; on a maze
-    ``forget_on_path_end='terrain'`` never acts)."""
-    allowed = _RTL_TERRAIN_RULE if terrain else _RTL_RULE
-    off = [f"{k}={getattr(params, k)!r}" for k, v in allowed.items() if getattr(params, k) not in v]
+    cost map; the default rule's core then holds the map's entry costs and plans
+    the cheapest path over what it learned of them)."""
+    off = [
+        f"{k}={getattr(params, k)!r}" for k, v in _RTL_RULE.items() if getattr(params, k) not in v
+    ]
     if off:
-        where = "on terrain maps" if terrain else "on mazes"
-        raise UnsupportedRule(
-            f"these rule options are not in the navigator core {where}: " + ", ".join(off)
-        )
-    # Every core parameter but the maze's size and the counter widths is a rule
-    # constant of the same name in the golden model.
-    sized = {"height", "width", "max_steps_bits", "stamp_bits"}
-    shared = {f.name for f in fields(NavigatorConfig)} - sized
+        raise UnsupportedRule("these rule options are not in the navigator core: " + ", ".join(off))
+    # Every core parameter but the maze's size, the counter widths and the cost map's
+    # is a rule constant of the same name in the golden model.
+    own = {"height", "width", "max_steps_bits", "stamp_bits", "cost_bits", "cost_unit",
+           "forget_on_path_end"}  # fmt: skip
+    shared = {f.name for f in fields(NavigatorConfig)} - own
+    path_end = params.forget_on_path_end == "always" or (
+        params.forget_on_path_end == "terrain" and terrain
+    )
+    planned = params.reward_path == "bfs"
     return NavigatorConfig(
-        height=shape[0], width=shape[1], **{n: getattr(params, n) for n in shared}
+        height=shape[0],
+        width=shape[1],
+        cost_bits=COST_BITS if terrain and planned else 0,
+        cost_unit=COST_UNIT,
+        forget_on_path_end=path_end,
+        **{n: getattr(params, n) for n in shared},
     )
 
 
@@ -175,7 +194,7 @@ def run_rtl(
     shape = layouts[0].shape
     if any(lay.shape != shape for lay in layouts):
         raise ValueError("every layout of a schedule must have the same shape")
-    config = rtl_config(params, shape)
+    config = rtl_config(params, shape, terrain=layouts[0].cost is not None)
     core = NavigatorCore(config)
     m = Module()
     m.submodules.core = core
@@ -210,7 +229,7 @@ def run_rtl(
 
         async def load(maze: Maze) -> None:
             ctx.set(core.layout_we, 1)
-            for cell, v in enumerate(layout_flags(maze)):
+            for cell, v in enumerate(layout_flags(maze, config.cost_bits)):
                 ctx.set(core.layout_addr, cell)
                 ctx.set(core.layout_data, v)
                 await ctx.tick()

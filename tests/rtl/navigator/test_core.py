@@ -16,7 +16,6 @@ from memrl.sim.navigator.maze import DIRECTIONS as HOST_DIRECTIONS
 from memrl.sim.navigator.maze import shipped
 from memrl.sim.navigator.session import (
     TRIAL_FIELDS,
-    UnsupportedRule,
     golden_run,
     rtl_config,
     run_rtl,
@@ -61,10 +60,15 @@ def test_port_signature_and_config_checks():
         NavigatorConfig(code_recall_min=10)
     assert rtl_config(PRESETS["default"], (30, 30)).planner
     assert not rtl_config(PRESETS["paper"], (30, 30)).knowledge
-    with pytest.raises(UnsupportedRule, match="on terrain maps: .*reward_path='bfs'"):
-        rtl_config(PRESETS["default"], (30, 30), terrain=True)
-    with pytest.raises(UnsupportedRule, match="forget_on_path_end='always'"):
-        rtl_config(replace(PRESETS["default"], forget_on_path_end="always"), (30, 30))
+    # terrain: the default rule's core holds the costs and forgets at a path's end
+    ter = rtl_config(PRESETS["default"], (30, 30), terrain=True)
+    assert ter.terrain and ter.forget_on_path_end and ter.layout_bits == 10
+    assert not rtl_config(PRESETS["default"], (30, 30)).forget_on_path_end
+    assert not rtl_config(PRESETS["paper"], (30, 30), terrain=True).terrain
+    always = replace(PRESETS["default"], forget_on_path_end="always")
+    assert rtl_config(always, (30, 30)).forget_on_path_end
+    with pytest.raises(ValueError, match="cost_bits needs reward_path"):
+        NavigatorConfig(cost_bits=8)
     with pytest.raises(ValueError, match="reward_path"):
         NavigatorConfig(reward_path="dfs")
     assert RRAMOp.SET.value == Op.SET and RRAMOp.RESET.value == Op.RESET

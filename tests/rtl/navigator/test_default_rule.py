@@ -11,7 +11,7 @@ import pytest
 
 from memrl.sim.navigator import golden
 from memrl.sim.navigator.golden import PRESETS, with_overrides
-from memrl.sim.navigator.maze import shipped
+from memrl.sim.navigator.maze import shipped, terrain_transfer
 
 from .test_core import assert_equal_runs
 
@@ -46,7 +46,7 @@ def branches(monkeypatch):
         before = Counter(self.branches)
         out = run_trial(self, maze, max_steps)
         for b in ("reward_path", "pointer_set", "fixture_kept", "probe_failed", "probe_corner",
-                  "replan"):  # fmt: skip
+                  "replan", "path_end"):  # fmt: skip
             seen[b] += self.branches[b] - before[b]
         return out
 
@@ -100,3 +100,14 @@ def test_default_rule_branch_equals_golden_model(case, branches):
     assert_equal_runs(_pair(), switch_at, 12, 80, seed, with_overrides(DEFAULT, **over))
     for b in wanted:
         assert branches[b] > 0, f"{case}: the golden model never took {b}"
+
+
+@pytest.mark.parametrize("wall_row", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_default_rule_on_terrain_equals_golden_model(wall_row, branches):
+    """A cost map: the core learns each place's entry cost as it enters it and
+    rewards the cheapest path over them; when the goal moves, the walk off the
+    remembered path forgets and makes every place unseen again."""
+    maps = list(terrain_transfer(10, np.random.default_rng(1), wall_row))
+    rtl, _ = assert_equal_runs(maps, [5], 10, 400, 0, DEFAULT)
+    assert branches["reward_path"] == 10 and branches["path_end"] > 0
+    assert all(t.reached for t in rtl)

@@ -21,7 +21,7 @@ import pytest
 from memrl.sim.navigator.cocotb_run import run_cocotb
 from memrl.sim.navigator.coverage import BRANCHES, DEFAULT_BRANCHES, branch_counts
 from memrl.sim.navigator.golden import PRESETS, with_overrides
-from memrl.sim.navigator.maze import random_maze, shipped
+from memrl.sim.navigator.maze import random_maze, shipped, terrain_transfer
 from memrl.sim.navigator.session import golden_run
 from memrl.sim.tools.runner import waves_requested
 
@@ -116,11 +116,23 @@ DEFAULT_CASES = {
     "default_fixtures": ([4], 12, 1, {"doubt_age": 1}),
     # probes of walls that appeared after 2 trials: failed at walls and corners
     "default_probes": ([4, 8], 12, 1, {"probe_age": 2}),
+    # a cost map whose goal moves: cheapest paths, path-end forgetting
+    "default_terrain": ([5], 10, 0, {}),
 }  # fmt: skip
+
+
+def _case_maps(case: str) -> tuple[list, int]:
+    """The layouts of a default-rule case and its step limit."""
+    if case.endswith("terrain"):
+        return list(terrain_transfer(10, np.random.default_rng(1))), 400
+    return _pair(), 80
+
+
 # make test runs the preset on both simulators and every branch on Verilator; the
 # rest is slow (SLOW=1).
 _FAST_DEFAULT = {("default", "icarus"), ("default", "verilator"),
-                 ("default_doubt_frontier", "verilator")}  # fmt: skip
+                 ("default_doubt_frontier", "verilator"),
+                 ("default_terrain", "verilator")}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -137,11 +149,12 @@ _FAST_DEFAULT = {("default", "icarus"), ("default", "verilator"),
 def test_default_rule_equals_golden_model(sim, case, workdir):
     switch_at, trials, seed, over = DEFAULT_CASES[case]
     params = with_overrides(PRESETS["default"], **over)
+    maps, max_steps = _case_maps(case)
     res = run_cocotb(
-        sim, _pair(), switch_at, trials, 80, seed, workdir, params, build_root=BUILD_ROOT
+        sim, maps, switch_at, trials, max_steps, seed, workdir, params, build_root=BUILD_ROOT
     )
     counts: Counter = Counter()
-    golden_run(_pair(), switch_at, trials, 80, seed, params, branches=counts)
+    golden_run(maps, switch_at, trials, max_steps, seed, params, branches=counts)
     record_coverage(sim, f"directed-{case}", dict(counts))
     ops = res.log
     pointers = (ops[:, 0] == 1) & (ops[:, 2] == params.lvl_pointer) & (ops[:, 1] % 9 != 8)
@@ -152,9 +165,10 @@ def test_default_rule_equals_golden_model(sim, case, workdir):
 def test_every_default_branch_has_a_directed_run():
     """Together the default-rule cases take every branch of the default rule."""
     counts: Counter = Counter()
-    for switch_at, trials, seed, over in DEFAULT_CASES.values():
+    for case, (switch_at, trials, seed, over) in DEFAULT_CASES.items():
         params = with_overrides(PRESETS["default"], **over)
-        golden_run(_pair(), switch_at, trials, 80, seed, params, branches=counts)
+        maps, max_steps = _case_maps(case)
+        golden_run(maps, switch_at, trials, max_steps, seed, params, branches=counts)
     missed = [b for b in DEFAULT_BRANCHES if counts[b] == 0]
     assert not missed, f"no default-rule case takes {missed}: {dict(counts)}"
 
