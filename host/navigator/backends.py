@@ -38,7 +38,7 @@ from memrl.rtl.navigator.commands import config_id
 from memrl.rtl.navigator.core import SLOTS
 from memrl.sim.devices.emulator import RRAM_DEVICES, EmulatorModel, EmulatorPort, check_device
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialAgent, TrialResult
-from memrl.sim.navigator.session import TRIAL_FIELDS, UnsupportedRule, rtl_config, rtl_presets
+from memrl.sim.navigator.session import TRIAL_FIELDS, rtl_config, rtl_presets
 
 __all__ = ["BACKENDS", "NAVIGATOR_BACKENDS", "NavigatorBackend", "AgentRequest", "RRAM_DEVICES",
            "Backend", "parse_backend", "check_run", "StackedAgents", "close_agents",
@@ -65,12 +65,13 @@ class AgentRequest:
     seeds: tuple[int, ...]
     preset: str
     traj_depth: int
+    terrain: bool = False  # the runs are on cost maps
 
 
 @dataclass(frozen=True)
 class NavigatorBackend:
     """One place a maze run executes. ``agents`` makes its agents; ``firmware``:
-    it runs the firmware (both rules on mazes, the paper rule on terrain); ``board``: a
+    it runs the firmware (every preset, on mazes and on terrain); ``board``: a
     board on a port (``NAME:PORT``), holding one agent's devices."""
 
     agents: Callable[[AgentRequest], TrialAgent]
@@ -124,10 +125,10 @@ def _firmware_agent(transport: object, req: AgentRequest, timeout_s: float):  # 
     from memrl.host.link.client import LinkClient
     from memrl.host.navigator.commands import FirmwareAgent, NavigatorClient
 
-    config = rtl_config(PRESETS[req.preset], req.shape)
-    known = {config_id(cfg): name for name, cfg in rtl_presets(req.shape).items()}
+    config = rtl_config(PRESETS[req.preset], req.shape, req.terrain)
+    known = {config_id(cfg): name for name, cfg in rtl_presets(req.shape, req.terrain).items()}
     link = LinkClient(transport, timeout_s=timeout_s)
-    return FirmwareAgent(NavigatorClient(link, config_id(config), known))
+    return FirmwareAgent(NavigatorClient(link, config_id(config), known, config.cost_bits))
 
 
 def _per_seed(make: Callable[[AgentRequest, int], TrialAgent], req: AgentRequest) -> TrialAgent:
@@ -147,7 +148,7 @@ def _amaranth_agent(req: AgentRequest, seed: int) -> TrialAgent:
     """The firmware of one seed in amaranth.sim."""
     from memrl.host.link.transports import AmaranthTransport
 
-    config = rtl_config(PRESETS[req.preset], req.shape)
+    config = rtl_config(PRESETS[req.preset], req.shape, req.terrain)
     t = AmaranthTransport(config, seed, req.device, traj_depth=req.traj_depth)
     return _firmware_agent(t, req, SIM_TIMEOUT_S)
 
@@ -157,7 +158,7 @@ def _simboard_agent(simulator: str, req: AgentRequest, seed: int) -> TrialAgent:
     from memrl.host.link.transports import SerialTransport
     from memrl.sim.tools.uart_bridge import SimBoard
 
-    config = rtl_config(PRESETS[req.preset], req.shape)
+    config = rtl_config(PRESETS[req.preset], req.shape, req.terrain)
     board = SimBoard(simulator, config, seed, req.device, traj_depth=req.traj_depth)
     try:
         agent = _firmware_agent(SerialTransport(board.port), req, SIMBOARD_TIMEOUT_S)
@@ -191,17 +192,13 @@ def parse_backend(text: str) -> Backend:
     return NAVIGATOR_BACKENDS.parse(text)
 
 
-def check_run(backend: str, device: str, preset: str, seeds: int, terrain: bool = False) -> Backend:
-    """The parsed backend, after refusing what it cannot run (naming the option).
-    ``terrain``: the run is on a cost map (the rover), not a maze."""
+def check_run(backend: str, device: str, preset: str, seeds: int) -> Backend:
+    """The parsed backend, after refusing what it cannot run (naming the option)."""
     b = parse_backend(backend)
     check_device(device)
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
     entry = NAVIGATOR_BACKENDS.entry(b)
-    if entry.firmware:
-        try:
-            rtl_config(PRESETS[preset], (2, 2), terrain=terrain)
-        except UnsupportedRule as e:
-            raise ValueError(f"--preset {preset} with --backend {b}: {e}") from None
     if entry.board and seeds != 1:
         raise ValueError("a board holds one agent's devices: use --seeds 1 with a serial backend")
     return b
@@ -220,6 +217,8 @@ def navigator_agent(
     the runs are on a cost map). A simulated
     firmware keeps ``traj_depth`` trajectory places per trial (a terrain map's
     cost needs all of them: max steps + 1)."""
-    check_run(str(backend), device, preset, len(seeds), terrain=terrain)
-    request = AgentRequest(backend.port, device, tuple(shape), tuple(seeds), preset, traj_depth)
+    check_run(str(backend), device, preset, len(seeds))
+    request = AgentRequest(
+        backend.port, device, tuple(shape), tuple(seeds), preset, traj_depth, terrain
+    )
     return NAVIGATOR_BACKENDS.entry(backend).agents(request)

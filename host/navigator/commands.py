@@ -68,11 +68,18 @@ class NavigatorClient:
     """The navigator firmware's commands over ``link``."""
 
     def __init__(
-        self, link: LinkClient, config_id: int | None = None, known: dict[int, str] | None = None
+        self,
+        link: LinkClient,
+        config_id: int | None = None,
+        known: dict[int, str] | None = None,
+        cost_bits: int = 0,
     ) -> None:
         """``config_id``: the rule the run expects (None: any); ``known``: rule names
-        by id, so a refusal can say which rule the firmware runs."""
+        by id, so a refusal can say which rule the firmware runs; ``cost_bits``: the
+        firmware's core plans over entry costs of this width (a terrain build), so
+        each layout goes with its costs."""
         self.link = link
+        self.cost_bits = cost_bits
         raw = link.request(Cmd.IDENTIFY)
         if len(raw) != IDENTIFY_BYTES:
             raise LinkError(f"IDENTIFY reply of {len(raw)} bytes (expected {IDENTIFY_BYTES})")
@@ -103,13 +110,15 @@ class NavigatorClient:
         self.link.request(Cmd.RESET)
 
     def write_layout(self, maze: Maze) -> None:
-        """Write every place's flags (wall, goal), in as few frames as fit."""
+        """Write every place's flags (wall, goal) and, to a terrain build, its entry
+        cost, in as few frames as fit."""
         if maze.shape != (self.info.rows, self.info.cols):
             raise ValueError(
                 f"maze {maze.name!r} is {maze.shape}; the firmware's is "
                 f"{(self.info.rows, self.info.cols)}"
             )
-        flags = layout_flags(maze)
+        words = layout_flags(maze, self.cost_bits)  # checks a terrain build's costs
+        flags = [w & 3 for w in words]
         per = 4 * (MAX_PAYLOAD - 4)
         for first in range(0, len(flags), per):
             chunk = flags[first : first + per]
@@ -117,6 +126,12 @@ class NavigatorClient:
             for i, f in enumerate(chunk):
                 packed[i >> 2] |= f << (2 * (i & 3))
             self.link.request(Cmd.WRITE_LAYOUT, struct.pack("<HH", first, len(chunk)) + packed)
+        if self.cost_bits:  # the entry costs, a byte per place
+            costs = bytes(w >> 2 for w in words)
+            per = MAX_PAYLOAD - 4
+            for first in range(0, len(costs), per):
+                chunk = costs[first : first + per]
+                self.link.request(Cmd.WRITE_COSTS, struct.pack("<HH", first, len(chunk)) + chunk)
 
     def configure(self, start: tuple[int, int], max_steps: int) -> None:
         self.link.request(Cmd.CONFIGURE, struct.pack("<HHH", start[0], start[1], max_steps))

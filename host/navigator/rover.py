@@ -54,7 +54,7 @@ class RoverConfig:
 
     def check(self) -> None:
         """Refuse what a backend cannot run, naming the option."""
-        backend = check_run(self.backend, self.device, self.preset, self.seeds, terrain=True)
+        backend = check_run(self.backend, self.device, self.preset, self.seeds)
         if NAVIGATOR_BACKENDS.entry(backend).board and self.transfer_at < self.trials:
             raise ValueError(
                 "a board holds one agent's devices: a serial backend runs no fresh "

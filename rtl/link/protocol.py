@@ -50,6 +50,7 @@ class Cmd(enum.IntEnum):
     READ_TRAJECTORY = 0x08  # [first entry u16][count u16] -> places, u16 each
     READ_DEVICE = 0x09  # [address u32][count u8] -> READ codes
     WRITE_DEVICE = 0x0A  # [address u32][op u8][level u8]: SET or RESET one device
+    WRITE_COSTS = 0x0B  # [first place u16][count u16][entry cost u8 per place] (terrain)
     # The crossbar firmware (memrl.rtl.crossbar.commands); words are 3 bytes,
     # little-endian two's complement.
     XB_WRITE = 0x10  # [offset u16][words]: into the input buffer

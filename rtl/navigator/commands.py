@@ -228,6 +228,16 @@ class NavigatorCommands(wiring.Component):
         def _() -> None:
             unless_replay("LAYOUT")
 
+        if c.terrain:  # a terrain core's entry costs, a byte per place
+
+            @dec.command(
+                Cmd.WRITE_COSTS,
+                bad_len=(n < 4) | (n != 4 + count),
+                bad_range=a16[0] + count > c.places,
+            )
+            def _() -> None:
+                unless_replay("COSTS")
+
         @dec.command(
             Cmd.CONFIGURE,
             bad_len=n != 6,
@@ -309,6 +319,21 @@ class NavigatorCommands(wiring.Component):
                 with m.If(idx > a16[1]):
                     m.d.sync += lay_on.eq(0)
                     dec.reply(0)
+
+            if c.terrain:
+                with m.State("COSTS"):  # as LAYOUT, a byte per place
+                    cost_on = Signal()
+                    cost_n = Signal(16)
+                    m.d.comb += phy.rd_addr.eq(HEADER_BYTES + 4 + idx)
+                    m.d.sync += [cost_on.eq(idx < a16[1]), cost_n.eq(idx), idx.eq(idx + 1)]
+                    m.d.comb += [
+                        core.cost_we.eq(cost_on),
+                        core.layout_addr.eq(a16[0] + cost_n),
+                        core.layout_data.eq(Cat(Const(0, 2), phy.rd_data)),
+                    ]
+                    with m.If(idx > a16[1]):
+                        m.d.sync += cost_on.eq(0)
+                        dec.reply(0)
 
             with m.State("INIT"):
                 with m.If(core.done):

@@ -72,8 +72,9 @@ class NavigatorCore(wiring.Component):
 
     * ``rram``: the RRAM port (controller side).
     * ``layout_we``, ``layout_addr``, ``layout_data``: write a place of the maze
-      layout (bit 0 wall, bit 1 goal; with ``cost_bits``, the place's entry cost
-      in units of 1 / ``cost_unit`` above them); take effect between trials.
+      layout (bit 0 wall, bit 1 goal); ``cost_we`` (with ``cost_bits``): write
+      the place's entry cost, in units of 1 / ``cost_unit``, from the bits of
+      ``layout_data`` above the flags; take effect between trials.
     * ``init``: pulse while idle: the run start (every threshold device SET to
       NOMINAL, then with ``init_synapses`` the eight synapses to level
       ``lvl_potentiate``, place by place).
@@ -99,6 +100,7 @@ class NavigatorCore(wiring.Component):
                 "layout_we": In(1),
                 "layout_addr": In(self.cell_bits),
                 "layout_data": In(c.layout_bits),
+                "cost_we": In(1),
                 "init": In(1),
                 "start": In(1),
                 "start_row": In(self.row_bits),
@@ -169,6 +171,7 @@ class NavigatorCore(wiring.Component):
             maze.layout_we.eq(self.layout_we),
             maze.layout_addr.eq(self.layout_addr),
             maze.layout_data.eq(self.layout_data),
+            maze.cost_we.eq(self.cost_we),
             seq.init.eq(self.init),
             seq.start.eq(self.start),
             maze.start_row.eq(self.start_row),

@@ -88,8 +88,8 @@ class MazeState(wiring.Component):
 
     * ``ctl``: :class:`MazeControl` (from the sequencer);
     * ``layout_we``, ``layout_addr``, ``layout_data``: write a place of the
-      layout (bit 0 wall, bit 1 goal; on terrain the entry cost above them),
-      while ``ctl.idle``;
+      layout (bit 0 wall, bit 1 goal), while ``ctl.idle``; ``cost_we``
+      (terrain): write its entry cost (``layout_data`` above the flags);
     * ``start_row``, ``start_col``: the trial's start, taken at ``ctl.start``;
     * ``win``: the winner of the last tick (one-hot), from the neurons;
     * ``pos``: the place (after the move, in the ``book`` cycle);
@@ -120,6 +120,7 @@ class MazeState(wiring.Component):
                 "layout_we": In(1),
                 "layout_addr": In(c.cell_bits),
                 "layout_data": In(c.layout_bits),
+                "cost_we": In(1),
                 "start_row": In(c.row_bits),
                 "start_col": In(c.col_bits),
                 "win": In(8),
@@ -159,10 +160,13 @@ class MazeState(wiring.Component):
         # Maps of SPRAM_PLACES places or more ask for single-port "huge" RAM (iCE40
         # SPRAM); the attribute is a synthesis hint, ignored where there is none.
         big = {"ram_style": "huge"} if P >= SPRAM_PLACES else None
-        m.submodules.layout = layout = Memory(
-            shape=unsigned(c.layout_bits), depth=P, init=[], attrs=big
-        )
+        m.submodules.layout = layout = Memory(shape=unsigned(2), depth=P, init=[], attrs=big)
         maze_w, maze_r = layout.write_port(), layout.read_port()
+        if c.terrain:  # the entry costs, written apart from the flags
+            m.submodules.costs = cmem = Memory(
+                shape=unsigned(c.cost_bits), depth=P, init=[], attrs=big
+            )
+            cost_w, cost_r = cmem.write_port(), cmem.read_port()
         m.submodules.visited = visited = Memory(shape=unsigned(1), depth=P, init=[], attrs=big)
         vis_w, vis_r = visited.write_port(), visited.read_port()
 
@@ -227,7 +231,7 @@ class MazeState(wiring.Component):
         with m.If(ctl.lookup & (look >= 1) & (look <= 8)):
             m.d.comb += self.look_hot.eq(Const(1, 8) << (look - 1)[:3])
 
-        m.d.comb += [maze_w.data.eq(self.layout_data), vis_w.addr.eq(lk_head)]
+        m.d.comb += [maze_w.data.eq(self.layout_data[:2]), vis_w.addr.eq(lk_head)]
 
         with m.If(ctl.step):
             m.d.sync += [
@@ -239,6 +243,8 @@ class MazeState(wiring.Component):
 
         with m.If(ctl.idle):
             m.d.comb += maze_w.en.eq(self.layout_we)
+            if c.terrain:
+                m.d.comb += cost_w.en.eq(self.cost_we)
         with m.If(ctl.start):
             m.d.sync += [
                 pos_r.eq(self.start_row),
@@ -271,7 +277,7 @@ class MazeState(wiring.Component):
                     vis_bits.bit_select(k, 1).eq(vis_r.data),
                 ]
                 if cb_:
-                    m.d.sync += costs.word_select(k, cb_).eq(maze_r.data[2:])
+                    m.d.sync += costs.word_select(k, cb_).eq(cost_r.data)
 
         with m.If(ctl.integrate):
             m.d.sync += [
@@ -319,4 +325,11 @@ class MazeState(wiring.Component):
             maze_r.en.eq(~maze_w.en),
             vis_r.en.eq(~vis_w.en),
         ]
+        if c.terrain:  # the costs share the flags' address
+            m.d.comb += [
+                cost_w.addr.eq(maze_w.addr),
+                cost_w.data.eq(self.layout_data[2:]),
+                cost_r.addr.eq(maze_w.addr),
+                cost_r.en.eq(~cost_w.en),
+            ]
         return m

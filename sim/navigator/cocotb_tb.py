@@ -88,7 +88,7 @@ def _device(case: dict) -> SiOxPort:
 
 async def _reset(dut, model) -> None:  # noqa: ANN001
     dut.rst.value = 1
-    for name in ("init", "start", "layout_we"):
+    for name in ("init", "start", "layout_we", "cost_we"):
         getattr(dut, name).value = 0
     await ClockCycles(dut.clk, 2)
     await FallingEdge(dut.clk)
@@ -110,11 +110,13 @@ async def _schedule(dut, case: dict, progress: _Progress, reset_at: list[int] | 
             loaded = k
             await _idle(dut)
             dut.layout_we.value = 1
+            dut.cost_we.value = 1  # terrain: the entry costs with the flags
             for cell, flags in enumerate(case["layouts"][k]):
                 dut.layout_addr.value = cell
                 dut.layout_data.value = flags
                 await FallingEdge(dut.clk)
             dut.layout_we.value = 0
+            dut.cost_we.value = 0
         row, col = case["starts"][k]
         dut.start_row.value = row
         dut.start_col.value = col

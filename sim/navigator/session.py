@@ -37,12 +37,9 @@ from memrl.sim.navigator.golden import (
 )
 from memrl.sim.navigator.maze import Maze
 
-__all__ = ["TRIAL_FIELDS", "UnsupportedRule", "golden_run", "layout_flags", "rtl_config",
+__all__ = ["TRIAL_FIELDS", "COST_BITS", "golden_run", "layout_flags", "rtl_config",
            "rtl_presets", "RtlTrial", "run_rtl"]  # fmt: skip
 
-#: Golden-model options the core implements only in these forms (on mazes and on
-#: terrain alike).
-_RTL_RULE: dict[str, tuple] = {}
 #: The widest entry cost of a terrain map the core holds, in units of 1/COST_UNIT.
 COST_BITS = 8
 
@@ -107,21 +104,12 @@ def layout_flags(maze: Maze, cost_bits: int = 0) -> list[int]:
     return flags.tolist()
 
 
-class UnsupportedRule(ValueError):
-    """The golden-model parameters use a rule option the core does not implement."""
-
-
 def rtl_config(
     params: NavigatorParams, shape: tuple[int, int], terrain: bool = False
 ) -> NavigatorConfig:
     """The core's parameters for ``params`` on a maze of ``shape`` (``terrain``: a
     cost map; the default rule's core then holds the map's entry costs and plans
     the cheapest path over what it learned of them)."""
-    off = [
-        f"{k}={getattr(params, k)!r}" for k, v in _RTL_RULE.items() if getattr(params, k) not in v
-    ]
-    if off:
-        raise UnsupportedRule("these rule options are not in the navigator core: " + ", ".join(off))
     # Every core parameter but the maze's size, the counter widths and the cost map's
     # is a rule constant of the same name in the golden model.
     own = {"height", "width", "max_steps_bits", "stamp_bits", "cost_bits", "cost_unit",
@@ -142,14 +130,8 @@ def rtl_config(
 
 
 def rtl_presets(shape: tuple[int, int], terrain: bool = False) -> dict[str, NavigatorConfig]:
-    """The core's parameters of each preset the core implements on ``shape``."""
-    out = {}
-    for name, params in PRESETS.items():
-        try:
-            out[name] = rtl_config(params, shape, terrain)
-        except UnsupportedRule:
-            continue
-    return out
+    """The core's parameters of each preset on ``shape`` (``terrain``: a cost map)."""
+    return {name: rtl_config(params, shape, terrain) for name, params in PRESETS.items()}
 
 
 @dataclass
@@ -229,11 +211,13 @@ def run_rtl(
 
         async def load(maze: Maze) -> None:
             ctx.set(core.layout_we, 1)
+            ctx.set(core.cost_we, 1)  # terrain: the entry costs with the flags
             for cell, v in enumerate(layout_flags(maze, config.cost_bits)):
                 ctx.set(core.layout_addr, cell)
                 ctx.set(core.layout_data, v)
                 await ctx.tick()
             ctx.set(core.layout_we, 0)
+            ctx.set(core.cost_we, 0)
 
         await pulse(core.init)
         await ctx.tick().until(core.done)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from memrl.host.cli import main
-from memrl.host.navigator.backends import Backend, parse_backend
-from memrl.sim.navigator.maze import SHIPPED_DIR
+from memrl.host.navigator.backends import Backend, close_agents, navigator_agent, parse_backend
+from memrl.sim.navigator.golden import run_agent
+from memrl.sim.navigator.maze import SHIPPED_DIR, terrain_transfer
+from memrl.sim.navigator.session import TRIAL_FIELDS
 
 SCHEDULE = [
     "--layout", str(SHIPPED_DIR / "small_a_9x9.txt"),
@@ -115,11 +118,13 @@ def test_full_dynamic_maze_over_the_pty_equals_golden(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.verilator
-def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
+@pytest.mark.parametrize("preset", ["paper", "default"])
+def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path, preset: str) -> None:
     """The 128x128 rover map, both conditions (a fresh board at the transfer): steps,
-    ticks and the terrain cost, which the host sums from the trajectory read back."""
+    ticks and the terrain cost, which the host sums from the trajectory read back
+    (the default rule's board holds the map's entry costs and plans over them)."""
     args = ["rover", "run", "--trials", "3", "--transfer-at", "2", "--max-steps", "200",
-            "--seeds", "1", "--first-seed", "1", "--preset", "paper"]  # fmt: skip
+            "--seeds", "1", "--first-seed", "1", "--preset", preset]  # fmt: skip
     csvs = []
     for backend in ("golden", "verilator"):
         out = tmp_path / backend
@@ -134,10 +139,9 @@ def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["rover", "run", "--backend", "serial:/dev/null", "--seeds",
                                     "1", "--preset", "paper", "--out", str(tmp_path)])  # fmt: skip
     assert res.exit_code == 2 and "no fresh condition" in res.output
-    res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--out",
-                                    str(tmp_path)])  # fmt: skip
-    assert res.exit_code == 2 and "not in the navigator core on terrain maps" in res.output
-    assert "reward_path='bfs'" in res.output
+    res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--preset", "best",
+                                    "--out", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "preset" in res.output
 
 
 @pytest.mark.icarus
@@ -214,3 +218,34 @@ def test_sim_serve_simulates_a_boards_crossbar_build(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("backend", "size", "trials"),
+    [("amaranth", 8, 6),
+     pytest.param("verilator", 10, 10, marks=[pytest.mark.verilator, pytest.mark.slow])],
+)  # fmt: skip
+def test_terrain_firmware_equals_golden(backend: str, size: int, trials: int) -> None:
+    """The default rule's firmware on a cost map whose goal moves: the host writes
+    the entry costs (WRITE_COSTS) with the layout; every trial's figures and
+    terrain cost equal the golden model's."""
+    maps = list(terrain_transfer(size, np.random.default_rng(1)))
+    steps = 4 * size * size
+
+    def run(b: str) -> list[tuple]:
+        agent = navigator_agent(parse_backend(b), "siox", (size, size), [0], "default",
+                                traj_depth=steps + 1, terrain=True)  # fmt: skip
+        rows: list[tuple] = []
+
+        def keep(t, k, r) -> None:  # noqa: ANN001
+            rows.append((k, *(int(getattr(r, f)[0]) for f in TRIAL_FIELDS), float(r.cost[0])))
+
+        try:
+            run_agent(agent, maps, [trials // 2], trials, steps, keep)
+        finally:
+            close_agents([agent])
+        return rows
+
+    gold = run("golden")
+    assert run(backend) == gold
+    assert len({r[-1] for r in gold}) > 2  # the costs walked differ from trial to trial

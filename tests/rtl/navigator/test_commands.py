@@ -67,6 +67,11 @@ def test_identify_reports_the_build(fw: AmaranthTransport) -> None:
     [
         (wire(2, Cmd.IDENTIFY, 7, b""), Err.BAD_VERSION),
         (wire(VERSION, 0x33, 7, b""), Err.UNKNOWN_COMMAND),
+        # a maze build holds no entry costs
+        (
+            wire(VERSION, Cmd.WRITE_COSTS, 7, struct.pack("<HH", 0, 1) + b"\x14"),
+            Err.UNKNOWN_COMMAND,
+        ),
         (wire(VERSION, Cmd.IDENTIFY, 7, b"\1"), Err.BAD_LENGTH),
         (wire(VERSION, Cmd.CONFIGURE, 7, bytes(6), length=5), Err.BAD_LENGTH),  # header vs frame
         (wire(VERSION, Cmd.CONFIGURE, 7, bytes(5)), Err.BAD_LENGTH),
@@ -89,6 +94,20 @@ def test_bad_requests_get_their_error_code(fw: AmaranthTransport, frame: bytes, 
     replies = exchange(fw, frame)
     typ = link.cobs_decode(frame[:-1])[1]
     assert [(r.type, r.seq, r.payload) for r in replies] == [(ERROR, 7, bytes([typ, code]))]
+
+
+def test_a_terrain_build_takes_entry_costs() -> None:
+    """WRITE_COSTS on a terrain build: a byte per place, checked like WRITE_LAYOUT."""
+    t = AmaranthTransport(rtl_config(PRESETS["default"], (5, 6), terrain=True), seed=3)
+    cases = [
+        (struct.pack("<HH", 0, 3) + bytes(2), (ERROR, bytes([Cmd.WRITE_COSTS, Err.BAD_LENGTH]))),
+        (struct.pack("<HH", 28, 3) + bytes(3),
+         (ERROR, bytes([Cmd.WRITE_COSTS, Err.OUT_OF_RANGE]))),
+        (struct.pack("<HH", 27, 3) + bytes([20, 40, 200]), (REPLY | Cmd.WRITE_COSTS, b"")),
+    ]  # fmt: skip
+    for seq, (payload, want) in enumerate(cases):
+        replies = exchange(t, wire(VERSION, Cmd.WRITE_COSTS, seq, payload))
+        assert [(r.type, r.payload) for r in replies] == [want]
 
 
 def test_damaged_frames_get_no_reply_and_the_next_one_does(fw: AmaranthTransport) -> None:
