@@ -200,6 +200,34 @@ def _planner_case(
     }
 
 
+def _cheapest_case(cost: np.ndarray, start: int, target: int, learned: bool) -> dict:
+    """The terrain planner's cheapest-path search (amaranth.sim) over ``cost`` (a
+    cost map, every place usable, every diagonal taken), with every place's cost
+    learned or none (every place at the cost of 1)."""
+    from memrl.rtl.navigator.config import NavigatorConfig
+    from memrl.sim.navigator.golden import COST_UNIT
+    from memrl.sim.navigator.planner_run import run_planner
+    from memrl.sim.navigator.session import COST_BITS
+
+    h, w = cost.shape
+    P = h * w
+    goal = np.zeros(P, dtype=bool)
+    goal[target] = True
+    units = np.rint(cost.reshape(-1) * COST_UNIT).astype(np.int64)
+    known = units if learned else np.full(P, COST_UNIT, dtype=np.int64)
+    config = NavigatorConfig(height=h, width=w, reward_path="bfs", optimistic=True,
+                             cost_bits=COST_BITS)  # fmt: skip
+    taken = np.ones((P, 8), dtype=bool)
+    run = run_planner(config, np.ones(P, dtype=bool), np.zeros(P, dtype=bool), goal, taken,
+                      start, start, False, known)  # fmt: skip
+    return {
+        "places": P,
+        "path_places": len(run.path),
+        "cycles": run.cycles,
+        "cycles_per_place": run.cycles / P,
+    }
+
+
 @experiment("navigator_rtl_planner_cycles")
 def _planner_cycles() -> dict:
     """The planner's clock cycles (amaranth.sim): the reward path's search and the
@@ -216,4 +244,18 @@ def _planner_cycles() -> dict:
     ):
         for kind, frontier in (("reward", False), ("frontier", True)):
             out[f"{name}.{kind}"] = _planner_case(shape, walls, start, target, frontier)
+    # Terrain: the cheapest path on the rover's map (start to goal) and on its
+    # 30x30 corner, with no cost learned yet and with every cost learned.
+    from memrl.host.navigator.envs import ROVER_GOAL, ROVER_START, rover_terrain
+
+    cost = rover_terrain(0)[1]
+    for name, sub, start, goal in (
+        ("rover_128x128", cost, ROVER_START, ROVER_GOAL),
+        ("rover_30x30", cost[:30, :30], (1, 1), (28, 28)),
+    ):
+        w = sub.shape[1]
+        for kind, learned in (("cheapest_unknown", False), ("cheapest_learned", True)):
+            out[f"{name}.{kind}"] = _cheapest_case(
+                sub, start[0] * w + start[1], goal[0] * w + goal[1], learned
+            )
     return out
