@@ -112,13 +112,15 @@ def _full_run() -> dict:
 @experiment("navigator_rtl_synth")
 def _synth() -> dict:
     """YoWASP Yosys + nextpnr for the navigator tops (the paper rule's on 30 x 30
-    and 128 x 128, the default rule's on 30 x 30) on each FPGA family: the
+    and 128 x 128, the default rule's on 30 x 30 and on the 128 x 128 rover's
+    terrain) on each FPGA family: the
     core's LUTs, flip-flops, block RAMs and SPRAMs, placed cells, and Fmax at a
     48 MHz target over several placement seeds (five on the iCE40, three on the
     ECP5): per seed, the median, and how many seeds meet 48 MHz."""
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for top in ("navigator", "navigator_default", "navigator_rover"):
+        for top in ("navigator", "navigator_default", "navigator_rover",
+                    "navigator_default_rover"):  # fmt: skip
             for family in FAMILIES:
                 seeds = (1, 2, 3, 4, 5) if family.startswith("ice40") else (1, 2, 3)
                 work = Path(tmp) / f"{top}_{family}"

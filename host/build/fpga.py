@@ -147,9 +147,10 @@ def rule_name(config: NavigatorConfig) -> str:
     """The navigator preset whose rule ``config`` runs ("custom" if none)."""
     from memrl.sim.navigator.session import rtl_presets
 
-    for name, preset in rtl_presets((config.height, config.width)).items():
-        if replace(preset, max_steps_bits=config.max_steps_bits) == config:
-            return name
+    for terrain in (False, True):
+        for name, preset in rtl_presets((config.height, config.width), terrain).items():
+            if replace(preset, max_steps_bits=config.max_steps_bits) == config:
+                return name
     return "custom"
 
 
@@ -223,7 +224,7 @@ def build(
         report.update(env_id=env_id, preset=preset, **asdict(b.crossbar))
     else:
         report.update(maze=[config.height, config.width], emulator_seed=seed,
-                      rule=rule_name(config),
+                      rule=rule_name(config), terrain=config.terrain,
                       traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip
     stat = out / f"{name}.stat.json"
     if stat.exists():

