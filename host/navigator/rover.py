@@ -55,7 +55,15 @@ class RoverConfig:
     def check(self) -> None:
         """Refuse what a backend cannot run, naming the option."""
         backend = check_run(self.backend, self.device, self.preset, self.seeds)
-        if NAVIGATOR_BACKENDS.entry(backend).board and self.transfer_at < self.trials:
+        entry = NAVIGATOR_BACKENDS.entry(backend)
+        if entry.firmware and PRESETS[self.preset].reward_path == "bfs":
+            raise ValueError(
+                f"--preset {self.preset} on the 128x128 rover map runs on --backend golden: "
+                "its terrain firmware needs 293 block RAMs (no board holds it) and "
+                "simulates too slowly for the link (docs/navigator/rtl.md, Terrain); "
+                "--preset paper runs on every backend"
+            )
+        if entry.board and self.transfer_at < self.trials:
             raise ValueError(
                 "a board holds one agent's devices: a serial backend runs no fresh "
                 "condition (--transfer-at equal to --trials)"

@@ -142,6 +142,9 @@ def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["rover", "run", "--backend", "amaranth", "--preset", "best",
                                     "--out", str(tmp_path)])  # fmt: skip
     assert res.exit_code == 2 and "preset" in res.output
+    res = CliRunner().invoke(main, ["rover", "run", "--backend", "verilator", "--out",
+                                    str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "runs on --backend golden" in res.output
 
 
 @pytest.mark.icarus
