@@ -10,6 +10,7 @@ engine; the numpy reference engine is measured on the same workload for the rati
 
 from __future__ import annotations
 
+import math
 import statistics
 import tempfile
 from pathlib import Path
@@ -90,11 +91,14 @@ def _dynamic(layouts: list, seeds: int = SEEDS) -> dict:
         tight = _tight(Path(tmp) / "run", blocks_of(cfg.switch_at, cfg.trials))
     out = {}
     for name, b, t in zip(("initial", "adapt", "recall"), s["blocks"], tight, strict=True):
+        none = math.inf  # no seed converged, or none reached the goal at the block's end
         out[name] = {
-            "converge_median": b["converge_median"],
+            "converge_median": none if b["converge_median"] is None else b["converge_median"],
             "converged_seeds": b["converged_seeds"],
             "last20_success": b["reach_rate_last20"],
-            "final_path_ratio": b["final_path_ratio_median"],
+            "final_path_ratio": (
+                none if b["final_path_ratio_median"] is None else b["final_path_ratio_median"]
+            ),
             "tight_median": t,
         }
     return out

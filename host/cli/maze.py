@@ -24,13 +24,15 @@ def maze() -> None:
     "layouts",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Maze file (repeatable); default: the shipped 30x30 pair, switching at 40,80.",
+    help="Maze file (repeatable); default: the shipped 30x30 pair.",
 )
 @click.option(
     "--switch-at",
     default=None,
     metavar="T1,T2,...",
-    help="Trials at which the next layout takes over, cyclically.",
+    help="Trials (counted from 0) at which the next layout takes over, cyclically; "
+    "default: two layouts A, B, A at thirds of --trials (40,80 of 120), more layouts "
+    "each once in equal blocks.",
 )
 @click.option("--trials", type=click.IntRange(min=1), default=120, show_default=True)
 @click.option("--max-steps", type=click.IntRange(min=1), default=600, show_default=True)
@@ -60,15 +62,17 @@ def maze_run(  # noqa: PLR0913
     from memrl.host.navigator.run import MazeRunConfig, run_maze
     from memrl.sim.navigator.maze import MazeError
 
-    switch = tuple(int_list(switch_at, "--switch-at")) if switch_at else None
+    switch = tuple(int_list(switch_at, "--switch-at")) if switch_at is not None else None
     cfg = MazeRunConfig(
         tuple(layouts), switch, trials, max_steps, seeds, first_seed, preset, backend, agent,
         device,
     )  # fmt: skip
     try:
-        cfg.resolved()
+        _, switch_points = cfg.resolved()
     except (MazeError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    if switch_points:
+        click.echo(f"layouts switch at trials {', '.join(map(str, switch_points))}")
     interrupted = False
     with tqdm(total=trials, desc=f"maze ({seeds} seeds)", unit="trial") as bar:
         try:
@@ -81,12 +85,23 @@ def maze_run(  # noqa: PLR0913
     summary = summarise(out)
     if interrupted:
         click.echo(f"interrupted: {summary['trials_done']} trials kept in {out}/trials.csv")
+    n = summary["seeds"]
     for b in summary["blocks"]:
+        conv = (
+            "none converged"
+            if b["converge_median"] is None
+            else f"converged in {b['converge_median']:g} trials "
+            f"(median; {b['converged_seeds']}/{n} seeds)"
+        )
+        final = (
+            "no seed reached the goal in its last trial"
+            if b["final_path_ratio_median"] is None
+            else f"final path {b['final_path_ratio_median']:.2f}x shortest "
+            f"(median of the {b['final_reached_seeds']}/{n} seeds that reached the goal)"
+        )
         click.echo(
-            f"trials {b['trials'][0]:3d}-{b['trials'][1]:3d}: converged in "
-            f"{b['converge_median']:g} trials (median; {b['converged_seeds']}/{summary['seeds']} "
-            f"seeds), last-20 success {b['reach_rate_last20']:.1%}, final path "
-            f"{b['final_path_ratio_median']:.2f}x shortest"
+            f"trials {b['trials'][0]:3d}-{b['trials'][1]:3d}: {conv}, "
+            f"last-20 success {b['reach_rate_last20']:.1%}, {final}"
         )
     click.echo(f"wrote {', '.join(f.name for f in files)}, summary.json to {out}/")
     if interrupted:

@@ -28,8 +28,11 @@ def out_option(default: str, help: str = "Output folder.") -> Callable:  # noqa:
 
 def int_list(text: str, name: str) -> list[int]:
     """Positive integers from the comma-separated ``text`` of option ``name``."""
+    items = text.split(",")
+    if any(not x.strip() for x in items):
+        raise click.BadParameter(f"{text!r}: an empty entry in the list", param_hint=name)
     try:
-        out = [int(x) for x in text.split(",") if x.strip()]
+        out = [int(x) for x in items]
     except ValueError as exc:
         raise click.BadParameter(
             f"{text!r} is not a comma-separated list", param_hint=name

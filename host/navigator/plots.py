@@ -56,16 +56,24 @@ def summarise(run: Path) -> dict:
     for b, (lo, hi) in enumerate(blocks):
         last = slice(max(lo, hi - 20), hi)
         c = conv[b]
-        final = d["steps"][hi - 1] / d["shortest"][hi - 1]
+        # The last trial's path against the shortest, over the seeds that reached the
+        # goal in it (a capped trial's steps are not a path); None when none did.
+        reached = d["reached_goal"][hi - 1].astype(bool)
+        final = d["steps"][hi - 1][reached] / d["shortest"][hi - 1][reached]
         out["blocks"].append(
             {
                 "trials": [lo, hi - 1],
                 "layout": int(d["layout"][lo, 0]),
-                "converge_median": float(np.median(np.where(c < 0, hi - lo, c))),
+                # a seed that never converged counts as the block's length; None when
+                # no seed converged (no trial count to give)
+                "converge_median": (
+                    float(np.median(np.where(c < 0, hi - lo, c))) if (c >= 0).any() else None
+                ),
                 "converged_seeds": int((c >= 0).sum()),
                 "converge_per_seed": c.tolist(),
                 "reach_rate_last20": float(d["reached_goal"][last].mean()),
-                "final_path_ratio_median": float(np.median(final)),
+                "final_path_ratio_median": float(np.median(final)) if final.size else None,
+                "final_reached_seeds": int(reached.sum()),
             }
         )
     e = EnergyModel().per_trial(d)

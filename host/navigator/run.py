@@ -41,10 +41,25 @@ CONVERGE_RUN = 5  # consecutive trials that reach the goal ...
 CONVERGE_SLACK = 1.5  # ... within this factor of the shortest path
 
 
+def default_switch_points(layouts: int, trials: int) -> list[int]:
+    """The switch points of a run without ``--switch-at``: none for one layout; for
+    two, A, B, A at thirds of the trials (the paper's dynamic maze: 40 and 80 of
+    120); three or more layouts each once, in equal blocks."""
+    if layouts <= 1:
+        return []
+    blocks = 3 if layouts == 2 else layouts
+    if trials < blocks:
+        raise ValueError(
+            f"{layouts} layouts switch in {blocks} blocks of trials: --trials {trials} "
+            f"is too few (give at least {blocks}, or --switch-at)"
+        )
+    return [trials * i // blocks for i in range(1, blocks)]
+
+
 @dataclass(frozen=True)
 class MazeRunConfig:
     layouts: tuple[str, ...] = ()  # files; empty: the shipped 30x30 pair
-    switch_at: tuple[int, ...] | None = None  # None: (40, 80) for the shipped pair, else none
+    switch_at: tuple[int, ...] | None = None  # None: default_switch_points
     trials: int = 120
     max_steps: int = 600
     seeds: int = 20
@@ -67,16 +82,23 @@ class MazeRunConfig:
         check_run(self.backend, self.device, self.preset, self.seeds)
         if self.layouts:
             mazes = [load_maze(p) for p in self.layouts]
-            switch = list(self.switch_at or ())
         else:
             mazes = [shipped("dynamic_a"), shipped("dynamic_b")]
-            switch = list(self.switch_at if self.switch_at is not None else (40, 80))
         shapes = {m.shape for m in mazes}
         if len(shapes) != 1:
             raise ValueError(f"all layouts must have the same shape (got {sorted(shapes)})")
+        if self.switch_at is None:
+            return mazes, default_switch_points(len(mazes), self.trials)
+        switch = list(self.switch_at)
         if any(t < 1 or t >= self.trials for t in switch) or switch != sorted(set(switch)):
             raise ValueError(
-                f"switch-at must be increasing trials in [1, {self.trials - 1}] (got {switch})"
+                f"--switch-at must be increasing trials in [1, {self.trials - 1}] "
+                f"for --trials {self.trials} (got {','.join(map(str, switch))})"
+            )
+        if len(switch) < len(mazes) - 1:
+            raise ValueError(
+                f"{len(mazes)} layouts need at least {len(mazes) - 1} switch points "
+                f"(--switch-at has {len(switch)}): layout {len(switch) + 2} would never run"
             )
         return mazes, switch
 

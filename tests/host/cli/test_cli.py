@@ -111,7 +111,8 @@ def test_maze_run_contract(tmp_path: Path) -> None:
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["status"] == "complete" and cfg["switch_at"] == [4, 8]
     assert (out / "steps_per_trial.png").exists() and (out / "summary.json").exists()
-    assert "converged in" in res.output
+    # blocks of 4 trials cannot hold 5 converged trials in a row
+    assert res.output.count("none converged") == 3 and "converged in" not in res.output
 
 
 def test_maze_run_bad_input_names_file_and_line(tmp_path: Path) -> None:
@@ -122,3 +123,47 @@ def test_maze_run_bad_input_names_file_and_line(tmp_path: Path) -> None:
     assert f"{bad}, line 3, column 5: ragged row" in res.output
     res = CliRunner().invoke(main, ["maze", "run", "--switch-at", "4,x", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "not a comma-separated list" in res.output
+
+
+def test_maze_run_switch_points_follow_the_trials(tmp_path: Path) -> None:
+    """Without --switch-at, two layouts switch at thirds of --trials (so a first
+    small run works and says where); bad or too few switch points are named."""
+    from memrl.host.navigator.run import default_switch_points
+    from memrl.sim.navigator.maze import SHIPPED_DIR
+
+    assert default_switch_points(2, 120) == [40, 80] and default_switch_points(2, 5) == [1, 3]
+    assert default_switch_points(1, 5) == [] and default_switch_points(4, 8) == [2, 4, 6]
+    out = tmp_path / "small"
+    res = CliRunner().invoke(main, ["maze", "run", "--seeds", "1", "--trials", "5",
+                                    "--max-steps", "50", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "layouts switch at trials 1, 3" in res.output
+    assert json.loads((out / "config.json").read_text())["switch_at"] == [1, 3]
+    small = [str(SHIPPED_DIR / f"small_{k}_9x9.txt") for k in "ab"]
+    cases = [
+        (["--trials", "2"], "--trials 2 is too few"),
+        (["--switch-at", "", "--trials", "6"], "an empty entry"),
+        (["--switch-at", "2,,3", "--trials", "6"], "an empty entry"),
+        (["--switch-at", "9", "--trials", "6"], "for --trials 6 (got 9)"),
+        (["--layout", small[0], "--layout", small[1], "--layout", small[0],
+          "--switch-at", "2", "--trials", "6"], "layout 3 would never run"),
+    ]  # fmt: skip
+    for args, message in cases:
+        res = CliRunner().invoke(main, ["maze", "run", *args, "--out", str(tmp_path / "x")])
+        assert res.exit_code == 2 and message in res.output, (args, res.output)
+
+
+def test_maze_run_summary_when_nothing_converged(tmp_path: Path) -> None:
+    """A run whose trials are all capped says none converged and gives no path
+    ratio (a capped trial's steps are not a path); summary.json holds None."""
+    from memrl.sim.navigator.maze import SHIPPED_DIR
+
+    out = tmp_path / "capped"
+    args = ["--layout", str(SHIPPED_DIR / "small_a_9x9.txt"), "--seeds", "2", "--trials", "3",
+            "--max-steps", "3", "--out", str(out)]  # fmt: skip
+    res = CliRunner().invoke(main, ["maze", "run", *args])
+    assert res.exit_code == 0, res.output
+    assert "none converged" in res.output and "x shortest" not in res.output
+    assert "no seed reached the goal in its last trial" in res.output
+    (block,) = json.loads((out / "summary.json").read_text())["blocks"]
+    assert block["converge_median"] is None and block["final_path_ratio_median"] is None
