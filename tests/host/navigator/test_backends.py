@@ -225,13 +225,15 @@ def test_sim_serve_simulates_a_boards_crossbar_build(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("backend", "size", "trials"),
-    [("amaranth", 8, 6),
+    [pytest.param("amaranth", 8, 6, marks=pytest.mark.slow),
      pytest.param("verilator", 10, 10, marks=[pytest.mark.verilator, pytest.mark.slow])],
 )  # fmt: skip
 def test_terrain_firmware_equals_golden(backend: str, size: int, trials: int) -> None:
     """The default rule's firmware on a cost map whose goal moves: the host writes
     the entry costs (WRITE_COSTS) with the layout; every trial's figures and
-    terrain cost equal the golden model's."""
+    terrain cost equal the golden model's. (make test covers WRITE_COSTS in
+    tests/rtl/navigator/test_commands.py and the core's terrain rule in the RTL
+    and cocotb suites.)"""
     maps = list(terrain_transfer(size, np.random.default_rng(1)))
     steps = 4 * size * size
 
