@@ -87,7 +87,7 @@ DIRECTED = {
 }  # fmt: skip
 
 
-# The cocotb suite runs these branches on Icarus and Verilator in make test
+# The cocotb suite runs these branches on Verilator in make test
 # (tests/sim/navigator/test_cocotb.py); here they are slow, but for the rule
 # without optimism, the fixtures and the probes (slow on the simulators).
 @pytest.mark.parametrize(
