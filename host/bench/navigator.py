@@ -91,14 +91,11 @@ def _dynamic(layouts: list, seeds: int = SEEDS) -> dict:
         tight = _tight(Path(tmp) / "run", blocks_of(cfg.switch_at, cfg.trials))
     out = {}
     for name, b, t in zip(("initial", "adapt", "recall"), s["blocks"], tight, strict=True):
-        none = math.inf  # no seed converged, or none reached the goal at the block's end
-        out[name] = {
-            "converge_median": none if b["converge_median"] is None else b["converge_median"],
+        out[name] = {  # None: no seed converged, or none reached the goal at the end
+            "converge_median": b["converge_median"],
             "converged_seeds": b["converged_seeds"],
             "last20_success": b["reach_rate_last20"],
-            "final_path_ratio": (
-                none if b["final_path_ratio_median"] is None else b["final_path_ratio_median"]
-            ),
+            "final_path_ratio": b["final_path_ratio_median"],
             "tight_median": t,
         }
     return out
@@ -142,21 +139,37 @@ def _generated_pairs(seeds: range, make=generate_pair) -> dict[int, dict]:  # no
     return rows
 
 
+def _never_last(v: float | None) -> float:
+    """A block figure for ordering: None (no seed converged, or none reached the
+    goal) after every number."""
+    return math.inf if v is None else v
+
+
+def _or_none(v: float) -> float | None:
+    """A figure back for the report: None where it was never reached."""
+    return None if v == math.inf else v
+
+
+def _worst(values) -> float | None:  # noqa: ANN001
+    return _or_none(max(_never_last(v) for v in values))
+
+
 def _block_figures(rows: dict[int, dict]) -> dict:
     out: dict = {"pairs": len(rows), "seeds": sorted(rows)}
     for block in ("initial", "adapt", "recall"):
         b = [r[block] for r in rows.values()]
-        med = [x["converge_median"] for x in b]
+        med = [_never_last(x["converge_median"]) for x in b]
         out[block] = {
-            "converge_median_over_pairs": statistics.median(med),
-            "converge_median_worst_pair": max(med),
-            "final_path_ratio_worst_pair": max(x["final_path_ratio"] for x in b),
+            "converge_median_over_pairs": _or_none(statistics.median(med)),
+            "converge_median_worst_pair": _or_none(max(med)),
+            "final_path_ratio_worst_pair": _worst(x["final_path_ratio"] for x in b),
             "last20_success_min": min(x["last20_success"] for x in b),
             "tight_median_over_pairs": statistics.median(x["tight_median"] for x in b),
             "tight_median_worst_pair": max(x["tight_median"] for x in b),
         }
     out["pairs_recall_faster_than_first"] = sum(
-        r["recall"]["converge_median"] < r["initial"]["converge_median"] for r in rows.values()
+        _never_last(r["recall"]["converge_median"]) < _never_last(r["initial"]["converge_median"])
+        for r in rows.values()
     )
     return out
 
@@ -171,10 +184,10 @@ def _dyn_fresh() -> dict:
     for block in ("initial", "adapt", "recall"):
         b = [r[block] for r in rows.values()]
         out[block] = {
-            "converge_median_max": max(x["converge_median"] for x in b),
+            "converge_median_max": _worst(x["converge_median"] for x in b),
             "unconverged_seeds": sum(SEEDS - x["converged_seeds"] for x in b),
             "last20_success_min": min(x["last20_success"] for x in b),
-            "final_path_ratio_max": max(x["final_path_ratio"] for x in b),
+            "final_path_ratio_max": _worst(x["final_path_ratio"] for x in b),
         }
     out["recall_median_per_pair"] = {
         str(k): r["recall"]["converge_median"] for k, r in rows.items()

@@ -24,12 +24,6 @@ def fpga() -> None:
     help="Default: 30x30, the largest shipped maze (both boards hold it).",
 )  # fmt: skip
 @click.option(
-    "--terrain",
-    is_flag=True,
-    help="A build for cost maps (the rover: --maze-size 128x128): with the default rule "
-    "the core holds each place's entry cost and plans the cheapest path.",
-)
-@click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True,
     help="The seed of the on-chip RRAM emulator's devices (as --first-seed of maze run).",
 )  # fmt: skip
@@ -37,8 +31,8 @@ def fpga() -> None:
 @click.option("--pnr-seed", type=click.IntRange(min=1), default=1, show_default=True)
 @out_option("build/fpga/BOARD", "Output folder (default build/fpga/<board>).")
 def fpga_build(
-    board: str, firmware: str, env_id: str, preset: str, maze_size: str | None, terrain: bool,
-    seed: int, baud: int, pnr_seed: int, out: Path,
+    board: str, firmware: str, env_id: str, preset: str, maze_size: str | None, seed: int,
+    baud: int, pnr_seed: int, out: Path,
 ) -> None:  # fmt: skip
     """Synthesise, place and route the navigator (or crossbar) SoC; writes the
     bitstream and report.json."""
@@ -46,15 +40,11 @@ def fpga_build(
     from memrl.sim.tools.simulators import ToolMissing
 
     preset = preset or (BOARDS[board].navigator_preset if firmware == "navigator" else "default")
-    if terrain and firmware != "navigator":
-        raise click.BadParameter("--terrain is an option of the navigator firmware",
-                                 param_hint="--terrain")  # fmt: skip
-    rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size, preset, terrain)
+    rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size, preset)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
-    rule = f"{preset} rule, cost maps" if terrain else f"{preset} rule"
     what = (f"crossbar SoC of {env_id} ({preset})" if firmware == "crossbar"
-            else f"{rows}x{cols} navigator SoC ({rule})")  # fmt: skip
+            else f"{rows}x{cols} navigator SoC ({preset} rule)")  # fmt: skip
     click.echo(f"building the {what} for the {board} into {out}/ ...")
     with tqdm(desc="yosys, nextpnr", unit="s", bar_format="{desc}: {elapsed}") as bar:
 
@@ -79,12 +69,6 @@ def fpga_build(
     if firmware == "crossbar":
         b = BOARDS[board]
         click.echo("run it with: " + crossbar_run_hint(env_id, preset, b, "PORT"))
-    elif terrain:
-        click.echo(
-            f"run it with: memrl rover run --backend serial:PORT --seeds 1 --first-seed {seed} "
-            f"--device emulator --preset {preset} --trials N --transfer-at N "
-            f"(a {rows}x{cols} cost map)"
-        )
     else:
         click.echo(
             f"run it with: memrl maze run --backend serial:PORT --seeds 1 --first-seed {seed} "

@@ -23,8 +23,6 @@ def sim() -> None:
 @click.option("--sim", "simulator", type=click.Choice(list(SIMULATORS)), default="verilator",
               show_default=True)  # fmt: skip
 @click.option("--maze-size", default="30x30", show_default=True, metavar="ROWSxCOLS")
-@click.option("--terrain", is_flag=True,
-              help="Serve a build for cost maps (the rover: --maze-size 128x128).")  # fmt: skip
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="The device model's seed (as --first-seed of maze run).")  # fmt: skip
 @device_option
@@ -35,8 +33,8 @@ def sim() -> None:
               help="crossbar: the board whose firmware build to simulate (the ULX3S-25F's "
               "and the iCEBreaker's work in pieces).")  # fmt: skip
 def sim_serve(
-    simulator: str, maze_size: str, terrain: bool, seed: int, device: str, firmware: str,
-    env_id: str, preset: str, board_name: str,
+    simulator: str, maze_size: str, seed: int, device: str, firmware: str, env_id: str,
+    preset: str, board_name: str,
 ) -> None:  # fmt: skip
     """Run the navigator (or crossbar) firmware's Verilog behind a pseudo-terminal until Ctrl-C.
 
@@ -60,15 +58,11 @@ def sim_serve(
             board = SimBoard(simulator, None, seed, device, top=top)
             hint = "  " + crossbar_run_hint(env_id, preset, b, "{port}")
         else:
-            rows, cols, config = firmware_config(maze_size, preset, terrain)
-            rule = f"{preset} rule, cost maps" if terrain else f"{preset} rule"
-            click.echo(f"building the {rows}x{cols} navigator ({rule}) for {simulator} ...")
+            rows, cols, config = firmware_config(maze_size, preset)
+            click.echo(f"building the {rows}x{cols} navigator ({preset} rule) for {simulator} ...")
             board = SimBoard(simulator, config, seed, device)
             hint = (
-                f"  memrl rover run --backend serial:{{port}} --seeds 1 --first-seed {seed} "
-                f"--device {device} --preset {preset} --trials N --transfer-at N"
-                if terrain
-                else f"  memrl maze run --backend serial:{{port}} --seeds 1 --first-seed {seed} "
+                f"  memrl maze run --backend serial:{{port}} --seeds 1 --first-seed {seed} "
                 f"--device {device} --preset {preset} --layout ... (a {rows}x{cols} maze)"
             )
     except (RuntimeError, ValueError) as exc:

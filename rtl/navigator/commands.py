@@ -102,6 +102,11 @@ class NavigatorCommands(wiring.Component):
             raise ValueError(f"traj_depth must be an integer in [2, 65536] (got {traj_depth!r})")
         if isinstance(clk_hz, bool) or not isinstance(clk_hz, int) or not 0 < clk_hz < 1 << 32:
             raise ValueError(f"clk_hz must be a positive 32-bit integer (got {clk_hz!r})")
+        if config.cost_bits not in (0, 8):
+            raise ValueError(
+                "WRITE_COSTS carries a byte per place: cost_bits must be 8 "
+                f"(got {config.cost_bits})"
+            )
         self.divisor, self.traj_depth, self.clk_hz = divisor, traj_depth, clk_hz
         self.config_id = config_id(config)
         port = RRAMPortSignature(self.core.addr_bits, lanes=8)

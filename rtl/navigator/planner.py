@@ -39,8 +39,8 @@ The path goes out as a stream (``path``) of places with the direction to the
 next (``last`` marks the final place); the planner is ``idle`` once the last
 is taken, or when there is no path (no entry at all).
 
-Cycles: ``height`` to clear the search, then for the reward search two per
-grid row and one per goal; six per place taken from the queue plus one per
+Cycles: ``height`` to clear the search, then for the reward search three per
+grid row and one per goal; seven per place taken from the queue plus one per
 place discovered; six per place of a reward path; three per place of a
 frontier path. The cheapest path: one per place to clear the labels, the
 sources as above, seven per place taken from the queue plus one per neighbour it
@@ -270,7 +270,7 @@ class Planner(wiring.Component):
                 fsm.next = "POP"
 
             def sources(prefix: str, take, then: str) -> None:  # noqa: ANN001
-                """Every usable goal, row by row (two cycles a row, one a goal): each
+                """Every usable goal, row by row (three cycles a row, one a goal): each
                 is queued, with ``take`` (its other updates); then ``then``."""
                 with fsm.State(prefix + "SRC_RD"):
                     m.d.comb += row_addr.eq(s_row)

@@ -242,7 +242,9 @@ class LearningRule(wiring.Component):
         # ``boredom`` of them, the frontier search (not at a goal).
         if c.boredom:
             bored = Signal(bits(c.boredom))
-            fresh = ~self.win_seen | self.win_reward | self.renew  # renewed: unseen
+            fresh = ~self.win_seen | self.win_reward
+            if c.forget_on_path_end and c.renew_on_forget:  # renewed: every place unseen
+                fresh = fresh | self.renew
             v_bored = Mux(moved, Mux(fresh, 0, bored + 1), bored)
             m.d.comb += ctl.frontier.eq(~(moved & self.win_goal) & (v_bored >= c.boredom))
             with m.If(ctl.trial_start):

@@ -232,8 +232,8 @@ def test_terrain_firmware_equals_golden(backend: str, size: int, trials: int) ->
     """The default rule's firmware on a cost map whose goal moves: the host writes
     the entry costs (WRITE_COSTS) with the layout; every trial's figures and
     terrain cost equal the golden model's. (make test covers WRITE_COSTS in
-    tests/rtl/navigator/test_commands.py and the core's terrain rule in the RTL
-    and cocotb suites.)"""
+    tests/rtl/navigator/test_commands.py and the core's terrain rule in
+    amaranth.sim, tests/rtl/navigator/test_default_rule.py.)"""
     maps = list(terrain_transfer(size, np.random.default_rng(1)))
     steps = 4 * size * size
 

@@ -102,12 +102,18 @@ def test_default_rule_branch_equals_golden_model(case, branches):
         assert branches[b] > 0, f"{case}: the golden model never took {b}"
 
 
-@pytest.mark.parametrize("wall_row", [False, pytest.param(True, marks=pytest.mark.slow)])
-def test_default_rule_on_terrain_equals_golden_model(wall_row, branches):
+@pytest.mark.parametrize(
+    ("wall_row", "renew"),
+    [(False, True), pytest.param(True, True, marks=pytest.mark.slow),
+     pytest.param(False, False, marks=pytest.mark.slow)],
+)  # fmt: skip
+def test_default_rule_on_terrain_equals_golden_model(wall_row, renew, branches):
     """A cost map: the core learns each place's entry cost as it enters it and
     rewards the cheapest path over them; when the goal moves, the walk off the
-    remembered path forgets and makes every place unseen again."""
+    remembered path forgets and (``renew_on_forget``) makes every place unseen
+    again."""
     maps = list(terrain_transfer(10, np.random.default_rng(1), wall_row))
-    rtl, _ = assert_equal_runs(maps, [5], 10, 400, 0, DEFAULT)
+    params = with_overrides(DEFAULT, renew_on_forget=renew, boredom=4 if not renew else 20)
+    rtl, _ = assert_equal_runs(maps, [5], 10, 400, 0, params)
     assert branches["reward_path"] == 10 and branches["path_end"] > 0
     assert all(t.reached for t in rtl)

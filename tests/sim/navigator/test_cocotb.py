@@ -87,8 +87,17 @@ def test_every_branch_has_a_directed_case():
     assert set(BRANCH_CASE.values()) <= set(CASES)
 
 
-@pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("case", sorted(CASES))
+# make test runs every directed case on Icarus and the dynamic one on Verilator too
+# (each other case is its own Verilator build); SLOW=1 runs the rest on Verilator.
+@pytest.mark.parametrize(
+    ("case", "sim"),
+    [
+        pytest.param(case, sim, marks=[getattr(pytest.mark, sim)]
+                     + ([pytest.mark.slow] if sim == "verilator" and case != "dynamic" else []))
+        for case in sorted(CASES)
+        for sim in ("icarus", "verilator")
+    ],
+)  # fmt: skip
 def test_directed_case_equals_golden_model(sim, case, workdir):
     """The run equals the golden model (checked in the testbench) and takes the
     branches it is there for."""
