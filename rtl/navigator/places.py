@@ -10,7 +10,8 @@ planner may use it (``U``: (explored or optimistic) and not a known wall),
 whether curiosity and the frontier count it as seen (``S``), and whether it is
 a goal of the loaded layout (``G``, rewritten at each trial start).
 
-Memories: ``ps`` (a word per place: explored, known, stamp[, mark]), ``tk`` (four
+Memories: ``ps`` (a word per place: explored, known, stamp[, mark]), on terrain
+``ck`` (the learned entry cost of each place), ``tk`` (four
 bits per place, a write enable per bit) and ``rows`` (a word per grid row of
 three bit planes ``U``, ``S``, ``G`` of ``width`` bits each, a write enable per
 bit). Every update is one write per memory; a move or a corner hit along a
@@ -115,7 +116,14 @@ class Knowledge(wiring.Component):
       ``probe_age`` trials old, or such a wall lies beside the winner's
       diagonal; ``probe_failed`` (from the rule): the step's hit was a failed
       probe (at ``wall`` or ``corner``: the trial is recorded; a corner stamps
-      those walls beside it).
+      those walls beside it);
+    * terrain (``cost_bits``): ``win_cost``: the winner's target's entry cost
+      (from the maze), learned at ``book`` into ``ck`` (P words, ``cost_unit``
+      from ``init``); ``pl_cost_cell``, ``pl_cost``: the planner's read of a
+      learned cost (the cycle after);
+    * ``forget_on_path_end``: ``renew`` (from the rule): the step forgets at the
+      end of the remembered path; with ``renew_on_forget`` the forgetting sweep
+      clears every place's ``S`` bit.
     """
 
     def __init__(self, config: NavigatorConfig) -> None:
