@@ -309,36 +309,31 @@ class NavigatorCommands(wiring.Component):
             unless_replay("WRITE_DEVICE")
 
         with dec.fsm():
-            with m.State("LAYOUT"):
-                # Place ``idx`` of the payload: its byte is addressed this cycle and
-                # written to the core the next (``lay_on``, ``lay_n``).
-                lay_on = Signal()
-                lay_n = Signal(16)
-                m.d.comb += phy.rd_addr.eq(HEADER_BYTES + 4 + (idx >> 2))
-                m.d.sync += [lay_on.eq(idx < a16[1]), lay_n.eq(idx), idx.eq(idx + 1)]
-                m.d.comb += [
-                    core.layout_we.eq(lay_on),
-                    core.layout_addr.eq(a16[0] + lay_n),
-                    core.layout_data.eq(phy.rd_data.word_select(lay_n[:2], 2)),
-                ]
-                with m.If(idx > a16[1]):
-                    m.d.sync += lay_on.eq(0)
-                    dec.reply(0)
 
-            if c.terrain:
-                with m.State("COSTS"):  # as LAYOUT, a byte per place
-                    cost_on = Signal()
-                    cost_n = Signal(16)
-                    m.d.comb += phy.rd_addr.eq(HEADER_BYTES + 4 + idx)
-                    m.d.sync += [cost_on.eq(idx < a16[1]), cost_n.eq(idx), idx.eq(idx + 1)]
+            def place_writes(state: str, per_byte: int, we, data) -> None:  # noqa: ANN001
+                """A payload of ``per_byte`` places a byte after the first place and the
+                count: place ``idx``'s byte is addressed this cycle and written to the
+                core the next (``on``, ``n``) with write enable ``we`` and
+                ``data(byte, n)``; then the empty reply."""
+                with m.State(state):
+                    on = Signal(name=f"{state.lower()}_on")
+                    n = Signal(16, name=f"{state.lower()}_n")
+                    shift = (per_byte - 1).bit_length()
+                    m.d.comb += phy.rd_addr.eq(HEADER_BYTES + 4 + (idx >> shift))
+                    m.d.sync += [on.eq(idx < a16[1]), n.eq(idx), idx.eq(idx + 1)]
                     m.d.comb += [
-                        core.cost_we.eq(cost_on),
-                        core.layout_addr.eq(a16[0] + cost_n),
-                        core.layout_data.eq(Cat(Const(0, 2), phy.rd_data)),
+                        we.eq(on),
+                        core.layout_addr.eq(a16[0] + n),
+                        core.layout_data.eq(data(phy.rd_data, n)),
                     ]
                     with m.If(idx > a16[1]):
-                        m.d.sync += cost_on.eq(0)
+                        m.d.sync += on.eq(0)
                         dec.reply(0)
+
+            # WRITE_LAYOUT: four places a byte (2-bit flags, the first in the low bits)
+            place_writes("LAYOUT", 4, core.layout_we, lambda b, n: b.word_select(n[:2], 2))
+            if c.terrain:  # WRITE_COSTS: a byte per place, above the flags
+                place_writes("COSTS", 1, core.cost_we, lambda b, n: Cat(Const(0, 2), b))
 
             with m.State("INIT"):
                 with m.If(core.done):

@@ -124,8 +124,8 @@ class Planner(wiring.Component):
         m.submodules.queue = queue = Memory(shape=entry, depth=P, init=[])
         q_w, q_r = queue.write_port(), queue.read_port()
         q_got = data.View(entry, q_r.data)
-        qn = Signal(cb + 1)  # terrain: places in the (circular) queue
         if c.terrain:  # per place: the cheapest cost to a goal found so far, queued
+            qn = Signal(cb + 1)  # places in the (circular) queue
             label = data.StructLayout({"dist": unsigned(c.dist_bits), "inq": unsigned(1)})
             m.submodules.lbl = lbl = Memory(shape=label, depth=P, init=[])
             lbl_w, lbl_r = lbl.write_port(), lbl.read_port()

@@ -68,22 +68,22 @@ def test_shipped_30x30_switch_equal() -> None:
     run_both([a, b], [0] * 5 + [1] * 3 + [0] * 2, PRESETS["default"], [3, 11], 600)
 
 
-def test_fixtures_equal() -> None:
-    """Walls doubted at every forgetting, found again and kept as fixtures."""
+@pytest.mark.parametrize(
+    ("option", "value", "blocks", "branch"),
+    [
+        # walls doubted at every forgetting, found again and kept as fixtures
+        ("doubt_age", 1, 4, "fixture_kept"),
+        # probes of walls that appeared: failed at walls and corners, re-plans
+        ("probe_age", 2, 6, "probe_failed"),
+    ],
+)
+def test_wall_memory_options_equal(option: str, value: int, blocks: int, branch: str) -> None:
+    """Fixtures and probes on the small pair, A, B, A in blocks of ``blocks`` trials."""
     a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
-    params = with_overrides(PRESETS["default"], doubt_age=1)
-    schedule = [0] * 4 + [1] * 4 + [0] * 4
-    _, nav = run_both([a, b], schedule, params, range(4), 80, record=True)
-    assert nav.branches["fixture_kept"] > 0  # the case takes the branch
-
-
-def test_probes_equal() -> None:
-    """Probes of walls that appeared: failed probes at walls and corners, re-plans."""
-    a, b = shipped("small_a_9x9"), shipped("small_b_9x9")
-    params = with_overrides(PRESETS["default"], probe_age=2)
-    schedule = [0] * 6 + [1] * 6 + [0] * 6
-    _, nav = run_both([a, b], schedule, params, range(6), 80, record=True)
-    assert nav.branches["probe_failed"] > 0  # the case takes the branch
+    params = with_overrides(PRESETS["default"], **{option: value})
+    schedule = [0] * blocks + [1] * blocks + [0] * blocks
+    _, nav = run_both([a, b], schedule, params, range(blocks), 80, record=True)
+    assert nav.branches[branch] > 0  # the case takes the branch
 
 
 def test_rule_options_equal() -> None:
