@@ -29,14 +29,15 @@ class NavigatorSoC(BoardSoC):
 
     def __init__(
         self, config: NavigatorConfig, emulator: object, baud: int = 115_200,
-        traj_depth: int = 1024, serial_emulator: bool = False,
+        traj_depth: int = 1024, serial_emulator: bool = False, rmw_rows: bool = False,
     ) -> None:  # fmt: skip
         super().__init__(baud)
         self.config, self.emulator, self.traj_depth = config, emulator, traj_depth
-        self.serial_emulator = serial_emulator
+        self.serial_emulator, self.rmw_rows = serial_emulator, rmw_rows
 
     def firmware(self, clk_hz: int, divisor: int) -> NavigatorCommands:
         return NavigatorCommands(
             self.config, divisor, self.traj_depth, clk_hz=clk_hz,
             emulator=self.emulator, serial_emulator=self.serial_emulator,
+            rmw_rows=self.rmw_rows,
         )  # fmt: skip

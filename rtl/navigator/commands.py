@@ -80,15 +80,16 @@ class NavigatorCommands(wiring.Component):
     ``emulator``: an emulator model (:meth:`RRAMEmulator.from_model`); with one, the
     on-chip emulator answers the RRAM port inside (``serial_emulator``: its small
     form) and the component has only its UART pins and ``busy``, ``dropped``.
+    ``rmw_rows``: the core's row words read-modify-write (:class:`NavigatorCore`).
     """
 
     def __init__(
         self, config: NavigatorConfig, divisor: int, traj_depth: int = 1024,
         clk_hz: int = 12_000_000, emulator: object | None = None,
-        serial_emulator: bool = False,
+        serial_emulator: bool = False, rmw_rows: bool = False,
     ) -> None:  # fmt: skip
         self.config = config
-        self.core = NavigatorCore(config)
+        self.core = NavigatorCore(config, rmw_rows)
         self.devices = SLOTS * config.places
         if config.places > 1 << 16:
             raise ValueError(

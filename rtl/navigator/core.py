@@ -85,10 +85,15 @@ class NavigatorCore(wiring.Component):
       step) and ``step_ticks`` (integration ticks of the step).
     * per-trial counters ``steps``, ``ticks``, ``moves``, ``hits``, ``reads``,
       ``sets``, ``resets`` and ``reached`` (the trial ended on a goal).
+
+    ``rmw_rows``: the default rule's row-word memories are written a whole word
+    at a time, read-modify-write (:class:`~memrl.rtl.lib.rowplanes.RowPlanes`),
+    for block RAMs without a bit mask (the ECP5's); the same at the ports.
     """
 
-    def __init__(self, config: NavigatorConfig | None = None) -> None:
+    def __init__(self, config: NavigatorConfig | None = None, rmw_rows: bool = False) -> None:
         self.config = c = config or NavigatorConfig()
+        self.rmw_rows = rmw_rows
         self.cell_bits = c.cell_bits
         self.addr_bits = c.addr_bits
         self.row_bits = c.row_bits
@@ -195,7 +200,7 @@ class NavigatorCore(wiring.Component):
     def _knowledge(self, m: Module, seq, maze, neurons, rule) -> None:  # noqa: ANN001
         """The default rule's knowledge and planner."""
         c = self.config
-        m.submodules.knowledge = kn = Knowledge(c)
+        m.submodules.knowledge = kn = Knowledge(c, self.rmw_rows)
         wiring.connect(m, seq.knowledge, kn.ctl)
         m.d.comb += [
             kn.sweep_goal.eq(maze.sweep_goal),
@@ -222,7 +227,7 @@ class NavigatorCore(wiring.Component):
         if not c.planner:
             m.d.comb += seq.plan_idle.eq(1)
             return
-        m.submodules.planner = pl = Planner(c)
+        m.submodules.planner = pl = Planner(c, self.rmw_rows)
         m.d.comb += [
             pl.start.eq(seq.plan_start),
             pl.frontier.eq(seq.plan_frontier),

@@ -13,8 +13,8 @@ a goal of the loaded layout (``G``, rewritten at each trial start).
 Memories: ``ps`` (a word per place: explored, known, stamp[, mark]), on terrain
 ``ck`` (the learned entry cost of each place), ``tk`` (four
 bits per place, a write enable per bit) and ``rows`` (a word per grid row of
-three bit planes ``U``, ``S``, ``G`` of ``width`` bits each, a write enable per
-bit). Every update is one write per memory; a move or a corner hit along a
+three bit planes ``U``, ``S``, ``G`` of ``width`` bits each, one place written
+at a time: :class:`~memrl.rtl.lib.rowplanes.RowPlanes`). Every update is one write per memory; a move or a corner hit along a
 diagonal touches the diagonal bits of two places, the second written the cycle
 after (nothing else writes them then).
 """
@@ -27,6 +27,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from memrl.rtl.lib.arith import onehot_index
+from memrl.rtl.lib.rowplanes import RowPlanes
 from memrl.rtl.navigator.config import DIRECTIONS, NavigatorConfig
 
 __all__ = [
@@ -126,8 +127,9 @@ class Knowledge(wiring.Component):
       clears every place's ``S`` bit.
     """
 
-    def __init__(self, config: NavigatorConfig) -> None:
+    def __init__(self, config: NavigatorConfig, rmw_rows: bool = False) -> None:
         self.config = c = config
+        self.rmw_rows = rmw_rows
         cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
         super().__init__(
             {
@@ -177,8 +179,7 @@ class Knowledge(wiring.Component):
         ps_w, ps_r = ps.write_port(), ps.read_port()
         m.submodules.tk = tk = Memory(shape=unsigned(4), depth=P, init=[])
         tk_w, tk_r = tk.write_port(granularity=1), tk.read_port()
-        m.submodules.rows = rows = Memory(shape=unsigned(3 * W), depth=c.height, init=[])
-        rows_w, rows_r = rows.write_port(granularity=1), rows.read_port()
+        m.submodules.rows = rows = RowPlanes(3, W, c.height, rmw=self.rmw_rows)
         got = data.View(word, ps_r.data)
         if c.terrain:  # the learned entry cost of each place (cost_unit until entered)
             m.submodules.ck = ck = Memory(shape=unsigned(c.cost_bits), depth=P, init=[])
@@ -221,12 +222,12 @@ class Knowledge(wiring.Component):
         r_col = Signal(c.col_bits)
         r_en = Signal(3)  # planes U, S, G
         r_val = Signal(3)
-        col_hot = Signal(W)
-        m.d.comb += col_hot.eq(Const(1, W) << r_col)
         m.d.comb += [
-            rows_w.addr.eq(r_row),
-            rows_w.data.eq(Cat(*(Mux(r_val[k], col_hot, 0) for k in range(3)))),
-            rows_w.en.eq(Cat(*(Mux(r_en[k], col_hot, 0) for k in range(3)))),
+            rows.w_en.eq(r_en.any()),
+            rows.w_row.eq(r_row),
+            rows.w_col.eq(r_col),
+            rows.w_pen.eq(r_en),
+            rows.w_pval.eq(r_val),
         ]
 
         def row_write(row, col, u=None, s=None, g=None) -> None:  # noqa: ANN001
@@ -248,7 +249,7 @@ class Knowledge(wiring.Component):
         rows_addr = Signal(c.row_bits)
         ps_addr = Signal(c.cell_bits)
         m.d.comb += [rows_addr.eq(self.pos_row + dr[self.look[:3]]), ps_addr.eq(self.look_cell)]
-        padded = Cat(rows_r.data[W : 2 * W], Const(0, 1))  # S plane
+        padded = Cat(rows.r_data[W : 2 * W], Const(0, 1))  # S plane
 
         def aged(stamp) -> Value:  # noqa: ANN001
             """A wall stamp at least ``probe_age`` trials old."""
@@ -427,8 +428,8 @@ class Knowledge(wiring.Component):
 
         # -- the planner's reads ----------------------------------------------------
         m.d.comb += [
-            rows_r.addr.eq(Mux(ctl.plan, self.pl_row, rows_addr)),
-            self.pl_rows.eq(rows_r.data),
+            rows.r_addr.eq(Mux(ctl.plan, self.pl_row, rows_addr)),
+            self.pl_rows.eq(rows.r_data),
             tk_r.addr.eq(self.pl_cell),
             self.pl_diag.eq(tk_r.data),
             ps_r.addr.eq(ps_addr),

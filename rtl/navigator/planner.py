@@ -15,9 +15,11 @@ the agent has taken it before or both places it passes between are usable.
 The search reads the rule's knowledge (:class:`~memrl.rtl.navigator.places.
 Knowledge`) a 3 x 3 window at a time: three row words of the usable, seen and
 goal planes and the place's diagonal bits. Its own memories: ``bfs`` (row
-words of the discovered plane and the distance to the sources modulo 3, a
-write enable per bit), ``par`` (the direction each place was discovered from)
-and ``queue`` (the search's queue, then the frontier path's stack).
+words of the discovered plane and the distance to the sources modulo 3, one
+place written at a time: :class:`~memrl.rtl.lib.rowplanes.RowPlanes`),
+``par`` (the direction each place was discovered from) and ``queue`` (the
+search's queue, a place as its column and row; then the frontier path's stack,
+a place as its index in the same bits).
 
 Distances modulo 3 suffice: two usable places a planned move apart are at
 most one apart, so the place one closer is the neighbour whose distance is
@@ -56,6 +58,7 @@ from amaranth.lib.wiring import In, Out
 
 from memrl.rtl.lib.arith import lowest_one, onehot_index
 from memrl.rtl.lib.onehot import OneHotFSM
+from memrl.rtl.lib.rowplanes import RowPlanes
 from memrl.rtl.navigator.config import DIRECTIONS, NavigatorConfig
 
 __all__ = ["PathEntry", "Planner"]
@@ -83,8 +86,9 @@ class Planner(wiring.Component):
     * ``idle``: no search under way.
     """
 
-    def __init__(self, config: NavigatorConfig) -> None:
+    def __init__(self, config: NavigatorConfig, rmw_rows: bool = False) -> None:
         self.config = c = config
+        self.rmw_rows = rmw_rows
         cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
         super().__init__(
             {
@@ -113,17 +117,18 @@ class Planner(wiring.Component):
         c = self.config
         H, W, P = c.height, c.width, c.places
         cb, rb, colb = c.cell_bits, c.row_bits, c.col_bits
+        # A queue entry: a place of the search as its column and row, or a place of the
+        # frontier path's stack as its index (``cell`` fits the same bits).
         entry = data.StructLayout(
-            {"row": unsigned(rb), "col": unsigned(colb), "cell": unsigned(cb),
-             "d": unsigned(3), "last": unsigned(1)}
-        )  # fmt: skip
-        m.submodules.bfs = bfs = Memory(shape=unsigned(3 * W), depth=H, init=[])
-        bfs_w, bfs_r = bfs.write_port(granularity=1), bfs.read_port()
+            {"col": unsigned(colb), "row": unsigned(rb), "d": unsigned(3), "last": unsigned(1)}
+        )
+        m.submodules.bfs = bfs = RowPlanes(3, W, H, rmw=self.rmw_rows)
         m.submodules.par = par = Memory(shape=unsigned(3), depth=P, init=[])
         par_w, par_r = par.write_port(), par.read_port()
         m.submodules.queue = queue = Memory(shape=entry, depth=P, init=[])
         q_w, q_r = queue.write_port(), queue.read_port()
         q_got = data.View(entry, q_r.data)
+        got_cell = Signal(cb)  # the place taken from the queue
         if c.terrain:  # per place: the cheapest cost to a goal found so far, queued
             qn = Signal(cb + 1)  # places in the (circular) queue
             label = data.StructLayout({"dist": unsigned(c.dist_bits), "inq": unsigned(1)})
@@ -170,39 +175,37 @@ class Planner(wiring.Component):
 
         # -- writes ---------------------------------------------------------------------
         # One place marked per cycle: one column decoder for every state that marks.
-        mk_en = Signal()
-        mk_row = Signal(rb)
-        mk_col = Signal(colb)
-        mk_m = Signal(2)
-        mk_hot = Signal(W)
-        m.d.comb += mk_hot.eq(Const(1, W) << mk_col)
-        with m.If(mk_en):
-            m.d.comb += [
-                bfs_w.addr.eq(mk_row),
-                bfs_w.en.eq(Cat(mk_hot, mk_hot, mk_hot)),
-                bfs_w.data.eq(Cat(mk_hot, Mux(mk_m[0], mk_hot, 0), Mux(mk_m[1], mk_hot, 0))),
-            ]
-
         def mark(row, col, m_val) -> None:  # noqa: ANN001
             """Discovered, at distance ``m_val`` modulo 3."""
-            m.d.comb += [mk_en.eq(1), mk_row.eq(row), mk_col.eq(col), mk_m.eq(m_val)]
+            m.d.comb += [bfs.w_en.eq(1), bfs.w_row.eq(row), bfs.w_col.eq(col),
+                         bfs.w_pen.eq(0b111), bfs.w_pval.eq(Cat(Const(1, 1), m_val))]  # fmt: skip
 
-        def push(addr, row, col, cell, d, last) -> None:  # noqa: ANN001
+        def push(addr, row, col) -> None:  # noqa: ANN001
+            """Queue a place of the search."""
+            m.d.comb += [q_w.addr.eq(addr), q_w.en.eq(1), q_w.data.row.eq(row),
+                         q_w.data.col.eq(col)]  # fmt: skip
+
+        def stack(addr, cell, d, last) -> None:  # noqa: ANN001
+            """Stack a place of the frontier path."""
             m.d.comb += [
                 q_w.addr.eq(addr),
                 q_w.en.eq(1),
-                q_w.data.row.eq(row),
-                q_w.data.col.eq(col),
-                q_w.data.cell.eq(cell),
+                q_w.data.as_value()[: rb + colb].eq(cell),
                 q_w.data.d.eq(d),
                 q_w.data.last.eq(last),
             ]
+
+        def cell_of(row, col):  # noqa: ANN001, ANN202
+            """The index of the place at ``row``, ``col``."""
+            return (row * W + col)[:cb]
+
+        m.d.comb += got_cell.eq(cell_of(q_got.row, q_got.col))
 
         # -- the window: three rows, read one per cycle --------------------------------
         row_addr = Signal(rb)
         row_live = Signal()  # the row read lies on the grid, registered with the read
         row_live_next = Signal()
-        m.d.comb += [self.rd_row.eq(row_addr), bfs_r.addr.eq(row_addr), self.rd_cell.eq(x_cell)]
+        m.d.comb += [self.rd_row.eq(row_addr), bfs.r_addr.eq(row_addr), self.rd_cell.eq(x_cell)]
         m.d.sync += row_live.eq(row_live_next)
 
         def around(word, k: int):  # noqa: ANN001, ANN202
@@ -210,7 +213,7 @@ class Planner(wiring.Component):
             return Cat(Const(0, 1), word[k * W : (k + 1) * W], Const(0, 1)).bit_select(x_c, 3)
 
         u_w, s_w, g_w = (around(self.rows, k) for k in range(3))
-        d_w, m0_w, m1_w = (around(bfs_r.data, k) for k in range(3))
+        d_w, m0_w, m1_w = (around(bfs.r_data, k) for k in range(3))
 
         def take_row(k: int) -> None:
             """The window's row ``k`` lands (zero off the grid)."""
@@ -232,7 +235,7 @@ class Planner(wiring.Component):
         s_col = onehot_index(s_low, W, colb)
 
         # -- the output ------------------------------------------------------------------
-        out = Signal(entry)
+        out = Signal(PathEntry(cb))
         m.d.comb += [
             self.path.payload.cell.eq(out.cell),
             self.path.payload.d.eq(out.d),
@@ -253,8 +256,8 @@ class Planner(wiring.Component):
                             fsm.next = "C_CLR"
 
             with fsm.State("CLR"):  # the discovered plane clears, a row per cycle
-                m.d.comb += [bfs_w.addr.eq(s_row), bfs_w.en.eq((1 << 3 * W) - 1),
-                             bfs_w.data.eq(0)]  # fmt: skip
+                m.d.comb += [bfs.w_en.eq(1), bfs.w_row.eq(s_row), bfs.w_all.eq(1),
+                             bfs.w_pen.eq(0b111), bfs.w_pval.eq(0)]  # fmt: skip
                 m.d.sync += s_row.eq(s_row + 1)
                 with m.If(s_row == H - 1):
                     m.d.sync += [s_row.eq(0), s_base.eq(0)]
@@ -265,7 +268,7 @@ class Planner(wiring.Component):
 
             with fsm.State("SRC_HERE"):  # the frontier search starts at the position
                 mark(self.src_row, self.src_col, Const(0, 2))
-                push(0, self.src_row, self.src_col, self.src_cell, 0, 0)
+                push(0, self.src_row, self.src_col)
                 m.d.sync += qt.eq(1)
                 fsm.next = "POP"
 
@@ -280,7 +283,7 @@ class Planner(wiring.Component):
                     fsm.next = prefix + "SRC_SCAN"
                 with fsm.State(prefix + "SRC_SCAN"):
                     with m.If(s_mask.any()):
-                        push(qt, s_row, s_col, s_base + s_col, 0, 0)
+                        push(qt, s_row, s_col)
                         m.d.sync += s_mask.eq(s_mask & ~s_low)
                         take()
                     with m.Else():
@@ -316,7 +319,7 @@ class Planner(wiring.Component):
                 m.d.comb += [row_addr.eq(Mux(row != 0, row - 1, 0)), row_live_next.eq(row != 0)]
 
             with fsm.State("POP_GOT"):  # the place's row r - 1 is read at once
-                m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(q_got.cell)]
+                m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(got_cell)]
                 read_first_row(q_got.row)
                 fsm.next = "W1"
 
@@ -346,7 +349,7 @@ class Planner(wiring.Component):
             window("W", "EXPAND", first=False)
             with fsm.State("EXPAND"):
                 with m.If(frontier & win_u[at(0, 0)] & ~x_s):  # the nearest unseen place
-                    push(0, 0, 0, x_cell, 0, 1)
+                    stack(0, x_cell, 0, 1)
                     m.d.sync += [sp.eq(1), y_cell.eq(x_cell)]
                     fsm.next = "CH"
                 with m.Else():
@@ -359,7 +362,7 @@ class Planner(wiring.Component):
                 y_c = x_c + d_col[d]
                 with m.If(new.any()):
                     mark(y_r[:rb], y_c[:colb], m_next)
-                    push(qt, y_r, y_c, x_cell + d_cell[d], 0, 0)
+                    push(qt, y_r, y_c)
                     m.d.comb += [par_w.addr.eq(x_cell + d_cell[d]), par_w.data.eq(d),
                                  par_w.en.eq(1)]  # fmt: skip
                     m.d.sync += [qt.eq(qt + 1), new.eq(new & ~low)]
@@ -404,7 +407,7 @@ class Planner(wiring.Component):
             with fsm.State("CH_GOT"):
                 d = par_r.data
                 p_cell = y_cell - d_cell[d]
-                push(sp, 0, 0, p_cell, d, 0)
+                stack(sp, p_cell, d, 0)
                 m.d.sync += [sp.eq(sp + 1), y_cell.eq(p_cell)]
                 fsm.next = "CH"
             with fsm.State("ST"):
@@ -412,7 +415,8 @@ class Planner(wiring.Component):
                 m.d.sync += sp.eq(sp - 1)
                 fsm.next = "ST_GOT"
             with fsm.State("ST_GOT"):
-                m.d.sync += out.eq(q_r.data)
+                m.d.sync += [out.cell.eq(q_got.as_value()[:cb]), out.d.eq(q_got.d),
+                             out.last.eq(q_got.last)]  # fmt: skip
                 fsm.next = "ST_OUT"
             offer("ST_OUT", "ST")
 
@@ -476,8 +480,8 @@ class Planner(wiring.Component):
                         m.d.sync += [qh.eq(wrap(qh)), qn.eq(qn - 1)]
                         fsm.next = "C_POP_GOT"
                 with fsm.State("C_POP_GOT"):
-                    m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(q_got.cell)]
-                    m.d.comb += [lbl_r.addr.eq(q_got.cell), self.cost_cell.eq(q_got.cell)]
+                    m.d.sync += [x_r.eq(q_got.row), x_c.eq(q_got.col), x_cell.eq(got_cell)]
+                    m.d.comb += [lbl_r.addr.eq(got_cell), self.cost_cell.eq(got_cell)]
                     read_first_row(q_got.row)
                     fsm.next = "C_W1"
                 with m.If(fsm.ongoing("C_W1")):  # x's label and cost land: x leaves the queue
@@ -493,7 +497,7 @@ class Planner(wiring.Component):
                     with m.If(nd < lbl_got.dist):
                         label_write(yc_cell, nd, 1)
                         with m.If(~lbl_got.inq):
-                            push(qt, yc_r, yc_c, yc_cell, 0, 0)
+                            push(qt, yc_r, yc_c)
                             m.d.sync += [qt.eq(wrap(qt)), qn.eq(qn + 1)]
                     address_next("C_REL_GOT", "C_POP")
 

@@ -38,10 +38,12 @@ def run_planner(
     here: int,
     frontier: bool,
     cost: np.ndarray | None = None,
+    rmw_rows: bool = False,
 ) -> PlannerRun:
     """One search: ``frontier`` from ``here``, else the reward path from ``start``.
     The maps are per place (row-major); ``diag_taken`` is ``(places, 8)``;
-    ``cost``: the learned entry costs (a terrain core's, ``config.cost_bits``)."""
+    ``cost``: the learned entry costs (a terrain core's, ``config.cost_bits``);
+    ``rmw_rows``: the planner's row words are read-modify-write."""
     if config.terrain != (cost is not None):
         raise ValueError("a terrain planner (cost_bits) needs the learned costs, no other")
     h, w = config.height, config.width
@@ -53,7 +55,7 @@ def run_planner(
             word |= sum(int(v) << c for c, v in enumerate(plane)) << (k * w)
         rows.append(word)
     diag = [sum(int(diag_taken[x, d]) << (d // 2) for d in (1, 3, 5, 7)) for x in range(h * w)]
-    dut = Planner(config)
+    dut = Planner(config, rmw_rows)
     out: list[tuple[int, int, int]] = []
     cycles = 0
 

@@ -164,6 +164,7 @@ def run_rtl(
     on_trial: Callable[[int, RtlTrial], None] | None = None,
     emulator: EmulatorModel | None = None,
     pipelined: bool = False,
+    rmw_rows: bool = False,
 ) -> tuple[list[RtlTrial], list[tuple[int, int, int, int]]]:
     """Run one agent on the core; returns the trials and the device-operation log.
 
@@ -171,13 +172,14 @@ def run_rtl(
     testbench. With ``emulator`` the port is wired to the on-chip emulator core
     built from that model instead (all of it RTL); the log then comes from a
     monitor on the port. ``pipelined``: the testbench memory accepts a request
-    every cycle (several in flight) instead of one at a time.
+    every cycle (several in flight) instead of one at a time. ``rmw_rows``: the
+    core's row words are read-modify-write (:class:`NavigatorCore`).
     """
     shape = layouts[0].shape
     if any(lay.shape != shape for lay in layouts):
         raise ValueError("every layout of a schedule must have the same shape")
     config = rtl_config(params, shape, terrain=layouts[0].cost is not None)
-    core = NavigatorCore(config)
+    core = NavigatorCore(config, rmw_rows)
     m = Module()
     m.submodules.core = core
     log: list[tuple[int, int, int, int]]

@@ -26,12 +26,14 @@ PAPER = PRESETS["paper"]
 
 
 def assert_equal_runs(
-    layouts, switch_at, trials, max_steps, seed, params=PAPER, latency=0, pipelined=False
-):
+    layouts, switch_at, trials, max_steps, seed, params=PAPER, latency=0, pipelined=False,
+    rmw_rows=False,
+):  # fmt: skip
     gold, glog = golden_run(layouts, switch_at, trials, max_steps, seed, params)
     rtl, rlog = run_rtl(
-        layouts, switch_at, trials, max_steps, seed, params, latency=latency, pipelined=pipelined
-    )
+        layouts, switch_at, trials, max_steps, seed, params, latency=latency, pipelined=pipelined,
+        rmw_rows=rmw_rows,
+    )  # fmt: skip
     check_streams("device operations", np.asarray(rlog, dtype=np.int64).reshape(-1, 4), glog)
     for t, (g, r) in enumerate(zip(gold, rtl, strict=True)):
         got = tuple(getattr(r, k) for k in TRIAL_FIELDS)

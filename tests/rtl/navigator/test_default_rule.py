@@ -103,17 +103,18 @@ def test_default_rule_branch_equals_golden_model(case, branches):
 
 
 @pytest.mark.parametrize(
-    ("wall_row", "renew"),
-    [(False, True), pytest.param(True, True, marks=pytest.mark.slow),
-     pytest.param(False, False, marks=pytest.mark.slow)],
+    ("wall_row", "renew", "rmw_rows"),
+    [(False, True, False), (False, True, True),
+     pytest.param(True, True, False, marks=pytest.mark.slow),
+     pytest.param(False, False, False, marks=pytest.mark.slow)],
 )  # fmt: skip
-def test_default_rule_on_terrain_equals_golden_model(wall_row, renew, branches):
+def test_default_rule_on_terrain_equals_golden_model(wall_row, renew, rmw_rows, branches):
     """A cost map: the core learns each place's entry cost as it enters it and
     rewards the cheapest path over them; when the goal moves, the walk off the
     remembered path forgets and (``renew_on_forget``) makes every place unseen
-    again."""
+    again. ``rmw_rows``: the row words read-modify-write (the ECP5 builds')."""
     maps = list(terrain_transfer(10, np.random.default_rng(1), wall_row))
     params = with_overrides(DEFAULT, renew_on_forget=renew, boredom=4 if not renew else 20)
-    rtl, _ = assert_equal_runs(maps, [5], 10, 400, 0, params)
+    rtl, _ = assert_equal_runs(maps, [5], 10, 400, 0, params, rmw_rows=rmw_rows)
     assert branches["reward_path"] == 10 and branches["path_end"] > 0
     assert all(t.reached for t in rtl)

@@ -43,13 +43,18 @@ def _knowledge(rng: np.random.Generator, h: int, w: int, walls: float, optimisti
 
 def _run_planner(config: NavigatorConfig, nav: Navigator, maze: Maze, frontier: bool,
                  here: int) -> tuple[list[tuple[int, int, int]], int]:  # fmt: skip
-    """The planner's path as (place, direction to the next, last) and its cycles."""
-    run = run_planner(
-        config, nav._usable(0), nav.seen[0], maze.goal.reshape(-1), nav.diag_taken[0],
-        maze.cell(*maze.start), here, frontier,
-        nav.cost_known[0] if config.terrain else None,
-    )  # fmt: skip
-    return run.path, run.cycles
+    """The planner's path as (place, direction to the next, last) and its cycles;
+    the same, cycle for cycle, with its row words read-modify-write."""
+    runs = [
+        run_planner(
+            config, nav._usable(0), nav.seen[0], maze.goal.reshape(-1), nav.diag_taken[0],
+            maze.cell(*maze.start), here, frontier,
+            nav.cost_known[0] if config.terrain else None, rmw_rows=rmw,
+        )
+        for rmw in (False, True)
+    ]  # fmt: skip
+    assert runs[1] == runs[0]
+    return runs[0].path, runs[0].cycles
 
 
 def _expected(nav: Navigator, path: list[int] | None) -> list[tuple[int, int, int]]:
