@@ -124,10 +124,12 @@ def _synth() -> dict:
             for family in FAMILIES:
                 seeds = (1, 2, 3, 4, 5) if family.startswith("ice40") else (1, 2, 3)
                 work = Path(tmp) / f"{top}_{family}"
+                # The ECP5 boards build the default rule's row words read-modify-write.
+                form = f"{top}_rmw" if "default" in top and family.startswith("ecp5") else top
                 try:
-                    r = synth_report(top, family, work, seeds)
+                    r = synth_report(form, family, work, seeds)
                 except RuntimeError as exc:  # synthesised, but does not place: say so
-                    stat = work / f"{top}_{family}_stat.json"
+                    stat = work / f"{form}_{family}_stat.json"
                     cells = (
                         json.loads(stat.read_text())["design"]["num_cells_by_type"]
                         if stat.exists() else {}
@@ -150,6 +152,59 @@ def _synth() -> dict:
                     "fmax_mhz_by_seed": r["fmax_mhz_by_seed"],
                     "seeds_meeting_48mhz": sum(f >= 48 for f in r["fmax_mhz_by_seed"].values()),
                 }
+    return out
+
+
+#: The navigator's board builds: (board, maze size, preset, terrain, trajectory depth).
+#: The rover's terrain build keeps 4,096 trajectory places (rover runs of up to
+#: 4,095 steps: the host sums a trial's entry costs from its trajectory).
+BOARD_BUILDS = (
+    ("ulx3s", 30, "default", False, 1024),
+    ("ulx3s-85f", 128, "default", True, 4096),
+    ("icebreaker", 30, "paper", False, 1024),
+    ("icebreaker", 30, "default", False, 1024),
+)
+#: Placement seeds of the board builds.
+BUILD_SEEDS = (1, 2, 3)
+
+
+@experiment("navigator_fpga_builds")
+def _fpga_builds() -> dict:
+    """``memrl fpga build`` of the navigator SoC for each of ``BOARD_BUILDS``, once
+    per placement seed in ``BUILD_SEEDS``: LUTs, flip-flops and block RAMs, the
+    placed cells of the first seed, Fmax (at the board's clock) per seed and their
+    median; a build that does not fit gives its demand (and is built once)."""
+    from memrl.host.build.fpga import BuildFailed, build
+    from memrl.sim.navigator.session import rtl_config
+
+    out = {}
+    for board, size, preset, terrain, depth in BOARD_BUILDS:
+        config = rtl_config(PRESETS[preset], (size, size), terrain)
+        name = f"{board}.{size}x{size}.{preset}{'.terrain' * terrain}"
+        runs = []
+        for seed in BUILD_SEEDS:
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    runs.append(build(board, Path(tmp), config, 0, traj_depth=depth,
+                                      pnr_seed=seed))  # fmt: skip
+                except BuildFailed as exc:
+                    report = exc.report or {}
+                    keep = ("luts", "ffs", "brams", "placed")
+                    out[name] = {"fits": False, "error": str(exc).splitlines()[0],
+                                 **{k: report.get(k) for k in keep}}  # fmt: skip
+                    break
+        if not runs:
+            continue
+        first = runs[0]
+        out[name] = {
+            "fits": True,
+            **{k: first[k] for k in ("clock_mhz", "luts", "ffs", "brams", "sprams",
+                                     "bitstream_bytes", "rmw_rows", "traj_depth")},
+            "placed": first["placed"],
+            "fmax_mhz_by_seed": [r["fmax_mhz"] for r in runs],
+            "fmax_mhz_median": statistics.median(r["fmax_mhz"] for r in runs),
+            "timing_met_every_seed": all(r["timing_met"] for r in runs),
+        }  # fmt: skip
     return out
 
 

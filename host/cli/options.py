@@ -86,15 +86,17 @@ def backend_options(f: Callable) -> Callable:
     )(f)
 
 
-def firmware_config(maze_size: str, preset: str = "default") -> tuple[int, int, object]:
+def firmware_config(
+    maze_size: str, preset: str = "default", terrain: bool = False
+) -> tuple[int, int, object]:
     """Rows, columns and the core parameters of ``--maze-size ROWSxCOLS`` with the
-    navigator rule of ``preset``."""
+    navigator rule of ``preset`` (``terrain``: on a cost map)."""
     from memrl.sim.navigator.golden import PRESETS
     from memrl.sim.navigator.session import rtl_config
 
     try:
         rows, cols = (int(v) for v in maze_size.lower().split("x"))
-        return rows, cols, rtl_config(PRESETS[preset], (rows, cols))
+        return rows, cols, rtl_config(PRESETS[preset], (rows, cols), terrain)
     except ValueError as exc:
         raise click.BadParameter(
             f"{maze_size!r}: expected ROWSxCOLS, each 2-1024 ({exc})", param_hint="--maze-size"

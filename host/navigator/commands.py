@@ -234,6 +234,13 @@ class FirmwareAgent:
     ) -> tuple[dict, list[int] | None]:
         """One trial: the layout (when it changes), CONFIGURE, RUN_TRIAL; its
         results and, with ``trajectory``, its places."""
+        keeps = self.client.info.traj_depth
+        if trajectory and max_steps + 1 > keeps:
+            raise ValueError(
+                f"a trial of up to {max_steps} steps has up to {max_steps + 1} places; the "
+                f"firmware keeps {keeps}: use --max-steps {keeps - 1} or less, or rebuild it "
+                f"with --traj-depth {max_steps + 1}"
+            )
         if maze is not self.loaded:
             self.client.write_layout(maze)
             self.loaded = maze

@@ -56,12 +56,13 @@ class RoverConfig:
         """Refuse what a backend cannot run, naming the option."""
         backend = check_run(self.backend, self.device, self.preset, self.seeds)
         entry = NAVIGATOR_BACKENDS.entry(backend)
-        if entry.firmware and PRESETS[self.preset].reward_path == "bfs":
+        if entry.firmware and not entry.board and PRESETS[self.preset].reward_path == "bfs":
             raise ValueError(
-                f"--preset {self.preset} on the 128x128 rover map runs on --backend golden: "
-                "its terrain firmware needs 293 block RAMs (no board holds it) and "
-                "simulates too slowly for the link (docs/navigator/rtl.md, Terrain); "
-                "--preset paper runs on every backend"
+                f"--preset {self.preset} on the 128x128 rover map runs on --backend golden "
+                "or on a board (serial:PORT; a ULX3S-85F: memrl fpga build --board ulx3s-85f "
+                "--maze-size 128x128 --terrain): its terrain firmware simulates too slowly "
+                "for the link (docs/navigator/rtl.md, Terrain); --preset paper runs on every "
+                "backend"
             )
         if entry.board and self.transfer_at < self.trials:
             raise ValueError(

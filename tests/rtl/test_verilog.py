@@ -9,7 +9,14 @@ from memrl.host.build.verilog import LINT_WAIVERS, lint, write_verilog
 
 @pytest.mark.verilator
 @pytest.mark.parametrize(
-    "top", ["navigator", "crossbar_engine", "crossbar_emulator", "crossbar_system"]
+    "top",
+    [
+        "navigator",
+        "navigator_default_rmw",
+        "crossbar_engine",
+        "crossbar_emulator",
+        "crossbar_system",
+    ],  # fmt: skip
 )
 def test_top_verilog_is_lint_clean(tmp_path, top):
     (path,) = write_verilog(tmp_path, [top])

@@ -96,6 +96,25 @@ def test_nextpnr_utilisation_is_read_from_its_log() -> None:
     assert _demand(log) == {"ICESTORM_LC": [6251, 5280], "ICESTORM_RAM": [26, 30]}
 
 
+def test_the_ecp5_boards_build_row_words_read_modify_write() -> None:
+    """The ECP5's block RAMs have no bit mask: its boards' SoCs write the default
+    rule's row words whole, and drop the SPRAM hint of large maps."""
+    from memrl.host.build.fpga import SCRIPT_AFTER_READ
+
+    assert {b: BOARDS[b].rmw_rows for b in BOARDS} == {
+        "icebreaker": False, "ulx3s": True, "ulx3s-85f": True,
+    }  # fmt: skip
+    assert "ram_style" in SCRIPT_AFTER_READ["ecp5"]
+    soc = NavigatorSoC(NavigatorConfig(height=5, width=6), None, rmw_rows=True)
+    assert soc.firmware(25_000_000, 217).core.rmw_rows
+
+
+def test_a_cost_map_build_is_the_navigators() -> None:
+    res = CliRunner().invoke(main, ["fpga", "build", "--board", "ulx3s", "--firmware",
+                                    "crossbar", "--terrain"])  # fmt: skip
+    assert res.exit_code == 2 and "a cost map is the navigator's" in res.output
+
+
 def test_a_terrain_build_is_named_by_its_rule() -> None:
     """A build for cost maps (the default rule holding entry costs) is named by its
     rule in the build report, as a maze build is."""
@@ -138,6 +157,23 @@ def test_icebreaker_build_of_the_30x30_navigator_fits_and_meets_timing(tmp_path:
     used, available = r["placed"]["ICESTORM_LC"]
     assert used <= available == 5280
     assert (tmp_path / "navigator.bin").stat().st_size == r["bitstream_bytes"] > 100_000
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_ulx3s_85f_build_of_the_rover_default_rule(tmp_path: Path) -> None:
+    """The default rule on the 128 x 128 rover's cost map (entry costs, the
+    cheapest path; row words read-modify-write) with 4,096 trajectory places, on
+    the ECP5-85F at the board's 25 MHz: about 12 minutes."""
+    from memrl.sim.navigator.golden import PRESETS
+    from memrl.sim.navigator.session import rtl_config
+
+    config = rtl_config(PRESETS["default"], (128, 128), terrain=True)
+    r = build("ulx3s-85f", tmp_path, config, seed=0, traj_depth=4096)
+    assert r["built"] and r["timing_met"] and r["clock_mhz"] == 25.0
+    assert (r["rule"], r["terrain"], r["rmw_rows"]) == ("default", True, True)
+    used, available = r["placed"]["DP16KD"]
+    assert 56 < used <= available == 208  # more block RAM than the ECP5-25F has
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from memrl.host.cli import main
 from memrl.host.navigator.backends import Backend, close_agents, navigator_agent, parse_backend
+from memrl.host.navigator.rover import RoverConfig
 from memrl.sim.navigator.golden import run_agent
 from memrl.sim.navigator.maze import SHIPPED_DIR, terrain_transfer
 from memrl.sim.navigator.session import TRIAL_FIELDS
@@ -144,7 +145,12 @@ def test_rover_refuses_what_a_board_cannot_run(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "preset" in res.output
     res = CliRunner().invoke(main, ["rover", "run", "--backend", "verilator", "--out",
                                     str(tmp_path)])  # fmt: skip
-    assert res.exit_code == 2 and "runs on --backend golden" in res.output
+    assert res.exit_code == 2 and "runs on --backend golden or on a board" in res.output
+    # The default rule on a board (a ULX3S-85F's terrain build): accepted with one
+    # condition, refused with two.
+    RoverConfig(trials=4, transfer_at=4, seeds=1, backend="serial:/dev/null").check()
+    with pytest.raises(ValueError, match="no fresh condition"):
+        RoverConfig(trials=4, transfer_at=3, seeds=1, backend="serial:/dev/null").check()
 
 
 @pytest.mark.icarus

@@ -15,13 +15,13 @@ from memrl.host.link import frames as link
 from memrl.host.link.client import ErrorReply, FaultyTransport, LinkClient
 from memrl.host.link.frames import Frame, FrameReader, LinkError, encode_frame
 from memrl.host.link.transports import AmaranthTransport
-from memrl.host.navigator.commands import NavigatorClient, run_schedule
+from memrl.host.navigator.commands import FirmwareAgent, NavigatorClient, run_schedule
 from memrl.rtl.link.protocol import ERROR, MAX_PAYLOAD, REPLY, VERSION, Cmd, Err
 from memrl.rtl.navigator.commands import RESULT_BYTES, config_id
 from memrl.rtl.navigator.core import NavigatorConfig
 from memrl.rtl.navigator.port import RRAMOp
 from memrl.sim.navigator.golden import PRESETS
-from memrl.sim.navigator.maze import random_maze, shipped
+from memrl.sim.navigator.maze import random_maze, shipped, terrain_transfer
 from memrl.sim.navigator.session import golden_run, rtl_config
 
 TIMEOUT = 0.003  # simulated seconds (36,000 cycles)
@@ -242,3 +242,18 @@ def test_no_input_wedges_the_decoder(fw: AmaranthTransport, junk: bytes) -> None
     client.seq = 99
     info = client.request(Cmd.IDENTIFY)
     assert info[0] == VERSION and info[2:6] == struct.pack("<HH", 5, 6)
+
+
+def test_a_terrain_trial_longer_than_the_trajectory_memory_is_refused_up_front() -> None:
+    """On a cost map the host sums the trajectory read back: a trial that may
+    outgrow the firmware's trajectory memory is refused before it runs, naming
+    both remedies."""
+    maze = next(iter(terrain_transfer(6, np.random.default_rng(0), False)))
+    cfg = rtl_config(PRESETS["default"], maze.shape, terrain=True)
+    t = AmaranthTransport(cfg, seed=0, traj_depth=16)
+    agent = FirmwareAgent(NavigatorClient(LinkClient(t, timeout_s=TIMEOUT), config_id(cfg),
+                                          cost_bits=cfg.cost_bits))  # fmt: skip
+    with pytest.raises(ValueError, match=r"keeps 16: use --max-steps 15 .*--traj-depth 40"):
+        agent.run_trial(maze, 39)
+    assert agent.loaded is None  # nothing was written or run
+    assert agent.run_trial(maze, 15).steps[0] <= 15
