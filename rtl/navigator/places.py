@@ -14,9 +14,10 @@ Memories: ``ps`` (a word per place: explored, known, stamp[, mark]), on terrain
 ``ck`` (the learned entry cost of each place), ``tk`` (four
 bits per place, a write enable per bit) and ``rows`` (a word per grid row of
 three bit planes ``U``, ``S``, ``G`` of ``width`` bits each, one place written
-at a time: :class:`~memrl.rtl.lib.rowplanes.RowPlanes`). Every update is one write per memory; a move or a corner hit along a
-diagonal touches the diagonal bits of two places, the second written the cycle
-after (nothing else writes them then).
+at a time: :class:`~memrl.rtl.lib.rowplanes.RowPlanes`). Every update is one
+write per memory; a move or a corner hit along a diagonal touches the diagonal
+bits of two places, the second written the cycle after (nothing else writes
+them then).
 """
 
 from __future__ import annotations
