@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from memrl.host.cli.options import int_list, out_option
+from memrl.host.cli.options import claim_out, first_seed_option, force_option, int_list, out_option
 from memrl.host.crossbar.backends import BACKENDS, CROSSBAR_BACKENDS
 from memrl.host.crossbar.config import AGENTS, SWEEP_PARAMS, ConfigError, ControlRunConfig
 from memrl.host.crossbar.control import DEVICES
@@ -76,7 +76,7 @@ def _control_options(task: str, env_id: str, episodes: int) -> Callable:
             show_default=True,
             help="Number of agents (seeds first-seed ... first-seed + seeds - 1).",
         ),
-        click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True),
+        first_seed_option,
         click.option(
             "--backend",
             default="golden",
@@ -227,15 +227,18 @@ def _control_table(rows: list[tuple[str, dict]], first: str | None = None) -> st
     return "\n".join([fmt.format(*head), *(fmt.format(*r) for r in lines)])
 
 
-def _control_run(task: str, out: Path, opts: dict) -> None:
+def _control_run(task: str, out: Path, opts: dict, force: bool = False) -> None:
     from memrl.host.crossbar.plots import plot_run
     from memrl.host.crossbar.results import summarise
     from memrl.host.crossbar.runner import run_control
+    from memrl.host.runs import sigterm_as_interrupt
 
     cfg = _control_config(task, opts)
+    claim_out(out, task, force)
     interrupted = False
     try:
-        run_control(cfg, out, progress=True)
+        with sigterm_as_interrupt():
+            run_control(cfg, out, progress=True)
     except KeyboardInterrupt:
         interrupted = True
     except (OSError, RuntimeError) as exc:  # a port, a link, a firmware, a simulator
@@ -288,9 +291,10 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     @group.command("run")
     @_control_options(task, env_id, episodes)
     @out_option(f"build/{task}")
-    def run(out: Path, **opts: object) -> None:
+    @force_option
+    def run(out: Path, force: bool, **opts: object) -> None:
         """Train the agents. Writes config.json, episodes.csv, summary.json, figures."""
-        _control_run(task, out, opts)
+        _control_run(task, out, opts, force)
 
     @group.command("sweep")
     @click.option(

@@ -22,8 +22,17 @@ def characterise_cmd(out: Path, seed: int) -> None:
     """Characterise the 1T1R and SiOx models: G vs Vg, pair weights, LRS vs Ic, HRS vs V_STOP."""
     from memrl.host.devices.characterise import FIGURES, CharacteriseConfig, characterise
 
-    with tqdm(total=len(FIGURES), desc="characterise", unit="fig") as bar:
-        summary = characterise(CharacteriseConfig(seed=seed), out, progress=lambda _: bar.update())
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tqdm(total=len(FIGURES), desc="characterise", unit="fig") as bar:
+            summary = characterise(
+                CharacteriseConfig(seed=seed), out, progress=lambda _: bar.update()
+            )
+    except OSError as exc:
+        where = exc.filename or out
+        raise click.ClickException(
+            f"--out {out}: cannot write {where} ({exc.strerror or exc})"
+        ) from exc
     figs = summary["figures"]
     click.echo(f"wrote {len(figs)} figures and characterisation.json to {out}/")
     click.echo(f"  1T1R fitted SET slope: {figs['onet1r_g_vs_vg']['fitted_slope_us_per_v']} uS/V")

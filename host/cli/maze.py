@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from memrl.host.cli.options import backend_options, int_list, out_option
+from memrl.host.cli.options import (
+    backend_options,
+    claim_out,
+    first_seed_option,
+    force_option,
+    int_list,
+    out_option,
+)
 from memrl.host.navigator.run import AGENTS
 from memrl.sim.navigator.golden import PRESETS
 
@@ -43,7 +50,7 @@ def maze() -> None:
     show_default=True,
     help="Number of agents (seeds first-seed ... first-seed + seeds - 1).",
 )
-@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
+@first_seed_option
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="default", show_default=True)
 @backend_options
 @click.option(
@@ -54,12 +61,25 @@ def maze() -> None:
     help="The navigator, or a baseline on the same schedule.",
 )
 @out_option("build/maze")
+@force_option
 def maze_run(  # noqa: PLR0913
-    layouts, switch_at, trials, max_steps, seeds, first_seed, preset, backend, device, agent, out
+    layouts,
+    switch_at,
+    trials,
+    max_steps,
+    seeds,
+    first_seed,
+    preset,
+    backend,
+    device,
+    agent,
+    out,
+    force,
 ) -> None:  # noqa: ANN001
     """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
     from memrl.host.navigator.plots import plot_run, summarise
     from memrl.host.navigator.run import MazeRunConfig, run_maze
+    from memrl.host.runs import sigterm_as_interrupt
     from memrl.sim.navigator.maze import MazeError
 
     switch = tuple(int_list(switch_at, "--switch-at")) if switch_at is not None else None
@@ -71,16 +91,19 @@ def maze_run(  # noqa: PLR0913
         _, switch_points = cfg.resolved()
     except (MazeError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    claim_out(out, "maze", force)
     if switch_points:
         click.echo(f"layouts switch at trials {', '.join(map(str, switch_points))}")
     interrupted = False
     with tqdm(total=trials, desc=f"maze ({seeds} seeds)", unit="trial") as bar:
         try:
-            run_maze(cfg, out, progress=lambda _: bar.update())
+            with sigterm_as_interrupt():
+                run_maze(cfg, out, progress=lambda _: bar.update())
         except KeyboardInterrupt:
             interrupted = True
         except (OSError, RuntimeError, ValueError) as exc:  # a port, a link, a firmware
-            raise click.ClickException(f"backend {backend}: {exc}") from exc
+            where = "" if backend == "golden" else f"backend {backend}: "
+            raise click.ClickException(f"{where}{exc}") from exc
     files = plot_run(out)
     summary = summarise(out)
     if interrupted:
@@ -140,6 +163,10 @@ def maze_accuracy(layout, trials_, limits, agents, seeds, out) -> None:  # noqa:
     from memrl.sim.navigator.maze import MazeError, load_maze, shipped
 
     names = [a.strip() for a in agents.split(",") if a.strip()]
+    if not names:
+        raise click.BadParameter(
+            f"{agents!r} names no agent; known: {', '.join(sorted(AGENTS))}", param_hint="--agents"
+        )
     bad = [a for a in names if a not in AGENTS]
     if bad:
         raise click.BadParameter(

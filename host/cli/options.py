@@ -26,6 +26,36 @@ def out_option(default: str, help: str = "Output folder.") -> Callable:  # noqa:
     )
 
 
+#: The largest --first-seed: a run's seeds stay 64-bit signed integers in its CSV.
+MAX_FIRST_SEED = 2**62
+
+
+def first_seed_option(f: Callable) -> Callable:
+    """``--first-seed``: the first agent's seed (the others follow it)."""
+    return click.option(
+        "--first-seed", type=click.IntRange(0, MAX_FIRST_SEED), default=0, show_default=True,
+        help=f"The first agent's seed; the others count on from it (at most {MAX_FIRST_SEED}).",
+    )(f)  # fmt: skip
+
+
+def force_option(f: Callable) -> Callable:
+    """``--force``: replace the run a non-empty ``--out`` folder holds."""
+    return click.option(
+        "--force", is_flag=True,
+        help="Replace the run the --out folder holds (its files are removed first).",
+    )(f)  # fmt: skip
+
+
+def claim_out(out: Path, kind: str, force: bool) -> None:
+    """Make ``out`` ready for a ``kind`` run, or stop with why (memrl.host.runs.claim)."""
+    from memrl.host.runs import RunFolderError, claim
+
+    try:
+        claim(out, kind, force)
+    except RunFolderError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 def int_list(text: str, name: str) -> list[int]:
     """Positive integers from the comma-separated ``text`` of option ``name``."""
     items = text.split(",")

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from tqdm import tqdm
 
-from memrl.host.cli.options import backend_options, out_option
+from memrl.host.cli.options import (
+    backend_options,
+    claim_out,
+    first_seed_option,
+    force_option,
+    out_option,
+)
 from memrl.sim.navigator.golden import PRESETS
 
 
@@ -16,7 +24,11 @@ def rover() -> None:
 
 @rover.command("run")
 @click.option("--trials", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--transfer-at", type=click.IntRange(min=1), default=75, show_default=True)
+@click.option(
+    "--transfer-at", type=click.IntRange(min=1), default=None,
+    help="The trial (counted from 0) from which the goal moves; at most --trials (equal: "
+    "no transfer, and no fresh condition). Default: three quarters of --trials (75 of 100).",
+)  # fmt: skip
 @click.option("--max-steps", type=click.IntRange(min=1), default=5000, show_default=True)
 @click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--terrain-seed", type=click.IntRange(min=0), default=0, show_default=True)
@@ -27,9 +39,10 @@ def rover() -> None:
     help="A 128x128 cost map (.npy or CSV) instead of the generated terrain.",
 )
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="default", show_default=True)
-@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
+@first_seed_option
 @backend_options
 @out_option("build/rover")
+@force_option
 def rover_run(  # noqa: PLR0913
     trials,
     transfer_at,
@@ -42,13 +55,24 @@ def rover_run(  # noqa: PLR0913
     backend,
     device,
     out,
+    force,
 ) -> None:  # noqa: ANN001
     """Steps per trial on the rover map, with and without transfer at --transfer-at."""
     from memrl.host.navigator.rover import RoverConfig, plot_rover, run_rover, summarise_rover
+    from memrl.host.runs import sigterm_as_interrupt
 
+    if transfer_at is None:
+        transfer_at = max(1, round(0.75 * trials))
+        click.echo(f"the goal moves at trial {transfer_at}")
+    if transfer_at > trials:
+        raise click.BadParameter(
+            f"{transfer_at} is past the run's last trial (--trials {trials}): at most "
+            f"{trials}, which runs no transfer",
+            param_hint="--transfer-at",
+        )
     cfg = RoverConfig(
         trials=trials,
-        transfer_at=min(transfer_at, trials),
+        transfer_at=transfer_at,
         max_steps=max_steps,
         seeds=seeds,
         terrain_seed=terrain_seed,
@@ -62,13 +86,22 @@ def rover_run(  # noqa: PLR0913
         cfg.check()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    claim_out(out, "rover", force)
+    interrupted = False
     try:
         with tqdm(total=trials, desc=f"rover ({seeds} seeds)", unit="trial") as bar:
-            run_rover(cfg, out, progress=bar.update)
+            with sigterm_as_interrupt():
+                run_rover(cfg, out, progress=bar.update)
+    except KeyboardInterrupt:
+        interrupted = True
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except (OSError, RuntimeError) as exc:  # a port, a link, a firmware
-        raise click.ClickException(f"backend {backend}: {exc}") from exc
+        where = "" if backend == "golden" else f"backend {backend}: "
+        raise click.ClickException(f"{where}{exc}") from exc
+    if not (out / "trials.csv").exists() or len((out / "trials.csv").read_text().splitlines()) < 2:
+        click.echo(f"interrupted before the first trial; {out}/config.json says so")
+        sys.exit(130)
     plot_rover(out)
     s = summarise_rover(out)
     for cond in ("transfer", "fresh"):
@@ -76,7 +109,10 @@ def rover_run(  # noqa: PLR0913
             if t in s[cond]:
                 v = s[cond][t]
                 click.echo(
-                    f"{cond:8s} trial {t + 1:3d}: {v['steps_mean']:7.1f} +- "
+                    f"{cond:8s} trial {t:3d}: {v['steps_mean']:7.1f} +- "
                     f"{v['steps_sd']:5.1f} steps, cost {v['cost_mean']:.1f}"
                 )
     click.echo(f"wrote trials.csv, summary.json, rover.png to {out}/")
+    if interrupted:
+        click.echo(f"interrupted: the trials run so far are kept in {out}/trials.csv")
+        sys.exit(130)

@@ -186,8 +186,26 @@ class ControlRunConfig:
         if self.env_id is None:
             object.__setattr__(self, "env_id", TASK_ENVS[self.task])
         _check_env(self.env_id)
+        for task, marker in (("cartpole", "CartPole"), ("mountaincar", "MountainCar")):
+            if task != self.task and marker in self.env_id:
+                raise ConfigError(
+                    "env_id",
+                    f"{self.env_id} is the {task} task's environment: run it with "
+                    f"memrl {task} run (this is memrl {self.task})",
+                )
         if self.agent not in AGENTS:
             raise ConfigError("agent", f"agent must be one of {list(AGENTS)} (got {self.agent!r})")
+        if self.agent != "crossbar":  # the device settings would be recorded and ignored
+            for name in ("adc_bits", "c2c_frac", "stuck_rate", "drift_nu", "pass_samples",
+                         "program_entries"):  # fmt: skip
+                if getattr(self, name) is not None:
+                    raise ConfigError(
+                        name, f"{name} sets the crossbar's devices; the {self.agent} agent has none"
+                    )
+            if self.device != "realistic":
+                raise ConfigError(
+                    "device", f"the {self.agent} agent has no devices (got device {self.device!r})"
+                )
         if self.preset not in PRESETS:
             raise ConfigError(
                 "preset", f"preset must be one of {sorted(PRESETS)} (got {self.preset!r})"

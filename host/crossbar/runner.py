@@ -37,6 +37,7 @@ from memrl.host.crossbar.backends import CROSSBAR_BACKENDS, parse_backend
 from memrl.host.crossbar.config import ControlRunConfig, solve_rule
 from memrl.host.crossbar.control import Episode, resolve_preset, train
 from memrl.host.crossbar.results import EpisodeCSV, summarise
+from memrl.host.runs import provenance
 from memrl.sim.crossbar.golden import EngineFactory
 
 __all__ = ["run_control", "train_seed"]
@@ -143,6 +144,7 @@ def run_control(
         views_dir.mkdir(exist_ok=True)
     rule = solve_rule(config.env_id or "")
     meta: dict[str, Any] = {
+        "run": config.task,
         **asdict(config),
         "max_steps_used": config.episode_cap,
         "jobs_used": config.workers,
@@ -153,6 +155,7 @@ def run_control(
         "version": _package_version(),
         "status": "running",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "provenance": provenance(),
     }
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(meta, indent=1))
@@ -182,7 +185,7 @@ def run_control(
                     train_seed(config, seed, str(views_dir), record, lambda: False)
             else:
                 _run_pool(config, str(views_dir), record, write)
-        meta["status"] = "done"
+        meta["status"] = "complete"
     except KeyboardInterrupt:
         meta["status"] = "interrupted"
         raise

@@ -28,7 +28,8 @@ from memrl.host.navigator.backends import (
     navigator_agent,
     parse_backend,
 )
-from memrl.host.navigator.envs import ROVER_GOAL, ROVER_START, load_rover, rover_terrain
+from memrl.host.navigator.envs import ROVER_GOAL, ROVER_SIZE, ROVER_START, load_rover, rover_terrain
+from memrl.host.runs import finish_status, provenance
 from memrl.sim.navigator.golden import PRESETS, Navigator, cost_units
 from memrl.sim.navigator.maze import Maze
 
@@ -87,6 +88,12 @@ def cheapest_cost(maze: Maze) -> float:
 
 def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None = None) -> Path:
     cost = load_rover(cfg.cost_file) if cfg.cost_file else rover_terrain(cfg.terrain_seed)[1]
+    if cost.shape != (ROVER_SIZE, ROVER_SIZE):
+        raise ValueError(
+            f"{cfg.cost_file}: the rover's cost map is {ROVER_SIZE} x {ROVER_SIZE} (its start "
+            f"{ROVER_START} and goals {ROVER_GOAL}, {tuple(cfg.new_goal)} lie on it); this one "
+            f"is {cost.shape[0]} x {cost.shape[1]}"
+        )
     if not 0 < cfg.transfer_at <= cfg.trials:
         raise ValueError(f"transfer_at must be in [1, {cfg.trials}] (got {cfg.transfer_at})")
     cfg.check()
@@ -100,11 +107,13 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
     best = [cheapest_cost(m) for m in tasks]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     out.mkdir(parents=True, exist_ok=True)
-    config = {**asdict(cfg), "start": ROVER_START, "goal": ROVER_GOAL, "cheapest_cost": best,
-              "status": "running", "started": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+    config = {"run": "rover", **asdict(cfg), "start": ROVER_START, "goal": ROVER_GOAL,
+              "cheapest_cost": best, "status": "running",
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "provenance": provenance()}  # fmt: skip
     (out / "config.json").write_text(json.dumps(config, indent=1))
     path = out / "trials.csv"
-    status = "interrupted"
+    failure: BaseException | None = None
     agents: list = []
     try:
         with path.open("w", newline="") as fh:
@@ -129,10 +138,15 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
                 fh.flush()
                 if progress:
                     progress()
-        status = "complete"
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
         close_agents(agents)  # simulated boards, serial ports
-        config["status"] = status
+        config["status"], error = finish_status(failure)
+        if error:
+            config["error"] = error
+        config["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         (out / "config.json").write_text(json.dumps(config, indent=1))
     return path
 

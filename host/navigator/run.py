@@ -23,7 +23,8 @@ from memrl.host.navigator.backends import (
     parse_backend,
 )
 from memrl.host.navigator.baselines import DQN, TabularQ
-from memrl.sim.navigator.golden import PRESETS, Navigator, TrialResult, run_agent
+from memrl.host.runs import finish_status, provenance
+from memrl.sim.navigator.golden import PRESETS, Navigator, TrialResult, check_maze_shape, run_agent
 from memrl.sim.navigator.maze import Maze, load_maze, shipped
 
 __all__ = ["MazeRunConfig", "run_maze", "load_trials", "convergence", "CSV_COLUMNS"]
@@ -84,9 +85,14 @@ class MazeRunConfig:
             mazes = [load_maze(p) for p in self.layouts]
         else:
             mazes = [shipped("dynamic_a"), shipped("dynamic_b")]
-        shapes = {m.shape for m in mazes}
-        if len(shapes) != 1:
-            raise ValueError(f"all layouts must have the same shape (got {sorted(shapes)})")
+        names = [str(p) for p in self.layouts] or ["dynamic_a", "dynamic_b"]
+        for name, m in zip(names, mazes, strict=True):
+            check_maze_shape(m.shape, name)
+        if len({m.shape for m in mazes}) != 1:
+            sizes = ", ".join(
+                f"{n} is {m.shape[0]} x {m.shape[1]}" for n, m in zip(names, mazes, strict=True)
+            )
+            raise ValueError(f"the layouts of a run must have the same size: {sizes}")
         if self.switch_at is None:
             return mazes, default_switch_points(len(mazes), self.trials)
         switch = list(self.switch_at)
@@ -114,6 +120,7 @@ def run_maze(
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     shortest = [m.shortest_path_length() for m in mazes]
     config = {
+        "run": "maze",
         **asdict(cfg),
         "switch_at": switch,
         "layout_names": [m.name for m in mazes],
@@ -122,18 +129,21 @@ def run_maze(
         "params": asdict(PRESETS[cfg.preset]),
         "status": "running",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "provenance": provenance(),
     }
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(config, indent=1))
     csv_path = out / "trials.csv"
-    if cfg.agent == "navigator":
-        agent = navigator_agent(
-            parse_backend(cfg.backend), cfg.device, mazes[0].shape, seeds, cfg.preset
-        )
-    else:
-        agent = AGENTS[cfg.agent](mazes[0].shape, seeds, cfg.preset)
-    status = "interrupted"
+    agents: list = []
+    failure: BaseException | None = None
     try:
+        if cfg.agent == "navigator":
+            agent = navigator_agent(
+                parse_backend(cfg.backend), cfg.device, mazes[0].shape, seeds, cfg.preset
+            )
+        else:
+            agent = AGENTS[cfg.agent](mazes[0].shape, seeds, cfg.preset)
+        agents.append(agent)
         with csv_path.open("w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)
@@ -145,10 +155,14 @@ def run_maze(
                     progress(t)
 
             run_agent(agent, mazes, switch, cfg.trials, cfg.max_steps, record)
-        status = "complete"
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
-        close_agents([agent])  # simulated boards, serial ports
-        config["status"] = status
+        close_agents(agents)  # simulated boards, serial ports
+        config["status"], error = finish_status(failure)
+        if error:
+            config["error"] = error
         config["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         cfg_path.write_text(json.dumps(config, indent=1))
     return csv_path

@@ -164,6 +164,22 @@ def cost_units(maze: Maze) -> np.ndarray | None:
     return np.rint(np.asarray(maze.cost).reshape(-1) * COST_UNIT).astype(np.int64)
 
 
+#: The largest maze side (places), rows or columns.
+MAX_MAZE_SIDE = 1024
+
+
+def check_maze_shape(shape: tuple[int, int], source: str = "") -> None:
+    """Refuse a maze outside 2 .. :data:`MAX_MAZE_SIDE` places in either direction."""
+    h, w = shape
+    ok = all(isinstance(v, (int, np.integer)) and 2 <= v <= MAX_MAZE_SIDE for v in (h, w))
+    if not ok:
+        where = f"{source}: " if source else ""
+        raise ValueError(
+            f"{where}a maze is at least 2 and at most {MAX_MAZE_SIDE} places in each direction "
+            f"(this one is {h} x {w})"
+        )
+
+
 def grid_tables(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Neighbour of every cell in every direction (-1 off the grid), and for diagonal
     moves the two orthogonal cells passed between (-1 for orthogonal moves)."""
@@ -223,8 +239,7 @@ class Navigator:
         if self.engine == "compiled" and self.record:
             raise ValueError("the compiled engine keeps no operation log: use engine='numpy'")
         h, w = self.shape
-        check_int_range("maze rows", h, 2, 1024)
-        check_int_range("maze columns", w, 2, 1024)
+        check_maze_shape((h, w))
         self.seeds = [int(s) for s in self.seeds]
         if not self.seeds:
             raise ValueError("seeds must name at least one agent")

@@ -178,6 +178,11 @@ def parse_maze(text: str, source: str = "<text>") -> Maze:
     walls = np.zeros((len(lines), width), dtype=bool)
     goal = np.zeros_like(walls)
     for r, line in enumerate(lines):
+        for c, ch in enumerate(line):
+            if ch not in "#.GS":
+                raise MazeError(
+                    source, r + 1, c + 1, f"unknown character {ch!r} (use '#', '.', 'S' or 'G')"
+                )
         if len(line) != width:
             raise MazeError(
                 source,
@@ -200,10 +205,6 @@ def parse_maze(text: str, source: str = "<text>") -> Maze:
                         f"column {start[1] + 1})",
                     )
                 start = (r, c)
-            elif ch != ".":
-                raise MazeError(
-                    source, r + 1, c + 1, f"unknown character {ch!r} (use '#', '.', 'S' or 'G')"
-                )
     if start is None:
         raise MazeError(source, None, None, "no start 'S'")
     if not goal.any():
@@ -219,9 +220,17 @@ def parse_maze(text: str, source: str = "<text>") -> Maze:
 def load_maze(path: str | Path) -> Maze:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MazeError(str(path), None, None, f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise MazeError(
+            str(path),
+            None,
+            None,
+            f"not a UTF-8 text file (byte {exc.start}: {exc.object[exc.start]:#04x}); a maze "
+            "is lines of '#', '.', 'S' and 'G'",
+        ) from exc
     return parse_maze(text, str(path))
 
 

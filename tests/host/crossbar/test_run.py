@@ -58,7 +58,7 @@ def test_run_writes_csv_config_summary_and_figures(tmp_path: Path) -> None:
     }
     assert all(1 <= int(r["steps"]) <= 30 for r in rows)
     meta = _status(tmp_path)
-    assert meta["status"] == "done"
+    assert meta["status"] == "complete"
     assert meta["env_id"] == "CartPole-v1" and meta["seed_list"] == [0, 1]
     assert "finished" in meta and meta["device_settings"]["adc_bits"] == 8
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -168,7 +168,8 @@ def test_bad_config_names_the_parameter(kwargs: dict, param: str, text: str) -> 
 def test_defaults_and_solve_rules() -> None:
     assert ControlRunConfig().env_id == "CartPole-v1"
     assert ControlRunConfig(task="mountaincar").env_id == "MountainCar-v0"
-    assert ControlRunConfig(env_id="memrl/PaperMountainCar-v0").episode_cap == 1000
+    paper_mc = ControlRunConfig(task="mountaincar", env_id="memrl/PaperMountainCar-v0")
+    assert paper_mc.episode_cap == 1000
     assert ControlRunConfig(env_id="memrl/PaperCartPole-v0").episode_cap == 1001
     assert ControlRunConfig(env_id="CartPole-v1").episode_cap is None
     assert ControlRunConfig(adc_bits=6, c2c_frac=0.5).device_settings().adc_bits == 6
@@ -232,7 +233,7 @@ def test_sweep_writes_a_row_and_a_folder_per_value(tmp_path: Path) -> None:
     assert all(r["median_censored"] == "1" for r in rows)
     for v in (4, 8):
         meta = _status(tmp_path / f"adc_bits={v}")
-        assert meta["status"] == "done" and meta["device_settings"]["adc_bits"] == v
+        assert meta["status"] == "complete" and meta["device_settings"]["adc_bits"] == v
     assert (tmp_path / "sweep.png").exists()
     with pytest.raises(ConfigError) as info:
         run_sweep(base, "gains", [1], tmp_path)
@@ -254,7 +255,7 @@ def test_cli_cartpole_run_writes_the_run_folder(tmp_path: Path) -> None:
     assert len(rows) == 6
     assert {"seed", "episode", "return", "steps", "pulses"} <= set(rows[0])
     meta = _status(out)
-    assert meta["status"] == "done" and meta["preset"] == "paper" and meta["adc_bits"] == 6
+    assert meta["status"] == "complete" and meta["preset"] == "paper" and meta["adc_bits"] == 6
     assert (out / "views" / "seed1_ep3.png").exists()
 
 
