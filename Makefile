@@ -55,9 +55,9 @@ FPGA_RUN := --layout $(MAZES)/dynamic_a.txt --layout $(MAZES)/dynamic_b.txt \
 
 demo: install
 	$(VENV)/bin/memrl devices characterise --out $(OUT)/devices
-	$(VENV)/bin/memrl maze run --seeds 20 --out $(OUT)/maze
-	$(VENV)/bin/memrl maze run $(FPGA_RUN) --backend $(DEMO_BACKEND) --out $(OUT)/fpga
-	$(VENV)/bin/memrl maze run $(FPGA_RUN) --backend golden --out $(OUT)/fpga-golden
+	$(VENV)/bin/memrl maze run --seeds 20 --out $(OUT)/maze --force
+	$(VENV)/bin/memrl maze run $(FPGA_RUN) --backend $(DEMO_BACKEND) --out $(OUT)/fpga --force
+	$(VENV)/bin/memrl maze run $(FPGA_RUN) --backend golden --out $(OUT)/fpga-golden --force
 	@cmp $(OUT)/fpga/trials.csv $(OUT)/fpga-golden/trials.csv \
 	  && echo "the simulated FPGA ($(DEMO_BACKEND)) ran the golden model's trials, every figure equal" \
 	  || { echo "MISMATCH: $(OUT)/fpga/trials.csv differs from the golden model's" >&2; exit 1; }
