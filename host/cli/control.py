@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from memrl.host.cli.options import claim_out, first_seed_option, force_option, int_list, out_option
+from memrl.host.cli.options import (
+    claim_out,
+    config_option,
+    first_seed_option,
+    force_option,
+    int_list,
+    out_option,
+    rerun_settings,
+)
 from memrl.host.crossbar.backends import BACKENDS, CROSSBAR_BACKENDS
 from memrl.host.crossbar.config import AGENTS, SWEEP_PARAMS, ConfigError, ControlRunConfig
 from memrl.host.crossbar.control import DEVICES
@@ -227,6 +235,19 @@ def _control_table(rows: list[tuple[str, dict]], first: str | None = None) -> st
     return "\n".join([fmt.format(*head), *(fmt.format(*r) for r in lines)])
 
 
+#: The option (keyword) of each ControlRunConfig setting a config.json records.
+_RERUN_KEYS = {"c2c_frac": "c2c", "drift_nu": "drift"}
+
+
+def _rerun_options(task: str, config_file: Path, opts: dict) -> dict:
+    """The options of the run ``config_file`` records (a --config rerun)."""
+    keys = tuple(k for k in ControlRunConfig.__dataclass_fields__ if k != "task")
+    out = dict(opts)
+    for key, value in rerun_settings(config_file, (task,), keys).items():
+        out[_RERUN_KEYS.get(key, key)] = ",".join(map(str, value)) if key == "watch" else value
+    return out
+
+
 def _control_run(task: str, out: Path, opts: dict, force: bool = False) -> None:
     from memrl.host.crossbar.plots import plot_run
     from memrl.host.crossbar.results import summarise
@@ -292,8 +313,11 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     @_control_options(task, env_id, episodes)
     @out_option(f"build/{task}")
     @force_option
-    def run(out: Path, force: bool, **opts: object) -> None:
+    @config_option
+    def run(out: Path, force: bool, config_file: Path | None, **opts: object) -> None:
         """Train the agents. Writes config.json, episodes.csv, summary.json, figures."""
+        if config_file is not None:
+            opts = _rerun_options(task, config_file, opts)
         _control_run(task, out, opts, force)
 
     @group.command("sweep")

@@ -11,10 +11,12 @@ from tqdm import tqdm
 from memrl.host.cli.options import (
     backend_options,
     claim_out,
+    config_option,
     first_seed_option,
     force_option,
     int_list,
     out_option,
+    rerun_settings,
 )
 from memrl.host.navigator.run import AGENTS
 from memrl.sim.navigator.golden import PRESETS
@@ -62,6 +64,7 @@ def maze() -> None:
 )
 @out_option("build/maze")
 @force_option
+@config_option
 def maze_run(  # noqa: PLR0913
     layouts,
     switch_at,
@@ -75,8 +78,18 @@ def maze_run(  # noqa: PLR0913
     agent,
     out,
     force,
+    config_file,
 ) -> None:  # noqa: ANN001
     """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
+    if config_file is not None:  # a rerun: the recorded settings
+        old = rerun_settings(config_file, ("maze",), (
+            "layouts", "switch_at", "trials", "max_steps", "seeds", "first_seed", "preset",
+            "agent", "device", "backend"))  # fmt: skip
+        layouts = tuple(old["layouts"])
+        switch_at = ",".join(map(str, old["switch_at"])) if old["switch_at"] else None
+        trials, max_steps, seeds = old["trials"], old["max_steps"], old["seeds"]
+        first_seed, preset, agent = old["first_seed"], old["preset"], old["agent"]
+        device, backend = old["device"], old.get("backend", backend)
     from memrl.host.navigator.plots import plot_run, summarise
     from memrl.host.navigator.run import MazeRunConfig, run_maze
     from memrl.host.runs import sigterm_as_interrupt

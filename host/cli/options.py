@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,60 @@ def first_seed_option(f: Callable) -> Callable:
         "--first-seed", type=click.IntRange(0, MAX_FIRST_SEED), default=0, show_default=True,
         help=f"The first agent's seed; the others count on from it (at most {MAX_FIRST_SEED}).",
     )(f)  # fmt: skip
+
+
+#: The options a --config rerun may take beside it.
+RERUN_OPTIONS = ("out", "force", "config_file", "backend")
+
+
+def config_option(f: Callable) -> Callable:
+    """``--config FILE``: rerun the run a config.json records."""
+    return click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="Rerun the run this config.json records, with its settings (only --out, --force "
+        "and --backend may be given beside it); the deterministic backends reproduce its CSV.",
+    )(f)  # fmt: skip
+
+
+def rerun_settings(config_file: Path, kinds: tuple[str, ...], names: tuple[str, ...]) -> dict:
+    """The settings ``names`` of the run ``config_file`` records (``backend`` only
+    when ``--backend`` is not given), after refusing a file of another run type,
+    a missing setting, and any run option given beside ``--config`` but those a
+    rerun may change (:data:`RERUN_OPTIONS`)."""
+    from memrl.host.runs import run_kind
+
+    ctx = click.get_current_context()
+    given = [
+        p for p in ctx.command.params
+        if p.name not in RERUN_OPTIONS
+        and ctx.get_parameter_source(p.name) is not click.core.ParameterSource.DEFAULT
+    ]  # fmt: skip
+    if given:
+        names = ", ".join(p.opts[0] for p in given)
+        raise click.UsageError(f"--config reruns a run with its own settings: drop {names}")
+    kind = run_kind(config_file.parent) if config_file.name == "config.json" else None
+    try:
+        settings = json.loads(config_file.read_text())
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{config_file}: not a run's config.json ({exc})",
+                                 param_hint="--config") from exc  # fmt: skip
+    if not isinstance(settings, dict):
+        raise click.BadParameter(f"{config_file}: not a run's config.json", param_hint="--config")
+    kind = settings.get("run", kind)
+    if kind not in kinds:
+        raise click.BadParameter(
+            f"{config_file} records a {kind or 'unknown'} run; this command reruns "
+            f"{' or '.join(kinds)} runs",
+            param_hint="--config",
+        )
+    backend_given = ctx.get_parameter_source("backend") is not click.core.ParameterSource.DEFAULT
+    wanted = [n for n in names if not (n == "backend" and backend_given)]
+    missing = [n for n in wanted if n not in settings]
+    if missing:
+        raise click.BadParameter(f"{config_file}: no setting {', '.join(missing)}",
+                                 param_hint="--config")  # fmt: skip
+    return {n: settings[n] for n in wanted}
 
 
 def force_option(f: Callable) -> Callable:

@@ -10,9 +10,11 @@ from tqdm import tqdm
 from memrl.host.cli.options import (
     backend_options,
     claim_out,
+    config_option,
     first_seed_option,
     force_option,
     out_option,
+    rerun_settings,
 )
 from memrl.sim.navigator.golden import PRESETS
 
@@ -43,6 +45,7 @@ def rover() -> None:
 @backend_options
 @out_option("build/rover")
 @force_option
+@config_option
 def rover_run(  # noqa: PLR0913
     trials,
     transfer_at,
@@ -56,8 +59,17 @@ def rover_run(  # noqa: PLR0913
     device,
     out,
     force,
+    config_file,
 ) -> None:  # noqa: ANN001
     """Steps per trial on the rover map, with and without transfer at --transfer-at."""
+    if config_file is not None:  # a rerun: the recorded settings
+        old = rerun_settings(config_file, ("rover",), (
+            "trials", "transfer_at", "max_steps", "seeds", "terrain_seed", "cost_file", "preset",
+            "first_seed", "device", "backend"))  # fmt: skip
+        trials, transfer_at, max_steps = old["trials"], old["transfer_at"], old["max_steps"]
+        seeds, terrain_seed, cost_file = old["seeds"], old["terrain_seed"], old["cost_file"]
+        preset, first_seed, device = old["preset"], old["first_seed"], old["device"]
+        backend = old.get("backend", backend)
     from memrl.host.navigator.rover import RoverConfig, plot_rover, run_rover, summarise_rover
     from memrl.host.runs import sigterm_as_interrupt
 

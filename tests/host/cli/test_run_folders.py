@@ -176,3 +176,42 @@ def test_maze_file_errors_name_the_file(tmp_path: Path) -> None:
         res = CliRunner().invoke(main, ["maze", "run", *args, "--out", str(tmp_path / "x")])
         assert res.exit_code == 2 and message in res.output.replace("\n", " "), res.output
     assert "small_a_9x9.txt is 9 x 9" in res.output.replace("\n", " ")
+
+
+def test_config_reruns_a_run_and_reproduces_its_rows(tmp_path: Path) -> None:
+    """--config FILE reruns a run with the settings its config.json records: the
+    deterministic backends give the same CSV. Other settings beside it are
+    refused, as is a config of another run type."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    args = ["--switch-at", "1", "--first-seed", "7", "--preset", "paper"]
+    assert _maze(first, *args).exit_code == 0
+    res = CliRunner().invoke(main, ["maze", "run", "--config", str(first / "config.json"),
+                                    "--out", str(again)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (again / "trials.csv").read_text() == (first / "trials.csv").read_text()
+    assert _config(again)["preset"] == "paper" and _config(again)["first_seed"] == 7
+    res = CliRunner().invoke(main, ["maze", "run", "--config", str(first / "config.json"),
+                                    "--trials", "9", "--out", str(tmp_path / "x")])  # fmt: skip
+    assert res.exit_code == 2 and "drop --trials" in res.output
+
+    rover = tmp_path / "rover"
+    rover_args = ["--trials", "2", "--transfer-at", "1", "--max-steps", "30", "--seeds", "1"]
+    res = CliRunner().invoke(main, ["rover", "run", *rover_args, "--out", str(rover)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["rover", "run", "--config", str(rover / "config.json"),
+                                    "--out", str(tmp_path / "rover2")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "rover2" / "trials.csv").read_text() == (rover / "trials.csv").read_text()
+    res = CliRunner().invoke(main, ["maze", "run", "--config", str(rover / "config.json"),
+                                    "--out", str(tmp_path / "x")])  # fmt: skip
+    assert res.exit_code == 2 and "records a rover run" in res.output
+
+    cp = tmp_path / "cp"
+    cp_args = ["--episodes", "2", "--seeds", "1", "--jobs", "1", "--c2c", "0.5"]
+    assert CliRunner().invoke(main, ["cartpole", "run", *cp_args, "--out", str(cp)]).exit_code == 0
+    res = CliRunner().invoke(main, ["cartpole", "run", "--config", str(cp / "config.json"),
+                                    "--out", str(tmp_path / "cp2")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "cp2" / "config.json").read_text())["c2c_frac"] == 0.5
+    res = CliRunner().invoke(main, ["cartpole", "compare", str(cp), str(tmp_path / "cp2")])
+    assert res.exit_code == 0 and "equal: 2 episodes" in res.output, res.output
