@@ -17,6 +17,8 @@ from memrl.host.cli.options import (
     int_list,
     out_option,
     rerun_settings,
+    resumable,
+    resume_option,
 )
 from memrl.host.navigator.run import AGENTS
 from memrl.sim.navigator.golden import PRESETS
@@ -65,6 +67,7 @@ def maze() -> None:
 @out_option("build/maze")
 @force_option
 @config_option
+@resume_option
 def maze_run(  # noqa: PLR0913
     layouts,
     switch_at,
@@ -79,8 +82,13 @@ def maze_run(  # noqa: PLR0913
     out,
     force,
     config_file,
+    resume,
 ) -> None:  # noqa: ANN001
     """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
+    if resume is not None:  # the run in that folder, continued
+        if config_file is not None:
+            raise click.UsageError("--resume continues a run with its own settings: drop --config")
+        config_file, out = resumable(resume), resume
     if config_file is not None:  # a rerun: the recorded settings
         old = rerun_settings(config_file, ("maze",), (
             "layouts", "switch_at", "trials", "max_steps", "seeds", "first_seed", "preset",
@@ -104,14 +112,15 @@ def maze_run(  # noqa: PLR0913
         _, switch_points = cfg.resolved()
     except (MazeError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    claim_out(out, "maze", force)
+    if resume is None:
+        claim_out(out, "maze", force)
     if switch_points:
         click.echo(f"layouts switch at trials {', '.join(map(str, switch_points))}")
     interrupted = False
     with tqdm(total=trials, desc=f"maze ({seeds} seeds)", unit="trial") as bar:
         try:
             with sigterm_as_interrupt():
-                run_maze(cfg, out, progress=lambda _: bar.update())
+                run_maze(cfg, out, progress=lambda _: bar.update(), resume=resume is not None)
         except KeyboardInterrupt:
             interrupted = True
         except (OSError, RuntimeError, ValueError) as exc:  # a port, a link, a firmware

@@ -40,7 +40,7 @@ def first_seed_option(f: Callable) -> Callable:
 
 
 #: The options a --config rerun may take beside it.
-RERUN_OPTIONS = ("out", "force", "config_file", "backend")
+RERUN_OPTIONS = ("out", "force", "config_file", "resume", "backend")
 
 
 def config_option(f: Callable) -> Callable:
@@ -51,6 +51,34 @@ def config_option(f: Callable) -> Callable:
         help="Rerun the run this config.json records, with its settings (only --out, --force "
         "and --backend may be given beside it); the deterministic backends reproduce its CSV.",
     )(f)  # fmt: skip
+
+
+def resume_option(f: Callable) -> Callable:
+    """``--resume DIR``: continue an interrupted or failed run in its folder."""
+    return click.option(
+        "--resume", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+        help="Continue the interrupted or failed run in this folder, with its settings (only "
+        "--backend may be given beside it): its rows are kept and the rest run.",
+    )(f)  # fmt: skip
+
+
+def resumable(folder: Path) -> Path:
+    """The config.json of the run ``folder`` holds, after refusing a complete run
+    (or no run)."""
+    cfg = folder / "config.json"
+    if not cfg.is_file():
+        raise click.BadParameter(f"{folder} holds no run (no config.json)", param_hint="--resume")
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("out") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--resume continues a run in its own folder: drop --out")
+    try:
+        status = json.loads(cfg.read_text()).get("status")
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        status = None
+    if status == "complete":
+        raise click.BadParameter(f"{folder} holds a complete run: nothing to resume",
+                                 param_hint="--resume")  # fmt: skip
+    return cfg
 
 
 def rerun_settings(config_file: Path, kinds: tuple[str, ...], names: tuple[str, ...]) -> dict:

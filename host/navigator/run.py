@@ -27,7 +27,8 @@ from memrl.host.runs import finish_status, provenance
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialResult, check_maze_shape, run_agent
 from memrl.sim.navigator.maze import Maze, load_maze, shipped
 
-__all__ = ["MazeRunConfig", "run_maze", "load_trials", "convergence", "CSV_COLUMNS"]
+__all__ = ["MazeRunConfig", "run_maze", "ResumeMismatch", "load_trials", "convergence",
+           "CSV_COLUMNS"]  # fmt: skip
 
 CSV_COLUMNS = (
     "seed", "trial", "layout", "steps", "reached_goal", "ticks",
@@ -109,14 +110,42 @@ class MazeRunConfig:
         return mazes, switch
 
 
+class ResumeMismatch(RuntimeError):
+    """A resumed run did not reproduce the rows its folder kept."""
+
+
+def _kept_rows(csv_path: Path, seeds: int) -> list[list[str]]:
+    """The rows of the whole trials ``csv_path`` holds (a trial cut short by an
+    interrupt is dropped), as text."""
+    if not csv_path.exists():
+        return []
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or tuple(rows[0]) != CSV_COLUMNS:
+        raise ValueError(f"{csv_path}: not a maze run's trials.csv")
+    body = rows[1:]
+    return body[: len(body) - len(body) % seeds]
+
+
 def run_maze(
     cfg: MazeRunConfig,
     out: Path,
     progress: Callable[[int], None] | None = None,
+    resume: bool = False,
 ) -> Path:
-    """Run the experiment into ``out`` (created); returns the path of trials.csv."""
+    """Run the experiment into ``out`` (created); returns the path of trials.csv.
+
+    ``resume``: continue the run ``out`` holds (same settings): the trials its
+    trials.csv kept are run again to restore the agents' state and must give the
+    same rows (else :class:`ResumeMismatch`), then the rest are appended. On the
+    deterministic backends the result equals an uninterrupted run's."""
     mazes, switch = cfg.resolved()
     out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "trials.csv"
+    kept = _kept_rows(csv_path, cfg.seeds) if resume else []
+    started = None
+    if resume and (out / "config.json").exists():
+        started = json.loads((out / "config.json").read_text()).get("started")
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     shortest = [m.shortest_path_length() for m in mazes]
     config = {
@@ -128,12 +157,14 @@ def run_maze(
         "seed_list": seeds,
         "params": asdict(PRESETS[cfg.preset]),
         "status": "running",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "started": started or time.strftime("%Y-%m-%dT%H:%M:%S"),
         "provenance": provenance(),
     }
+    if resume:
+        config["resumed"] = {"at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                             "trials_kept": len(kept) // cfg.seeds}  # fmt: skip
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(config, indent=1))
-    csv_path = out / "trials.csv"
     agents: list = []
     failure: BaseException | None = None
     try:
@@ -147,10 +178,24 @@ def run_maze(
         with csv_path.open("w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(CSV_COLUMNS)
+            writer.writerows(kept)
+            fh.flush()
+            done = len(kept) // cfg.seeds
 
             def record(t: int, idx: int, res: TrialResult) -> None:
-                _write(writer, seeds, t, idx, res, shortest[idx])
-                fh.flush()
+                if t < done:  # a kept trial, run again for the agents' state
+                    again: list = []
+                    _write(_Rows(again), seeds, t, idx, res, shortest[idx])
+                    if [list(map(str, r)) for r in again] != kept[
+                        t * cfg.seeds : (t + 1) * cfg.seeds
+                    ]:
+                        raise ResumeMismatch(
+                            f"{csv_path}: trial {t} ran differently from the row kept; the "
+                            "run cannot be resumed here (were the code or the backend changed?)"
+                        )
+                else:
+                    _write(writer, seeds, t, idx, res, shortest[idx])
+                    fh.flush()
                 if progress:
                     progress(t)
 
@@ -166,6 +211,16 @@ def run_maze(
         config["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         cfg_path.write_text(json.dumps(config, indent=1))
     return csv_path
+
+
+class _Rows:
+    """A csv writer's ``writerow`` into a list."""
+
+    def __init__(self, rows: list) -> None:
+        self.rows = rows
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self.rows.append(row)
 
 
 def _write(writer, seeds: Sequence[int], t: int, idx: int, r: TrialResult, shortest: int) -> None:  # noqa: ANN001

@@ -215,3 +215,52 @@ def test_config_reruns_a_run_and_reproduces_its_rows(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "cp2" / "config.json").read_text())["c2c_frac"] == 0.5
     res = CliRunner().invoke(main, ["cartpole", "compare", str(cp), str(tmp_path / "cp2")])
     assert res.exit_code == 0 and "equal: 2 episodes" in res.output, res.output
+
+
+def _interrupted_maze_run(out: Path, *args: str) -> None:
+    """A maze run stopped by SIGTERM once it has written a few trials."""
+    cmd = [sys.executable, "-m", "memrl.host.cli", "maze", "run", *args, "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    csv = out / "trials.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not csv.exists() or len(csv.read_text().splitlines()) < 7
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130
+    assert _config(out)["status"] == "interrupted"
+
+
+def test_resume_continues_an_interrupted_run_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    """--resume DIR keeps the rows an interrupted run wrote, runs the rest, and
+    ends with the rows of a run never interrupted; a complete run, a kept row
+    that the agents no longer reproduce, and other settings are refused."""
+    args = ["--seeds", "2", "--trials", "400", "--max-steps", "600"]
+    out = tmp_path / "cut"
+    _interrupted_maze_run(out, *args)
+    kept = len((out / "trials.csv").read_text().splitlines()) - 1
+    assert 6 <= kept < 800
+    res = CliRunner().invoke(main, ["maze", "run", "--resume", str(out)])
+    assert res.exit_code == 0, res.output
+    cfg = _config(out)
+    assert cfg["status"] == "complete" and cfg["resumed"]["trials_kept"] == kept // 2
+    whole = tmp_path / "whole"
+    res = CliRunner().invoke(main, ["maze", "run", *args, "--out", str(whole)])
+    assert res.exit_code == 0, res.output
+    assert (out / "trials.csv").read_text() == (whole / "trials.csv").read_text()
+
+    res = CliRunner().invoke(main, ["maze", "run", "--resume", str(out)])
+    assert res.exit_code == 2 and "holds a complete run: nothing to resume" in res.output
+
+    tampered = tmp_path / "tampered"
+    _interrupted_maze_run(tampered, *args)
+    res = CliRunner().invoke(main, ["maze", "run", "--resume", str(tampered), "--trials", "5"])
+    assert res.exit_code == 2 and "drop --trials" in res.output
+    lines = (tampered / "trials.csv").read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[3] = str(int(fields[3]) + 1)  # trial 0's steps
+    (tampered / "trials.csv").write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    res = CliRunner().invoke(main, ["maze", "run", "--resume", str(tampered)])
+    assert res.exit_code == 1 and "trial 0 ran differently from the row kept" in res.output
+    assert _config(tampered)["status"] == "failed"
