@@ -15,6 +15,8 @@ from memrl.host.cli.options import (
     force_option,
     out_option,
     rerun_settings,
+    resumable,
+    resume_option,
 )
 from memrl.sim.navigator.golden import PRESETS
 
@@ -46,6 +48,7 @@ def rover() -> None:
 @out_option("build/rover")
 @force_option
 @config_option
+@resume_option
 def rover_run(  # noqa: PLR0913
     trials,
     transfer_at,
@@ -60,8 +63,13 @@ def rover_run(  # noqa: PLR0913
     out,
     force,
     config_file,
+    resume,
 ) -> None:  # noqa: ANN001
     """Steps per trial on the rover map, with and without transfer at --transfer-at."""
+    if resume is not None:  # the run in that folder, continued
+        if config_file is not None:
+            raise click.UsageError("--resume continues a run with its own settings: drop --config")
+        config_file, out = resumable(resume), resume
     if config_file is not None:  # a rerun: the recorded settings
         old = rerun_settings(config_file, ("rover",), (
             "trials", "transfer_at", "max_steps", "seeds", "terrain_seed", "cost_file", "preset",
@@ -98,12 +106,13 @@ def rover_run(  # noqa: PLR0913
         cfg.check()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    claim_out(out, "rover", force)
+    if resume is None:
+        claim_out(out, "rover", force)
     interrupted = False
     try:
         with tqdm(total=trials, desc=f"rover ({seeds} seeds)", unit="trial") as bar:
             with sigterm_as_interrupt():
-                run_rover(cfg, out, progress=bar.update)
+                run_rover(cfg, out, progress=bar.update, resume=resume is not None)
     except KeyboardInterrupt:
         interrupted = True
     except ValueError as exc:

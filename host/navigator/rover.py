@@ -12,6 +12,7 @@ starts new agents (same seeds) at that trial.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from memrl.host.navigator.backends import (
     parse_backend,
 )
 from memrl.host.navigator.envs import ROVER_GOAL, ROVER_SIZE, ROVER_START, load_rover, rover_terrain
+from memrl.host.navigator.run import ResumeMismatch
 from memrl.host.runs import finish_status, provenance
 from memrl.sim.navigator.golden import PRESETS, Navigator, cost_units
 from memrl.sim.navigator.maze import Maze
@@ -86,7 +88,31 @@ def cheapest_cost(maze: Maze) -> float:
     return float(np.asarray(maze.cost).reshape(-1)[path[1:]].sum())
 
 
-def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None = None) -> Path:
+def _kept_trials(path: Path, cfg: RoverConfig) -> list[str]:
+    """The CSV lines of the whole trials ``path`` holds, trial by trial from the
+    first (a trial cut short by an interrupt, and any after it, dropped)."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    if not lines or lines[0] != ",".join(ROVER_COLUMNS):
+        raise ValueError(f"{path}: not a rover run's trials.csv")
+    kept: list[str] = []
+    body = lines[1:]
+    for t in range(cfg.trials):
+        n = cfg.seeds * (2 if t >= cfg.transfer_at else 1)
+        rows = body[len(kept) : len(kept) + n]
+        if len(rows) < n or any(r.split(",")[2] != str(t) for r in rows):
+            break
+        kept.extend(rows)
+    return kept
+
+
+def run_rover(
+    cfg: RoverConfig, out: Path, progress: Callable[[], None] | None = None, resume: bool = False
+) -> Path:
+    """Run the rover experiment into ``out``; returns the path of trials.csv.
+    ``resume``: continue the run ``out`` holds, as :func:`memrl.host.navigator.run.
+    run_maze` does (the kept trials run again and must give their rows)."""
     cost = load_rover(cfg.cost_file) if cfg.cost_file else rover_terrain(cfg.terrain_seed)[1]
     if cost.shape != (ROVER_SIZE, ROVER_SIZE):
         raise ValueError(
@@ -107,18 +133,29 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
     best = [cheapest_cost(m) for m in tasks]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     out.mkdir(parents=True, exist_ok=True)
+    path = out / "trials.csv"
+    kept = _kept_trials(path, cfg) if resume else []
+    started = None
+    if resume and (out / "config.json").exists():
+        started = json.loads((out / "config.json").read_text()).get("started")
     config = {"run": "rover", **asdict(cfg), "start": ROVER_START, "goal": ROVER_GOAL,
               "cheapest_cost": best, "status": "running",
-              "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "started": started or time.strftime("%Y-%m-%dT%H:%M:%S"),
               "provenance": provenance()}  # fmt: skip
+    if resume:
+        done = len({line.split(",")[2] for line in kept})
+        config["resumed"] = {"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "trials_kept": done}
     (out / "config.json").write_text(json.dumps(config, indent=1))
-    path = out / "trials.csv"
     failure: BaseException | None = None
     agents: list = []
     try:
         with path.open("w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(ROVER_COLUMNS)
+            for line in kept:
+                fh.write(line + "\r\n")  # as csv.writer ends its rows
+            fh.flush()
+            at = 0  # kept lines replayed so far
             learned = agent()
             agents.append(learned)
             fresh = None
@@ -130,12 +167,24 @@ def run_rover(cfg: RoverConfig, out: Path, progress: Callable[[], None] | None =
                         fresh = agent()
                         agents.append(fresh)
                     runs.append(("fresh", fresh))
+                text = io.StringIO()
+                tw = csv.writer(text)
                 for name, nav in runs:
                     r = nav.run_trial(tasks[k], cfg.max_steps)
                     for i, s in enumerate(seeds):
                         row = (int(r.steps[i]), int(r.reached[i]), int(r.ticks[i]))
-                        w.writerow((name, s, t, k, *row, round(float(r.cost[i]), 2), best[k]))
-                fh.flush()
+                        tw.writerow((name, s, t, k, *row, round(float(r.cost[i]), 2), best[k]))
+                lines = text.getvalue().splitlines()
+                if at < len(kept):  # a kept trial, run again for the agents' state
+                    if lines != kept[at : at + len(lines)]:
+                        raise ResumeMismatch(
+                            f"{path}: trial {t} ran differently from the row kept; the run "
+                            "cannot be resumed here (were the code or the backend changed?)"
+                        )
+                    at += len(lines)
+                else:
+                    fh.write(text.getvalue())
+                    fh.flush()
                 if progress:
                     progress()
     except BaseException as exc:

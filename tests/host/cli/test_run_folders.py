@@ -217,9 +217,9 @@ def test_config_reruns_a_run_and_reproduces_its_rows(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "equal: 2 episodes" in res.output, res.output
 
 
-def _interrupted_maze_run(out: Path, *args: str) -> None:
-    """A maze run stopped by SIGTERM once it has written a few trials."""
-    cmd = [sys.executable, "-m", "memrl.host.cli", "maze", "run", *args, "--out", str(out)]
+def _interrupted_maze_run(out: Path, *args: str, command: str = "maze") -> None:
+    """A maze (or rover) run stopped by SIGTERM once it has written a few trials."""
+    cmd = [sys.executable, "-m", "memrl.host.cli", command, "run", *args, "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     csv = out / "trials.csv"
     deadline = time.monotonic() + 120
@@ -264,3 +264,17 @@ def test_resume_continues_an_interrupted_run_to_the_uninterrupted_result(tmp_pat
     res = CliRunner().invoke(main, ["maze", "run", "--resume", str(tampered)])
     assert res.exit_code == 1 and "trial 0 ran differently from the row kept" in res.output
     assert _config(tampered)["status"] == "failed"
+
+
+def test_resume_continues_an_interrupted_rover_run(tmp_path: Path) -> None:
+    """The rover's two conditions (a fresh agent from the transfer) resume too."""
+    args = ["--seeds", "1", "--trials", "300", "--transfer-at", "3", "--max-steps", "200"]
+    out = tmp_path / "cut"
+    _interrupted_maze_run(out, *args, command="rover")
+    res = CliRunner().invoke(main, ["rover", "run", "--resume", str(out)])
+    assert res.exit_code == 0, res.output
+    assert _config(out)["status"] == "complete" and _config(out)["resumed"]["trials_kept"] >= 3
+    whole = tmp_path / "whole"
+    res = CliRunner().invoke(main, ["rover", "run", *args, "--out", str(whole)])
+    assert res.exit_code == 0, res.output
+    assert (out / "trials.csv").read_bytes() == (whole / "trials.csv").read_bytes()
