@@ -18,6 +18,8 @@ from memrl.host.cli.options import (
     int_list,
     out_option,
     rerun_settings,
+    resumable,
+    resume_option,
 )
 from memrl.host.crossbar.backends import BACKENDS, CROSSBAR_BACKENDS
 from memrl.host.crossbar.config import AGENTS, SWEEP_PARAMS, ConfigError, ControlRunConfig
@@ -248,18 +250,21 @@ def _rerun_options(task: str, config_file: Path, opts: dict) -> dict:
     return out
 
 
-def _control_run(task: str, out: Path, opts: dict, force: bool = False) -> None:
+def _control_run(
+    task: str, out: Path, opts: dict, force: bool = False, resume: bool = False
+) -> None:
     from memrl.host.crossbar.plots import plot_run
     from memrl.host.crossbar.results import summarise
     from memrl.host.crossbar.runner import run_control
     from memrl.host.runs import sigterm_as_interrupt
 
     cfg = _control_config(task, opts)
-    claim_out(out, task, force)
+    if not resume:
+        claim_out(out, task, force)
     interrupted = False
     try:
         with sigterm_as_interrupt():
-            run_control(cfg, out, progress=True)
+            run_control(cfg, out, progress=True, resume=resume)
     except KeyboardInterrupt:
         interrupted = True
     except (OSError, RuntimeError) as exc:  # a port, a link, a firmware, a simulator
@@ -314,11 +319,20 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     @out_option(f"build/{task}")
     @force_option
     @config_option
-    def run(out: Path, force: bool, config_file: Path | None, **opts: object) -> None:
+    @resume_option
+    def run(
+        out: Path, force: bool, config_file: Path | None, resume: Path | None, **opts: object
+    ) -> None:
         """Train the agents. Writes config.json, episodes.csv, summary.json, figures."""
+        if resume is not None:  # the run in that folder, continued
+            if config_file is not None:
+                raise click.UsageError(
+                    "--resume continues a run with its own settings: drop --config"
+                )
+            config_file, out = resumable(resume), resume
         if config_file is not None:
             opts = _rerun_options(task, config_file, opts)
-        _control_run(task, out, opts, force)
+        _control_run(task, out, opts, force, resume=resume is not None)
 
     @group.command("sweep")
     @click.option(

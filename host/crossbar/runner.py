@@ -20,6 +20,7 @@ worker processes when ``jobs > 1``) and writes into a folder:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import csv
 import json
 import queue as queue_mod
 import signal
@@ -36,7 +37,7 @@ import numpy as np
 from memrl.host.crossbar.backends import CROSSBAR_BACKENDS, parse_backend
 from memrl.host.crossbar.config import ControlRunConfig, solve_rule
 from memrl.host.crossbar.control import Episode, resolve_preset, train
-from memrl.host.crossbar.results import EpisodeCSV, summarise
+from memrl.host.crossbar.results import EpisodeCSV, episode_fields, summarise
 from memrl.host.runs import provenance
 from memrl.sim.crossbar.golden import EngineFactory
 
@@ -124,6 +125,7 @@ def run_control(
     progress: bool = True,
     on_episode: Callable[[Episode], None] | None = None,
     figures: bool = True,
+    resume: bool = False,
 ) -> Path:
     """Run the experiment into ``out`` (created); returns the path of episodes.csv.
 
@@ -132,13 +134,29 @@ def run_control(
     KeyboardInterrupt or an error the rows written so far stay, ``config.json``
     gets status ``interrupted`` or ``failed`` (with the error), the workers are
     stopped and the exception propagates. ``figures``: write
-    ``summary.json`` and the figures once the run is done.
+    ``summary.json`` and the figures once the run is done. ``config.json``'s
+    ``seeds_done`` lists the seeds whose training ended.
+
+    ``resume``: continue the run ``out`` holds (same settings): the rows of its
+    finished seeds (``seeds_done``) stay, the other seeds run again from their
+    start (their rows, cut short, are dropped).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    done: set[int] = set()
+    kept: list[dict[str, str]] = []
+    started = None
+    if resume:
+        old = json.loads((out / "config.json").read_text())
+        done = {int(s) for s in old.get("seeds_done", [])} & set(config.seed_list)
+        started = old.get("started")
+        if (out / "episodes.csv").exists():
+            with (out / "episodes.csv").open(newline="") as fh:
+                kept = [r for r in csv.DictReader(fh) if int(r["seed"]) in done]
     views_dir = out / "views"
     for stale in views_dir.glob("seed*_ep*.*"):  # views of an earlier run in this folder
-        if stale.suffix in (".npz", ".png"):
+        seed_of = stale.name[4:].split("_")[0]
+        if stale.suffix in (".npz", ".png") and not (seed_of.isdigit() and int(seed_of) in done):
             stale.unlink()
     if config.watch:
         views_dir.mkdir(exist_ok=True)
@@ -154,9 +172,12 @@ def run_control(
         "solve_rule": asdict(rule) if rule else None,
         "version": _package_version(),
         "status": "running",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "started": started or time.strftime("%Y-%m-%dT%H:%M:%S"),
         "provenance": provenance(),
+        "seeds_done": sorted(done),
     }
+    if resume:
+        meta["resumed"] = {"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "seeds_kept": sorted(done)}
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(meta, indent=1))
     csv_path = out / "episodes.csv"
@@ -173,6 +194,11 @@ def run_control(
         with csv_path.open("w", newline="") as fh:
             write = EpisodeCSV(fh).write
 
+            csv.DictWriter(fh, fieldnames=episode_fields()).writerows(kept)
+            fh.flush()
+            if bar is not None:
+                bar.update(len(kept))
+
             def record(rec: Episode) -> None:
                 write(rec)
                 if bar is not None:
@@ -180,11 +206,17 @@ def run_control(
                 if on_episode is not None:
                     on_episode(rec)
 
+            def seed_done(seed: int) -> None:
+                meta["seeds_done"] = sorted({*meta["seeds_done"], seed})
+                cfg_path.write_text(json.dumps(meta, indent=1))
+
+            todo = [s for s in config.seed_list if s not in done]
             if config.workers == 1:
-                for seed in config.seed_list:
+                for seed in todo:
                     train_seed(config, seed, str(views_dir), record, lambda: False)
+                    seed_done(seed)
             else:
-                _run_pool(config, str(views_dir), record, write)
+                _run_pool(config, str(views_dir), record, write, todo, seed_done)
         meta["status"] = "complete"
     except KeyboardInterrupt:
         meta["status"] = "interrupted"
@@ -211,6 +243,8 @@ def _run_pool(
     views_dir: str,
     record: Callable[[Episode], None],
     write: Callable[[Episode], None],
+    seeds: list[int] | None = None,
+    seed_done: Callable[[int], None] | None = None,
 ) -> None:
     """Seeds on worker processes; episodes come back through a managed queue and
     are recorded here as they arrive. Any exception (or Ctrl-C) halts the workers
@@ -230,9 +264,9 @@ def _run_pool(
         pool = cf.ProcessPoolExecutor(max_workers=config.workers, initializer=_ignore_sigint)
         futures: list[cf.Future] = []
         try:
-            futures = [
-                pool.submit(_worker, config, seed, views_dir, q, halt) for seed in config.seed_list
-            ]
+            todo = config.seed_list if seeds is None else seeds
+            futures = [pool.submit(_worker, config, seed, views_dir, q, halt) for seed in todo]
+            seed_of = dict(zip(futures, todo, strict=True))
             pending = set(futures)
             while pending:
                 _drain(q, record, timeout=0.2)
@@ -241,6 +275,11 @@ def _run_pool(
                 for f in done:
                     f.result()  # raises a worker's exception
                 pending -= done
+                if done:  # their episodes are all queued: record them before saying so
+                    _drain(q, record, timeout=None)
+                    for f in done:
+                        if seed_done is not None:
+                            seed_done(seed_of[f])
             _drain(q, record, timeout=None)
         except BaseException:
             halt.set()
@@ -257,14 +296,19 @@ def _run_pool(
 
 
 class _DeferredSigint:
-    """In the main thread: the first SIGINT sets a flag that :meth:`check` turns
-    into KeyboardInterrupt; the handler before it is back for the next one."""
+    """In the main thread: the first SIGINT (or SIGTERM, handled alike) sets a
+    flag that :meth:`check` turns into KeyboardInterrupt; the handlers before it
+    are back for the next one."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.caught = False
         self.installed = threading.current_thread() is threading.main_thread()
+        self.previous: dict[int, Any] = {}
         if self.installed:
-            self.previous = signal.signal(signal.SIGINT, self._handler)
+            for sig in self.SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._handler)
 
     def _handler(self, signum: int, frame: object) -> None:
         self.caught = True
@@ -272,8 +316,10 @@ class _DeferredSigint:
 
     def restore(self) -> None:
         if self.installed:
-            prev = self.previous if self.previous is not None else signal.default_int_handler
-            signal.signal(signal.SIGINT, prev)
+            for sig, prev in self.previous.items():
+                if prev is None:
+                    prev = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+                signal.signal(sig, prev)
             self.installed = False
 
     def check(self) -> None:

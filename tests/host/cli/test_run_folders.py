@@ -278,3 +278,34 @@ def test_resume_continues_an_interrupted_rover_run(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["rover", "run", *args, "--out", str(whole)])
     assert res.exit_code == 0, res.output
     assert (out / "trials.csv").read_bytes() == (whole / "trials.csv").read_bytes()
+
+
+def test_resume_continues_an_interrupted_control_run(tmp_path: Path) -> None:
+    """A cart-pole run on two workers stopped by SIGTERM once a seed has finished:
+    --resume keeps the finished seeds' episodes, trains the others again from
+    their start, and ends with the episodes of a run never interrupted."""
+    args = ["--agent", "float", "--seeds", "4", "--episodes", "60", "--jobs", "2"]
+    out = tmp_path / "cut"
+    cmd = [sys.executable, "-m", "memrl.host.cli", "cartpole", "run", *args, "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if _config(out)["seeds_done"]:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=300) == 130
+    cut = _config(out)
+    assert cut["status"] == "interrupted" and 1 <= len(cut["seeds_done"]) < 4
+    res = CliRunner().invoke(main, ["cartpole", "run", "--resume", str(out)])
+    assert res.exit_code == 0, res.output
+    resumed = _config(out)
+    assert resumed["status"] == "complete" and resumed["seeds_done"] == [0, 1, 2, 3]
+    assert resumed["resumed"]["seeds_kept"] == cut["seeds_done"]
+    whole = tmp_path / "whole"
+    assert CliRunner().invoke(main, ["cartpole", "run", *args, "--out", str(whole)]).exit_code == 0
+    res = CliRunner().invoke(main, ["cartpole", "compare", str(out), str(whole)])
+    assert res.exit_code == 0 and "equal: 240 episodes" in res.output, res.output
