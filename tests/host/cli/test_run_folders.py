@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,8 @@ def test_config_records_where_the_run_came_from(tmp_path: Path) -> None:
     prov = _config(out)["provenance"]
     assert prov["packages"]["numpy"] == np.__version__
     assert prov["python"] == sys.version.split()[0] and prov["memrl"]
+    if shutil.which("iverilog"):
+        assert prov["icarus"].startswith("Icarus Verilog")
     checkout = Path(__file__).resolve().parents[3]
     if (checkout / ".git").exists():
         assert re.fullmatch(r"[0-9a-f]{40}", prov["git"]["commit"])
@@ -141,6 +144,8 @@ def test_an_unwritable_folder_is_a_one_line_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     res = _maze(blocker / "sub")
+    assert res.exit_code == 2 and "cannot write there" in res.output
+    res = CliRunner().invoke(main, ["cartpole", "run", "--out", str(blocker / "sub")])
     assert res.exit_code == 2 and "cannot write there" in res.output
     res = CliRunner().invoke(main, ["devices", "characterise", "--out", str(blocker / "sub")])
     assert res.exit_code == 1 and "cannot write" in res.output
