@@ -6,8 +6,9 @@ type, ``"status"``, the settings, :func:`provenance`) beside its CSV, summary
 and figures (docs/runs.md).
 
 * :func:`claim`: a folder holding another run type's files is refused; a
-  non-empty folder is refused unless ``force`` (its earlier run's files are
-  then removed first, other files are left alone).
+  non-empty folder is refused unless ``force`` (the files of the earlier run
+  it holds are then removed first; other files are left alone, and nothing is
+  removed from a folder that holds no run).
 * :data:`STATUSES`: ``running`` while the run goes, then ``complete``,
   ``interrupted`` (Ctrl-C or SIGTERM: the rows written so far stay) or
   ``failed`` (with ``error``). :func:`finish_status` maps an outcome to one.
@@ -102,12 +103,13 @@ def claim(out: Path, kind: str, force: bool = False) -> None:
                 f"--out {out} already holds {held}: pass --force to replace it, "
                 "or choose another folder"
             )
-        for pattern in RUN_FILES[kind]:
-            for p in out.glob(pattern):
-                if p.is_dir():
-                    shutil.rmtree(p)
-                else:
-                    p.unlink()
+        if found == kind:  # the earlier run's files go; a folder of other files keeps them
+            for pattern in RUN_FILES[kind]:
+                for p in out.glob(pattern):
+                    if p.is_dir():
+                        shutil.rmtree(p)
+                    else:
+                        p.unlink()
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".memrl-write-test"

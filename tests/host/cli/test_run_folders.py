@@ -49,6 +49,12 @@ def test_an_earlier_run_is_replaced_only_with_force(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert _config(out)["started"] != first and (out / "trials.csv").exists()
     assert (out / "notes.txt").read_text() == "mine"  # not the run's: left alone
+    mine = tmp_path / "mine"  # a folder of the user's files, no run
+    mine.mkdir()
+    (mine / "plot.png").write_bytes(b"png")
+    assert "pass --force" in _maze(mine).output
+    assert _maze(mine, "--force").exit_code == 0
+    assert (mine / "plot.png").read_bytes() == b"png" and (mine / "trials.csv").exists()
 
 
 def test_a_folder_of_another_run_type_is_refused_even_with_force(tmp_path: Path) -> None:
@@ -271,6 +277,7 @@ def test_resume_continues_an_interrupted_run_to_the_uninterrupted_result(tmp_pat
     assert _config(tampered)["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_resume_continues_an_interrupted_rover_run(tmp_path: Path) -> None:
     """The rover's two conditions (a fresh agent from the transfer) resume too."""
     args = ["--seeds", "1", "--trials", "300", "--transfer-at", "3", "--max-steps", "200"]
@@ -285,6 +292,7 @@ def test_resume_continues_an_interrupted_rover_run(tmp_path: Path) -> None:
     assert (out / "trials.csv").read_bytes() == (whole / "trials.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_continues_an_interrupted_control_run(tmp_path: Path) -> None:
     """A cart-pole run on two workers stopped by SIGTERM once a seed has finished:
     --resume keeps the finished seeds' episodes, trains the others again from

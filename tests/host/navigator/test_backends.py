@@ -32,7 +32,11 @@ def _run(tmp_path: Path, name: str, *args: str) -> str:
 
 @pytest.mark.parametrize(
     ("device", "seeds", "preset"),
-    [("siox", "2", "paper"), ("emulator", "1", "paper"), ("siox", "1", "default")],
+    [
+        pytest.param("siox", "2", "paper", marks=pytest.mark.slow),
+        ("emulator", "1", "paper"),
+        ("siox", "1", "default"),
+    ],  # fmt: skip
 )
 def test_amaranth_backend_writes_the_golden_models_trials(
     tmp_path: Path, device: str, seeds: str, preset: str

@@ -149,6 +149,7 @@ def test_core_equals_python_model(kind, seed, ready_prob, lanes, spram):
 SMALL = {"batch": 2, "replay": 50}
 
 
+@pytest.mark.slow  # the system's Verilog trains under cocotb in make test (cartpole_emulator)
 def test_system_training_equals_golden_model():
     """The engine with its emulator core in amaranth.sim trains as the golden model
     on the emulator's Python model does; the session checks every answer too."""

@@ -153,6 +153,7 @@ def test_program_and_read_equal_golden_model():
         twin.engine.close()
 
 
+@pytest.mark.slow  # the engine's Verilog trains under cocotb in make test
 def test_training_steps_equal_golden_model():
     """Cart-pole steps with learning (forward passes, verified pair writes,
     read-back) through the engine: the same episodes, weights, operation

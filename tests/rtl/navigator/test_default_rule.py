@@ -104,7 +104,7 @@ def test_default_rule_branch_equals_golden_model(case, branches):
 
 @pytest.mark.parametrize(
     ("wall_row", "renew", "rmw_rows"),
-    [(False, True, False), (False, True, True),
+    [pytest.param(False, True, False, marks=pytest.mark.slow), (False, True, True),
      pytest.param(True, True, False, marks=pytest.mark.slow),
      pytest.param(False, False, False, marks=pytest.mark.slow)],
 )  # fmt: skip

@@ -28,8 +28,18 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("sim", SIMS)
+def _slow_on_icarus(sim: str, case: str) -> bool:
+    """Icarus runs the cart-pole default case in make test, the others with SLOW=1
+    (Verilator runs every case)."""
+    return sim == "icarus" and case != "cartpole_default"
+
+
+@pytest.mark.parametrize(
+    ("sim", "case"),
+    [pytest.param(s.values[0], c, marks=[*s.marks, *([pytest.mark.slow]
+                  if _slow_on_icarus(s.values[0], c) else [])])
+     for s in SIMS for c in CASES],
+)  # fmt: skip
 def test_training_equals_golden_model(sim, case, tmp_path):
     env_id, preset, seed, steps, device = CASES[case]
     want = golden_training(env_id, preset, seed, steps, SMALL, device)
