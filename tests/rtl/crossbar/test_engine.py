@@ -71,7 +71,8 @@ def test_forward_under_back_pressure_equals_golden_model():
         assert s.cycles > f.cycles
 
 
-@pytest.mark.parametrize("serial", [False, True])
+# serial products keep their own engine test in make test (test_serial_products_...)
+@pytest.mark.parametrize("serial", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_autoranging_passes_equal_golden_model(serial):
     """Weights at the top of the window and inputs near full scale saturate
     columns at the top gain: several ranging passes, the same as the golden

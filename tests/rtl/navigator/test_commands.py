@@ -230,7 +230,7 @@ def _garbage() -> st.SearchStrategy[bytes]:
 
 
 @settings(
-    max_examples=12, deadline=None, derandomize=True,
+    max_examples=6, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )  # fmt: skip
 @given(junk=_garbage())

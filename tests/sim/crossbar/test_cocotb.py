@@ -28,16 +28,16 @@ CASES = {
 }
 
 
-def _slow_on_icarus(sim: str, case: str) -> bool:
-    """Icarus runs the cart-pole default case in make test, the others with SLOW=1
-    (Verilator runs every case)."""
-    return sim == "icarus" and case != "cartpole_default"
+def _slow(sim: str, case: str) -> bool:
+    """Icarus runs the cart-pole default case in make test, Verilator the others;
+    SLOW=1 runs every case on both."""
+    return (sim == "icarus") != (case == "cartpole_default")
 
 
 @pytest.mark.parametrize(
     ("sim", "case"),
     [pytest.param(s.values[0], c, marks=[*s.marks, *([pytest.mark.slow]
-                  if _slow_on_icarus(s.values[0], c) else [])])
+                  if _slow(s.values[0], c) else [])])
      for s in SIMS for c in CASES],
 )  # fmt: skip
 def test_training_equals_golden_model(sim, case, tmp_path):
