@@ -76,17 +76,22 @@ def summarise(run: Path) -> dict:
                 "final_reached_seeds": int(reached.sum()),
             }
         )
-    e = EnergyModel().per_trial(d)
-    out["energy_first_trial_j"] = float(np.median(sum(v[0] for v in e.values())))
-    out["energy_last_trial_j"] = float(np.median(sum(v[-1] for v in e.values())))
+    if cfg.get("agent", "navigator") == "navigator":  # a baseline has no device energy
+        e = EnergyModel().per_trial(d)
+        out["energy_first_trial_j"] = float(np.median(sum(v[0] for v in e.values())))
+        out["energy_last_trial_j"] = float(np.median(sum(v[-1] for v in e.values())))
     (run / "summary.json").write_text(json.dumps(out, indent=1))
     return out
 
 
 def plot_run(run: Path) -> list[Path]:
     """steps_per_trial.png, convergence.png and energy_per_trial.png of a run
-    folder (and its summary.json); the paths of the figures."""
+    folder (and its summary.json); the paths of the figures. A baseline agent's
+    run (tabular Q, DQN) has no integration ticks and no device energy: its
+    steps figure has one panel and there is no energy figure."""
     cfg = json.loads((run / "config.json").read_text())
+    agent = cfg.get("agent", "navigator")
+    navigator = agent == "navigator"
     d = load_trials(run / "trials.csv")
     t = np.arange(d["steps"].shape[0])
     files = []
@@ -96,23 +101,30 @@ def plot_run(run: Path) -> list[Path]:
             if s < t.size:
                 ax.axvline(s - 0.5, color="k", ls=":", lw=1)
 
-    fig = Figure(figsize=(8, 6.5))
-    a1, a2 = fig.subplots(2, 1, sharex=True)
+    fig = Figure(figsize=(8, 6.5 if navigator else 3.8))
+    if navigator:
+        a1, a2 = fig.subplots(2, 1, sharex=True)
+    else:
+        a1, a2 = fig.subplots(), None
     q25, med, q75 = np.percentile(d["steps"], [25, 50, 75], axis=1)
     a1.fill_between(t, q25, q75, alpha=0.3, label="interquartile range")
     a1.plot(t, med, lw=1.5, label=f"median of {d['steps'].shape[1]} seeds")
     a1.plot(t, d["shortest"][:, 0], "k--", lw=1, label="shortest path")
     a1.set_yscale("log")
     a1.set_ylabel("steps per trial")
-    a1.set_title(f"dynamic maze, preset {cfg['preset']}: layouts {', '.join(cfg['layout_names'])}")
+    who = f"preset {cfg['preset']}" if navigator else agent
+    a1.set_title(f"dynamic maze, {who}: layouts {', '.join(cfg['layout_names'])}")
     a1.legend(fontsize=8)
     switches(a1)
-    tps = d["ticks"] / np.maximum(d["steps"], 1)
-    a2.plot(t, np.median(tps, axis=1), lw=1.5)
-    a2.set_yscale("log")
-    a2.set_ylabel("integration ticks per step\n(median)")
-    a2.set_xlabel("trial")
-    switches(a2)
+    if a2 is None:
+        a1.set_xlabel("trial")
+    else:
+        tps = d["ticks"] / np.maximum(d["steps"], 1)
+        a2.plot(t, np.median(tps, axis=1), lw=1.5)
+        a2.set_yscale("log")
+        a2.set_ylabel("integration ticks per step\n(median)")
+        a2.set_xlabel("trial")
+        switches(a2)
     fig.tight_layout()
     files.append(run / "steps_per_trial.png")
     fig.savefig(files[-1], dpi=120)
@@ -136,6 +148,8 @@ def plot_run(run: Path) -> list[Path]:
     files.append(run / "convergence.png")
     fig.savefig(files[-1], dpi=120)
 
+    if not navigator:
+        return files
     e = EnergyModel().per_trial(d)
     fig = Figure(figsize=(8, 3.8))
     ax = fig.subplots()

@@ -322,3 +322,17 @@ def test_resume_continues_an_interrupted_control_run(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["cartpole", "run", *args, "--out", str(whole)]).exit_code == 0
     res = CliRunner().invoke(main, ["cartpole", "compare", str(out), str(whole)])
     assert res.exit_code == 0 and "equal: 240 episodes" in res.output, res.output
+
+
+def test_a_baseline_run_gets_its_own_figures(tmp_path: Path) -> None:
+    """Tabular Q has no integration ticks and no devices: one steps panel, no
+    energy figure or energy figures in its summary; the navigator keeps them."""
+    out = tmp_path / "q"
+    res = _maze(out, "--agent", "tabular-q")
+    assert res.exit_code == 0, res.output
+    assert "energy_per_trial.png" not in res.output and not (out / "energy_per_trial.png").exists()
+    assert "energy_first_trial_j" not in json.loads((out / "summary.json").read_text())
+    assert (out / "steps_per_trial.png").exists() and (out / "convergence.png").exists()
+    nav = tmp_path / "nav"
+    assert _maze(nav).exit_code == 0 and (nav / "energy_per_trial.png").exists()
+    assert "energy_first_trial_j" in json.loads((nav / "summary.json").read_text())
