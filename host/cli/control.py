@@ -325,11 +325,7 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     ) -> None:
         """Train the agents. Writes config.json, episodes.csv, summary.json, figures."""
         if resume is not None:  # the run in that folder, continued
-            if config_file is not None:
-                raise click.UsageError(
-                    "--resume continues a run with its own settings: drop --config"
-                )
-            config_file, out = resumable(resume), resume
+            config_file, out = resumable(resume, config_file), resume
         if config_file is not None:
             opts = _rerun_options(task, config_file, opts)
         _control_run(task, out, opts, force, resume=resume is not None)

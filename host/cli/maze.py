@@ -86,9 +86,7 @@ def maze_run(  # noqa: PLR0913
 ) -> None:  # noqa: ANN001
     """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
     if resume is not None:  # the run in that folder, continued
-        if config_file is not None:
-            raise click.UsageError("--resume continues a run with its own settings: drop --config")
-        config_file, out = resumable(resume), resume
+        config_file, out = resumable(resume, config_file), resume
     if config_file is not None:  # a rerun: the recorded settings
         old = rerun_settings(config_file, ("maze",), (
             "layouts", "switch_at", "trials", "max_steps", "seeds", "first_seed", "preset",

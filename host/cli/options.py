@@ -62,9 +62,11 @@ def resume_option(f: Callable) -> Callable:
     )(f)  # fmt: skip
 
 
-def resumable(folder: Path) -> Path:
-    """The config.json of the run ``folder`` holds, after refusing a complete run
-    (or no run)."""
+def resumable(folder: Path, config_file: Path | None = None) -> Path:
+    """The config.json of the run ``folder`` holds (``--resume``), after refusing a
+    complete run (or no run) and a ``--config`` beside it."""
+    if config_file is not None:
+        raise click.UsageError("--resume continues a run with its own settings: drop --config")
     cfg = folder / "config.json"
     if not cfg.is_file():
         raise click.BadParameter(f"{folder} holds no run (no config.json)", param_hint="--resume")

@@ -67,9 +67,7 @@ def rover_run(  # noqa: PLR0913
 ) -> None:  # noqa: ANN001
     """Steps per trial on the rover map, with and without transfer at --transfer-at."""
     if resume is not None:  # the run in that folder, continued
-        if config_file is not None:
-            raise click.UsageError("--resume continues a run with its own settings: drop --config")
-        config_file, out = resumable(resume), resume
+        config_file, out = resumable(resume, config_file), resume
     if config_file is not None:  # a rerun: the recorded settings
         old = rerun_settings(config_file, ("rover",), (
             "trials", "transfer_at", "max_steps", "seeds", "terrain_seed", "cost_file", "preset",

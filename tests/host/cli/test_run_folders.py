@@ -268,6 +268,9 @@ def test_resume_continues_an_interrupted_run_to_the_uninterrupted_result(tmp_pat
     _interrupted_maze_run(tampered, *args)
     res = CliRunner().invoke(main, ["maze", "run", "--resume", str(tampered), "--trials", "5"])
     assert res.exit_code == 2 and "drop --trials" in res.output
+    res = CliRunner().invoke(main, ["maze", "run", "--resume", str(tampered), "--config",
+                                    str(tampered / "config.json")])  # fmt: skip
+    assert res.exit_code == 2 and "drop --config" in res.output
     lines = (tampered / "trials.csv").read_text().splitlines()
     fields = lines[1].split(",")
     fields[3] = str(int(fields[3]) + 1)  # trial 0's steps
