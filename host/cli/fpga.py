@@ -85,7 +85,9 @@ def fpga_build(
             f"run it with: memrl rover run --backend serial:PORT --seeds 1 --first-seed {seed} "
             f"--device emulator --preset {preset} --max-steps {traj_depth - 1} "
             "--trials N --transfer-at N (a board runs no fresh condition)"
-        )
+            + ("" if (rows, cols) == (128, 128) else
+               f"; the rover's map is 128x128, this build's {rows}x{cols}")
+        )  # fmt: skip
     else:
         click.echo(
             f"run it with: memrl maze run --backend serial:PORT --seeds 1 --first-seed {seed} "
