@@ -27,8 +27,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["RUN_FILES", "STATUSES", "RunFolderError", "claim", "finish_status", "provenance",
-           "run_kind", "sigterm_as_interrupt"]  # fmt: skip
+__all__ = ["RUN_FILES", "STATUSES", "RunFolderError", "claim", "config_kind", "finish_status",
+           "provenance", "read_config", "run_kind", "sigterm_as_interrupt"]  # fmt: skip
 
 #: The status values of config.json.
 STATUSES = ("running", "complete", "interrupted", "failed")
@@ -46,25 +46,40 @@ class RunFolderError(ValueError):
     """The folder cannot take the run (the message names it and says why)."""
 
 
+def read_config(path: Path) -> dict | None:
+    """A run's config.json (``path``: the file, or the run's folder); None when
+    there is none or it is not a JSON object."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return cfg if isinstance(cfg, dict) else None
+
+
+def config_kind(cfg: dict) -> str | None:
+    """The run type a config.json records: its ``"run"``, or for runs written
+    before it was recorded, the settings only that type has."""
+    if cfg.get("run") in RUN_FILES:
+        return str(cfg["run"])
+    if "layout_names" in cfg:
+        return "maze"
+    if "cheapest_cost" in cfg:
+        return "rover"
+    if "env_id" in cfg:
+        return "mountaincar" if "MountainCar" in str(cfg["env_id"]) else "cartpole"
+    return None
+
+
 def run_kind(folder: Path) -> str | None:
     """The run type whose files ``folder`` holds (None: none), from its config.json
-    (``"run"``, or the settings of runs written before it was recorded) or else
-    its CSV."""
-    cfg_path = folder / "config.json"
-    if cfg_path.is_file():
-        try:
-            cfg = json.loads(cfg_path.read_text())
-        except (OSError, ValueError, UnicodeDecodeError):
-            cfg = None
-        if isinstance(cfg, dict):
-            if cfg.get("run") in RUN_FILES:
-                return str(cfg["run"])
-            if "layout_names" in cfg:
-                return "maze"
-            if "cheapest_cost" in cfg:
-                return "rover"
-            if "env_id" in cfg:
-                return "mountaincar" if "MountainCar" in str(cfg["env_id"]) else "cartpole"
+    (:func:`config_kind`) or else its CSV."""
+    cfg = read_config(folder)
+    kind = config_kind(cfg) if cfg is not None else None
+    if kind is not None:
+        return kind
     if (folder / "episodes.csv").is_file():
         return "episodes"  # a control run's rows without their config
     if (folder / "trials.csv").is_file():
@@ -97,7 +112,7 @@ def claim(out: Path, kind: str, force: bool = False) -> None:
                 f"--out {out} holds {what}: a {kind} run goes into a folder of its own"
             )
         if not force:
-            status = _status(out)
+            status = (read_config(out) or {}).get("status")
             held = f"a {kind} run ({status})" if status else "files"
             raise RunFolderError(
                 f"--out {out} already holds {held}: pass --force to replace it, "
@@ -117,14 +132,6 @@ def claim(out: Path, kind: str, force: bool = False) -> None:
         probe.unlink()
     except OSError as exc:
         raise RunFolderError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
-
-
-def _status(folder: Path) -> str | None:
-    try:
-        cfg = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return str(cfg.get("status")) if isinstance(cfg, dict) and cfg.get("status") else None
 
 
 def finish_status(exc: BaseException | None) -> tuple[str, str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,11 +72,9 @@ def resumable(folder: Path, config_file: Path | None = None) -> Path:
     ctx = click.get_current_context()
     if ctx.get_parameter_source("out") is not click.core.ParameterSource.DEFAULT:
         raise click.UsageError("--resume continues a run in its own folder: drop --out")
-    try:
-        status = json.loads(cfg.read_text()).get("status")
-    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
-        status = None
-    if status == "complete":
+    from memrl.host.runs import read_config
+
+    if (read_config(cfg) or {}).get("status") == "complete":
         raise click.BadParameter(f"{folder} holds a complete run: nothing to resume",
                                  param_hint="--resume")  # fmt: skip
     return cfg
@@ -88,7 +85,7 @@ def rerun_settings(config_file: Path, kinds: tuple[str, ...], names: tuple[str, 
     when ``--backend`` is not given), after refusing a file of another run type,
     a missing setting, and any run option given beside ``--config`` but those a
     rerun may change (:data:`RERUN_OPTIONS`)."""
-    from memrl.host.runs import run_kind
+    from memrl.host.runs import config_kind, read_config
 
     ctx = click.get_current_context()
     given = [
@@ -99,15 +96,10 @@ def rerun_settings(config_file: Path, kinds: tuple[str, ...], names: tuple[str, 
     if given:
         names = ", ".join(p.opts[0] for p in given)
         raise click.UsageError(f"--config reruns a run with its own settings: drop {names}")
-    kind = run_kind(config_file.parent) if config_file.name == "config.json" else None
-    try:
-        settings = json.loads(config_file.read_text())
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise click.BadParameter(f"{config_file}: not a run's config.json ({exc})",
-                                 param_hint="--config") from exc  # fmt: skip
-    if not isinstance(settings, dict):
+    settings = read_config(config_file)
+    if settings is None:
         raise click.BadParameter(f"{config_file}: not a run's config.json", param_hint="--config")
-    kind = settings.get("run", kind)
+    kind = config_kind(settings)
     if kind not in kinds:
         raise click.BadParameter(
             f"{config_file} records a {kind or 'unknown'} run; this command reruns "

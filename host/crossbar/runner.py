@@ -38,7 +38,7 @@ from memrl.host.crossbar.backends import CROSSBAR_BACKENDS, parse_backend
 from memrl.host.crossbar.config import ControlRunConfig, solve_rule
 from memrl.host.crossbar.control import Episode, resolve_preset, train
 from memrl.host.crossbar.results import EpisodeCSV, episode_fields, summarise
-from memrl.host.runs import provenance
+from memrl.host.runs import finish_status, provenance, read_config
 from memrl.sim.crossbar.golden import EngineFactory
 
 __all__ = ["run_control", "train_seed"]
@@ -147,7 +147,7 @@ def run_control(
     kept: list[dict[str, str]] = []
     started = None
     if resume:
-        old = json.loads((out / "config.json").read_text())
+        old = read_config(out) or {}
         done = {int(s) for s in old.get("seeds_done", [])} & set(config.seed_list)
         started = old.get("started")
         if (out / "episodes.csv").exists():
@@ -181,6 +181,7 @@ def run_control(
     cfg_path = out / "config.json"
     cfg_path.write_text(json.dumps(meta, indent=1))
     csv_path = out / "episodes.csv"
+    failure: BaseException | None = None
     bar = None
     if progress:
         from tqdm import tqdm
@@ -217,15 +218,13 @@ def run_control(
                     seed_done(seed)
             else:
                 _run_pool(config, str(views_dir), record, write, todo, seed_done)
-        meta["status"] = "complete"
-    except KeyboardInterrupt:
-        meta["status"] = "interrupted"
-        raise
-    except Exception as exc:
-        meta["status"] = "failed"
-        meta["error"] = f"{type(exc).__name__}: {exc}"
+    except BaseException as exc:
+        failure = exc
         raise
     finally:
+        meta["status"], error = finish_status(failure)
+        if error:
+            meta["error"] = error
         if bar is not None:
             bar.close()
         meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")

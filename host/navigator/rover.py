@@ -31,7 +31,7 @@ from memrl.host.navigator.backends import (
 )
 from memrl.host.navigator.envs import ROVER_GOAL, ROVER_SIZE, ROVER_START, load_rover, rover_terrain
 from memrl.host.navigator.run import ResumeMismatch
-from memrl.host.runs import finish_status, provenance
+from memrl.host.runs import finish_status, provenance, read_config
 from memrl.sim.navigator.golden import PRESETS, Navigator, cost_units
 from memrl.sim.navigator.maze import Maze
 
@@ -135,9 +135,7 @@ def run_rover(
     out.mkdir(parents=True, exist_ok=True)
     path = out / "trials.csv"
     kept = _kept_trials(path, cfg) if resume else []
-    started = None
-    if resume and (out / "config.json").exists():
-        started = json.loads((out / "config.json").read_text()).get("started")
+    started = (read_config(out) or {}).get("started") if resume else None
     config = {"run": "rover", **asdict(cfg), "start": ROVER_START, "goal": ROVER_GOAL,
               "cheapest_cost": best, "status": "running",
               "started": started or time.strftime("%Y-%m-%dT%H:%M:%S"),

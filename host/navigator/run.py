@@ -23,7 +23,7 @@ from memrl.host.navigator.backends import (
     parse_backend,
 )
 from memrl.host.navigator.baselines import DQN, TabularQ
-from memrl.host.runs import finish_status, provenance
+from memrl.host.runs import finish_status, provenance, read_config
 from memrl.sim.navigator.golden import PRESETS, Navigator, TrialResult, check_maze_shape, run_agent
 from memrl.sim.navigator.maze import Maze, load_maze, shipped
 
@@ -143,9 +143,7 @@ def run_maze(
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "trials.csv"
     kept = _kept_rows(csv_path, cfg.seeds) if resume else []
-    started = None
-    if resume and (out / "config.json").exists():
-        started = json.loads((out / "config.json").read_text()).get("started")
+    started = (read_config(out) or {}).get("started") if resume else None
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     shortest = [m.shortest_path_length() for m in mazes]
     config = {
