@@ -181,7 +181,10 @@ def test_a_retried_trial_runs_once_and_reset_clears_the_trajectory() -> None:
         c.read_trajectory(1)
 
 
-@pytest.mark.parametrize(("seed", "device"), [(4, "siox"), (5, "emulator")])
+# the SiOx device's runs over the link run on Icarus in make test (test_backends)
+@pytest.mark.parametrize(
+    ("seed", "device"), [pytest.param(4, "siox", marks=pytest.mark.slow), (5, "emulator")]
+)
 def test_schedule_over_the_link_equals_golden_model(seed: int, device: str) -> None:
     """Two layouts, switched mid-run, over the UART pins: per-trial figures and
     trajectories equal the golden model's; with the SiOx model every device

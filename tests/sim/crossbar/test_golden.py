@@ -320,7 +320,10 @@ def test_solved_at():
     assert solved_at([500] * 100, 475) == 100
 
 
-@pytest.mark.parametrize(("agent", "episodes"), [("float", 80), ("crossbar", 140)])
+# the crossbar agent's learning is measured by the benchmarks; make test keeps the float one
+@pytest.mark.parametrize(
+    ("agent", "episodes"), [("float", 80), pytest.param("crossbar", 140, marks=pytest.mark.slow)]
+)
 def test_short_training_improves_the_return(agent, episodes):
     _, recs = train("CartPole-v1", agent, "default", 0, episodes=episodes)
     first = np.mean([r.ret for r in recs[:20]])

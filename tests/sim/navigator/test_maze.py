@@ -89,6 +89,7 @@ def test_generated_pair_forces_a_detour() -> None:
     assert np.array_equal(m.walls, generate_maze(5).walls)  # seeded
 
 
+@pytest.mark.slow  # a generated pair takes seconds; test_generated_pair_forces_a_detour stays
 def test_reopen_pair_only_closes() -> None:
     """B is A plus walls: B's route (at least 25 % longer) stays valid in A, so the
     switch back to A reopens a shorter route without blocking the remembered one."""
