@@ -182,8 +182,10 @@ def test_every_default_branch_has_a_directed_run():
 
 
 @pytest.mark.parametrize(
-    "sim", [SIMS[0], pytest.param("verilator", marks=[pytest.mark.verilator, pytest.mark.slow])]
-)
+    "sim",
+    [pytest.param("icarus", marks=[pytest.mark.icarus, pytest.mark.slow]),
+     pytest.param("verilator", marks=[pytest.mark.verilator, pytest.mark.slow])],
+)  # fmt: skip
 def test_port_under_random_ready_delays(sim, workdir):
     """The cycle-by-cycle bus model refusing 40 % of offers and answering two
     cycles late: the same operations, just more cycles."""

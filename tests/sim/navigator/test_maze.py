@@ -75,6 +75,7 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
         shipped("nope")
 
 
+@pytest.mark.slow  # a generated pair takes seconds (the benchmarks generate many)
 def test_generated_pair_forces_a_detour() -> None:
     a, b = generate_pair(3)
     assert a.shape == b.shape == (30, 30)
