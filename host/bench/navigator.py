@@ -224,10 +224,10 @@ def _rover() -> dict:
         run_rover(RoverConfig(seeds=10), Path(tmp))
         s = summarise_rover(Path(tmp))
     pick = {}
-    for cond, trials in (("transfer", (4, 49, 75, 94)), ("fresh", (75, 94))):
-        for t in trials:
+    for cond, trials in (("transfer", (5, 50, 76, 95)), ("fresh", (76, 95))):
+        for t in trials:  # counted from 1, as trials.csv counts them
             v = s[cond][t]
-            pick[f"{cond}_trial{t + 1}"] = {
+            pick[f"{cond}_trial{t}"] = {
                 "steps_mean": round(v["steps_mean"], 1),
                 "steps_sd": round(v["steps_sd"], 1),
                 "cost_mean": round(v["cost_mean"], 1),

@@ -323,7 +323,9 @@ def _control_group(task: str, env_id: str, episodes: int, doc: str) -> click.Gro
     def run(
         out: Path, force: bool, config_file: Path | None, resume: Path | None, **opts: object
     ) -> None:
-        """Train the agents. Writes config.json, episodes.csv, summary.json, figures."""
+        """Train the agents. Writes config.json, episodes.csv, summary.json, figures.
+
+        Episodes count from 1, in --watch, episodes.csv, the summary and the figures."""
         if resume is not None:  # the run in that folder, continued
             config_file, out = resumable(resume, config_file), resume
         if config_file is not None:

@@ -41,7 +41,8 @@ def maze() -> None:
     "--switch-at",
     default=None,
     metavar="T1,T2,...",
-    help="Trials (counted from 0) at which the next layout takes over, cyclically; "
+    help="Trials after which the next layout takes over, cyclically (trials count from 1: "
+    "with 40 the first 40 trials run layout A, trial 41 on layout B); "
     "default: two layouts A, B, A at thirds of --trials (40,80 of 120), more layouts "
     "each once in equal blocks.",
 )
@@ -84,7 +85,9 @@ def maze_run(  # noqa: PLR0913
     config_file,
     resume,
 ) -> None:  # noqa: ANN001
-    """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures."""
+    """Run an agent on a maze schedule; writes config.json, trials.csv, summary and figures.
+
+    Trials count from 1, in --switch-at, trials.csv, the summary and the figures."""
     if resume is not None:  # the run in that folder, continued
         config_file, out = resumable(resume, config_file), resume
     if config_file is not None:  # a rerun: the recorded settings
@@ -113,7 +116,7 @@ def maze_run(  # noqa: PLR0913
     if resume is None:
         claim_out(out, "maze", force)
     if switch_points:
-        click.echo(f"layouts switch at trials {', '.join(map(str, switch_points))}")
+        click.echo(f"layouts switch after trials {', '.join(map(str, switch_points))}")
     interrupted = False
     with tqdm(total=trials, desc=f"maze ({seeds} seeds)", unit="trial") as bar:
         try:

@@ -30,8 +30,9 @@ def rover() -> None:
 @click.option("--trials", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option(
     "--transfer-at", type=click.IntRange(min=1), default=None,
-    help="The trial (counted from 0) from which the goal moves; at most --trials (equal: "
-    "no transfer, and no fresh condition). Default: three quarters of --trials (75 of 100).",
+    help="The goal moves after this trial (trials count from 1: with 75 the first 75 trials "
+    "seek the first goal, trial 76 on the moved one); at most --trials (equal: no transfer, "
+    "and no fresh condition). Default: three quarters of --trials (75 of 100).",
 )  # fmt: skip
 @click.option("--max-steps", type=click.IntRange(min=1), default=5000, show_default=True)
 @click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True)
@@ -65,7 +66,9 @@ def rover_run(  # noqa: PLR0913
     config_file,
     resume,
 ) -> None:  # noqa: ANN001
-    """Steps per trial on the rover map, with and without transfer at --transfer-at."""
+    """Steps per trial on the rover map, with and without transfer at --transfer-at.
+
+    Trials count from 1, in --transfer-at, trials.csv, the summary and rover.png."""
     if resume is not None:  # the run in that folder, continued
         config_file, out = resumable(resume, config_file), resume
     if config_file is not None:  # a rerun: the recorded settings
@@ -81,7 +84,7 @@ def rover_run(  # noqa: PLR0913
 
     if transfer_at is None:
         transfer_at = max(1, round(0.75 * trials))
-        click.echo(f"the goal moves at trial {transfer_at}")
+        click.echo(f"the goal moves after trial {transfer_at}")
     if transfer_at > trials:
         raise click.BadParameter(
             f"{transfer_at} is past the run's last trial (--trials {trials}): at most "
@@ -124,7 +127,7 @@ def rover_run(  # noqa: PLR0913
     plot_rover(out)
     s = summarise_rover(out)
     for cond in ("transfer", "fresh"):
-        for t in (4, 49, 74, 75, 94, trials - 1):
+        for t in sorted({5, 50, transfer_at, transfer_at + 1, 95, trials}):
             if t in s[cond]:
                 v = s[cond][t]
                 click.echo(

@@ -62,7 +62,7 @@ def summarise(run: Path) -> dict:
         final = d["steps"][hi - 1][reached] / d["shortest"][hi - 1][reached]
         out["blocks"].append(
             {
-                "trials": [lo, hi - 1],
+                "trials": [lo + 1, hi],  # first and last, counted from 1
                 "layout": int(d["layout"][lo, 0]),
                 # a seed that never converged counts as the block's length; None when
                 # no seed converged (no trial count to give)
@@ -93,13 +93,13 @@ def plot_run(run: Path) -> list[Path]:
     agent = cfg.get("agent", "navigator")
     navigator = agent == "navigator"
     d = load_trials(run / "trials.csv")
-    t = np.arange(d["steps"].shape[0])
+    t = np.arange(1, d["steps"].shape[0] + 1)  # trials count from 1
     files = []
 
     def switches(ax) -> None:  # noqa: ANN001
-        for s in cfg["switch_at"]:
+        for s in cfg["switch_at"]:  # the layout changes after trial s
             if s < t.size:
-                ax.axvline(s - 0.5, color="k", ls=":", lw=1)
+                ax.axvline(s + 0.5, color="k", ls=":", lw=1)
 
     fig = Figure(figsize=(8, 6.5 if navigator else 3.8))
     if navigator:
@@ -138,7 +138,8 @@ def plot_run(run: Path) -> list[Path]:
     b1.set_ylabel("trials to converge")
     b1.set_xlabel("block (trials)")
     b1.set_title("convergence: 5 trials within 1.5x shortest", fontsize=9)
-    ratio = [d["steps"][b["trials"][1]] / d["shortest"][b["trials"][1]] for b in summary["blocks"]]
+    last = [b["trials"][1] - 1 for b in summary["blocks"]]  # each block's last trial's row
+    ratio = [d["steps"][i] / d["shortest"][i] for i in last]
     b2.boxplot(ratio, tick_labels=labels)
     b2.axhline(1.2, color="r", ls="--", lw=1, label="1.2x")
     b2.set_ylabel("last trial's steps / shortest path")

@@ -101,7 +101,7 @@ def _kept_trials(path: Path, cfg: RoverConfig) -> list[str]:
     for t in range(cfg.trials):
         n = cfg.seeds * (2 if t >= cfg.transfer_at else 1)
         rows = body[len(kept) : len(kept) + n]
-        if len(rows) < n or any(r.split(",")[2] != str(t) for r in rows):
+        if len(rows) < n or any(r.split(",")[2] != str(t + 1) for r in rows):
             break
         kept.extend(rows)
     return kept
@@ -171,12 +171,12 @@ def run_rover(
                     r = nav.run_trial(tasks[k], cfg.max_steps)
                     for i, s in enumerate(seeds):
                         row = (int(r.steps[i]), int(r.reached[i]), int(r.ticks[i]))
-                        tw.writerow((name, s, t, k, *row, round(float(r.cost[i]), 2), best[k]))
+                        tw.writerow((name, s, t + 1, k, *row, round(float(r.cost[i]), 2), best[k]))
                 lines = text.getvalue().splitlines()
                 if at < len(kept):  # a kept trial, run again for the agents' state
                     if lines != kept[at : at + len(lines)]:
                         raise ResumeMismatch(
-                            f"{path}: trial {t} ran differently from the row kept; the run "
+                            f"{path}: trial {t + 1} ran differently from the row kept; the run "
                             "cannot be resumed here (were the code or the backend changed?)"
                         )
                     at += len(lines)
@@ -234,7 +234,7 @@ def plot_rover(run: Path) -> Path:
         a1.fill_between(t, m - sd, m + sd, alpha=0.2)
         a2.plot(t, [v["cost_mean"] for v in s[cond].values()], style, label=cond)
     for ax in (a1, a2):
-        ax.axvline(cfg["transfer_at"] - 0.5, color="k", ls=":", lw=1)
+        ax.axvline(cfg["transfer_at"] + 0.5, color="k", ls=":", lw=1)  # trials count from 1
         ax.set_xlabel("trial")
         ax.set_yscale("log")
         ax.legend(fontsize=8)

@@ -188,7 +188,7 @@ def run_maze(
                         t * cfg.seeds : (t + 1) * cfg.seeds
                     ]:
                         raise ResumeMismatch(
-                            f"{csv_path}: trial {t} ran differently from the row kept; the "
+                            f"{csv_path}: trial {t + 1} ran differently from the row kept; the "
                             "run cannot be resumed here (were the code or the backend changed?)"
                         )
                 else:
@@ -224,24 +224,26 @@ class _Rows:
 def _write(writer, seeds: Sequence[int], t: int, idx: int, r: TrialResult, shortest: int) -> None:  # noqa: ANN001
     for i, seed in enumerate(seeds):
         writer.writerow(
-            (seed, t, idx, int(r.steps[i]), int(r.reached[i]), int(r.ticks[i]), int(r.moves[i]),
+            (seed, t + 1, idx, int(r.steps[i]), int(r.reached[i]), int(r.ticks[i]), int(r.moves[i]),
              int(r.hits[i]), int(r.reads[i]), int(r.sets[i]), int(r.resets[i]), shortest)
         )  # fmt: skip
 
 
 def load_trials(path: Path) -> dict[str, np.ndarray]:
-    """trials.csv as arrays indexed [trial, seed] (complete trials only)."""
+    """trials.csv as arrays indexed [trial - 1, seed] (complete trials only; the
+    CSV counts trials from 1)."""
     with Path(path).open() as fh:
         rows = list(csv.DictReader(fh))
     if not rows:
         raise ValueError(f"{path}: no trials")
     seeds = sorted({int(r["seed"]) for r in rows})
-    trials = sorted({int(r["trial"]) for r in rows})
+    trials = sorted({int(r["trial"]) for r in rows})  # counted from 1
     out = {c: np.zeros((len(trials), len(seeds)), dtype=np.int64) for c in CSV_COLUMNS}
     si = {s: i for i, s in enumerate(seeds)}
+    ti = {t: i for i, t in enumerate(trials)}
     for r in rows:
         for c in CSV_COLUMNS:
-            out[c][int(r["trial"]), si[int(r["seed"])]] = int(r[c])
+            out[c][ti[int(r["trial"])], si[int(r["seed"])]] = int(r[c])
     return out
 
 

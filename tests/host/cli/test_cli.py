@@ -113,6 +113,15 @@ def test_maze_run_contract(tmp_path: Path) -> None:
     assert (out / "steps_per_trial.png").exists() and (out / "summary.json").exists()
     # blocks of 4 trials cannot hold 5 converged trials in a row
     assert res.output.count("none converged") == 3 and "converged in" not in res.output
+    # Trials count from 1 and --switch-at names the trial after which the layout
+    # changes: trials 1-4 on A, 5-8 on B, 9-12 on A, in the CSV, summary and output.
+    trials = [int(line.split(",")[1]) for line in lines[1:]]
+    assert trials == [t for t in range(1, 13) for _ in range(3)]
+    assert "layouts switch after trials 4, 8" in res.output
+    assert [b["trials"] for b in json.loads((out / "summary.json").read_text())["blocks"]] == [
+        [1, 4], [5, 8], [9, 12]
+    ]  # fmt: skip
+    assert "trials   1-  4:" in res.output and "trials   9- 12:" in res.output
 
 
 def test_maze_run_bad_input_names_file_and_line(tmp_path: Path) -> None:
@@ -137,7 +146,7 @@ def test_maze_run_switch_points_follow_the_trials(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["maze", "run", "--seeds", "1", "--trials", "5",
                                     "--max-steps", "50", "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert "layouts switch at trials 1, 3" in res.output
+    assert "layouts switch after trials 1, 3" in res.output
     assert json.loads((out / "config.json").read_text())["switch_at"] == [1, 3]
     small = [str(SHIPPED_DIR / f"small_{k}_9x9.txt") for k in "ab"]
     cases = [

@@ -273,10 +273,10 @@ def test_resume_continues_an_interrupted_run_to_the_uninterrupted_result(tmp_pat
     assert res.exit_code == 2 and "drop --config" in res.output
     lines = (tampered / "trials.csv").read_text().splitlines()
     fields = lines[1].split(",")
-    fields[3] = str(int(fields[3]) + 1)  # trial 0's steps
+    fields[3] = str(int(fields[3]) + 1)  # trial 1's steps
     (tampered / "trials.csv").write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
     res = CliRunner().invoke(main, ["maze", "run", "--resume", str(tampered)])
-    assert res.exit_code == 1 and "trial 0 ran differently from the row kept" in res.output
+    assert res.exit_code == 1 and "trial 1 ran differently from the row kept" in res.output
     assert _config(tampered)["status"] == "failed"
 
 

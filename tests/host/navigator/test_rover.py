@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from memrl.host.navigator.envs import ROVER_GOAL, rover_terrain
-from memrl.host.navigator.rover import RoverConfig, cheapest_cost, rover_maze, run_rover
+from memrl.host.navigator.rover import (
+    RoverConfig,
+    cheapest_cost,
+    rover_maze,
+    run_rover,
+    summarise_rover,
+)
 from memrl.sim.navigator.golden import PRESETS, Navigator, with_overrides
 
 
@@ -40,6 +46,12 @@ def test_rover_learns_cheaper_paths_and_writes_the_run(tmp_path: Path) -> None:
     assert rows[0] == "condition,seed,trial,goal,steps,reached_goal,ticks,cost,cheapest_cost"
     assert len(rows) == 1 + 6 * 2 + 2  # the fresh condition joins at trial 5
     data = [r.split(",") for r in rows[1:]]
+    # Trials count from 1; --transfer-at 5 moves the goal after trial 5.
+    assert [int(r[2]) for r in data if r[0] == "transfer" and r[1] == "0"] == [1, 2, 3, 4, 5, 6]
+    assert {(r[0], r[2], r[3]) for r in data if r[2] == "6"} == {("transfer", "6", "1"),
+                                                               ("fresh", "6", "1")}  # fmt: skip
+    assert all(r[3] == "0" for r in data if r[2] != "6")
+    assert sorted(summarise_rover(tmp_path / "run")["fresh"]) == [6]
     costs = {int(r[2]): float(r[7]) for r in data if r[0] == "transfer" and r[1] == "0"}
     assert costs[4] < costs[1]  # learned terrain lowers the cost
     assert all(float(r[7]) >= float(r[8]) for r in data if r[5] == "1")
