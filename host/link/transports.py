@@ -12,6 +12,9 @@
 * :class:`SerialTransport`: a serial port through pyserial, the same for a board
   and for a simulated board behind a pseudo-terminal; or any pyserial URL
   (``socket://HOST:PORT``, ``rfc2217://HOST:PORT``, ``loop://``).
+* :class:`SimBoardTransport`: the pseudo-terminal of a simulated board the host
+  started (:class:`memrl.sim.tools.uart_bridge.SimBoard`), with its timeouts on
+  the board's simulated clock, as the in-process transports have.
 """
 
 from __future__ import annotations
@@ -158,3 +161,24 @@ class SerialTransport:
 
     def close(self) -> None:
         self.port.close()
+
+
+class SimBoardTransport(SerialTransport):
+    """``board``'s pseudo-terminal (a :class:`memrl.sim.tools.uart_bridge.SimBoard`):
+    :meth:`now` is the board's simulated time, so a build that simulates slowly
+    (the 128 x 128 rover map's) never times out; a board whose simulator has
+    stopped raises (``board.check()``) instead of being waited for."""
+
+    #: Wall seconds a read waits before it looks at the board's clock again.
+    POLL_S = 0.05
+
+    def __init__(self, board: object) -> None:
+        super().__init__(board.port)
+        self.board = board
+
+    def now(self) -> float:
+        return self.board.now()
+
+    def read(self, timeout_s: float) -> bytes:
+        self.board.check()
+        return super().read(min(timeout_s, self.POLL_S))

@@ -45,8 +45,13 @@ __all__ = ["BACKENDS", "NAVIGATOR_BACKENDS", "NavigatorBackend", "AgentRequest",
            "navigator_agent"]  # fmt: skip
 
 #: The client's timeout per attempt on a simulated board behind a pseudo-terminal
-#: (wall seconds: a request's bytes take about 0.1 s on Icarus).
+#: whose clock the host cannot read (``memrl sim serve``; wall seconds: a
+#: request's bytes take about 0.1 s on Icarus).
 SIMBOARD_TIMEOUT_S = 2.0
+#: The client's timeout per attempt on a simulated board the host started, in
+#: the board's simulated seconds (150,000 cycles at its 10 kHz: a request and a
+#: reply of the largest frame cross the UART in about 85,000).
+SIMBOARD_CLOCK_TIMEOUT_S = 15.0
 BOARD_TIMEOUT_S = 0.5  # a board at 115,200 baud: a full 512-byte reply takes 45 ms
 #: The client's timeout per attempt in the simulated firmware's seconds (120,000
 #: cycles at 12 MHz: any request but a trial; trials get a bound of their own).
@@ -155,13 +160,13 @@ def _amaranth_agent(req: AgentRequest, seed: int) -> TrialAgent:
 
 def _simboard_agent(simulator: str, req: AgentRequest, seed: int) -> TrialAgent:
     """The firmware of one seed on ``simulator`` behind a pseudo-terminal."""
-    from memrl.host.link.transports import SerialTransport
+    from memrl.host.link.transports import SimBoardTransport
     from memrl.sim.tools.uart_bridge import SimBoard
 
     config = rtl_config(PRESETS[req.preset], req.shape, req.terrain)
     board = SimBoard(simulator, config, seed, req.device, traj_depth=req.traj_depth)
     try:
-        agent = _firmware_agent(SerialTransport(board.port), req, SIMBOARD_TIMEOUT_S)
+        agent = _firmware_agent(SimBoardTransport(board), req, SIMBOARD_CLOCK_TIMEOUT_S)
     except BaseException:
         board.close()
         raise

@@ -9,15 +9,20 @@ one from the command line; ``memrl maze run --backend icarus|verilator`` starts
 one per seed.
 
 The simulated firmware is built for a clock of :data:`SIMBOARD_CLK_HZ` and
-reports it in IDENTIFY: a conservative estimate of the simulators' speed, so
-the host sizes its timeouts to simulated time.
+reports it in IDENTIFY. The bridge keeps the cycles it has simulated in a file
+the board maps (:meth:`SimBoard.now`, simulated seconds at that clock): the
+host's timeouts run on it (:class:`memrl.host.link.transports.SimBoardTransport`),
+so a large build that simulates slowly never times out, and a simulator that
+stops is an error (:meth:`SimBoard.check`), not a wait.
 """
 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -31,8 +36,9 @@ from memrl.sim.tools.runner import SIMULATORS, build, run
 __all__ = ["SIMBOARD_CLK_HZ", "SIMBOARD_DIVISOR", "SimBoard", "main"]
 
 #: The clock a simulated board's firmware is built for and reports in IDENTIFY,
-#: a conservative estimate of the simulators' speed: Icarus and Verilator
-#: simulate at least this many cycles per wall second.
+#: a conservative estimate of the simulators' speed on small builds (Icarus and
+#: Verilator simulate at least this many cycles per wall second): the host that
+#: cannot read the board's clock (``memrl sim serve``) times out on wall seconds.
 SIMBOARD_CLK_HZ = 10_000
 #: Clock cycles per UART bit of a simulated board's firmware.
 SIMBOARD_DIVISOR = 8
@@ -73,11 +79,14 @@ class SimBoard:
         run_dir.mkdir(parents=True, exist_ok=True)
         pty_file = run_dir / "pty"
         pty_file.unlink(missing_ok=True)
+        clock_file = run_dir / "clock"
+        clock_file.write_bytes(bytes(8))
+        self.sim, self.clk_hz, self._clock = sim, SIMBOARD_CLK_HZ, None
         cfg = {
             "sim": sim, "build_dir": str(b.build_dir), "run_dir": str(run_dir),
             "divisor": SIMBOARD_DIVISOR, "device": device, "seed": seed,
             "devices": SLOTS * config.places if config else 0, "pty_file": str(pty_file),
-            "parent_pid": os.getpid(),
+            "parent_pid": os.getpid(), "clock_file": str(clock_file),
         }  # fmt: skip
         cfg_file = run_dir / "bridge.json"
         cfg_file.write_text(json.dumps(cfg))
@@ -95,8 +104,30 @@ class SimBoard:
                 raise RuntimeError(f"the {sim} board did not start (log: {self.log}):\n{tail}")
             time.sleep(0.05)
         self.port = pty_file.read_text().strip()
+        with clock_file.open("rb") as fh:
+            self._clock = mmap.mmap(fh.fileno(), 8, access=mmap.ACCESS_READ)
+
+    def cycles(self) -> int:
+        """Clock cycles the board has simulated (at least every 256 cycles)."""
+        return struct.unpack("<Q", self._clock[:8])[0] if self._clock is not None else 0
+
+    def now(self) -> float:
+        """The board's simulated seconds at :data:`SIMBOARD_CLK_HZ`."""
+        return self.cycles() / self.clk_hz
+
+    def check(self) -> None:
+        """Raise when the simulator has stopped (naming its log)."""
+        if self.proc.poll() is not None:
+            tail = "\n".join(self.log.read_text().splitlines()[-20:])
+            raise RuntimeError(
+                f"the {self.sim} board stopped (exit status {self.proc.returncode}; "
+                f"log: {self.log}):\n{tail}"
+            )
 
     def close(self) -> None:
+        if self._clock is not None:
+            self._clock.close()
+            self._clock = None
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)

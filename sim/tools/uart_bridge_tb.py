@@ -4,8 +4,11 @@ Started by :mod:`memrl.sim.tools.uart_bridge` (see there). The configuration com
 as JSON in the file named by ``MEMRL_BRIDGE``: ``divisor`` (clock cycles per
 UART bit), ``device`` (``siox``: the SiOx model of ``seed`` answers the top's
 RRAM port; ``emulator``: the top has its emulator inside), ``pty_file`` (where
-the pseudo-terminal's name is written once the bridge listens) and
-``parent_pid`` (the bridge ends when that process is gone).
+the pseudo-terminal's name is written once the bridge listens),
+``parent_pid`` (the bridge ends when that process is gone) and ``clock_file``
+(optional: 8 bytes, little-endian, where the bridge keeps the clock cycles
+simulated so far, at least every :data:`POLL_CYCLES` cycles and after every
+byte; the host's timeouts run on this clock).
 
 Bytes the host writes to the pseudo-terminal are shifted into ``rx_pin`` bit
 by bit; bytes the firmware sends on ``tx_pin`` are sampled mid-bit and written
@@ -15,13 +18,16 @@ back. The simulation runs for as long as the bridge lives.
 from __future__ import annotations
 
 import json
+import mmap
 import os
+import struct
 import tty
 from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
+from cocotb.utils import get_sim_time
 
 from memrl.sim.devices import SiOxArray, SiOxParams, SiOxPort
 from memrl.sim.navigator.cocotb_port import RRAMBus, RRAMDevice, value_of
@@ -51,6 +57,21 @@ async def _tx_to_pty(dut, master: int, divisor: int) -> None:
         os.write(master, bytes([byte]))
 
 
+class _ClockFile:
+    """The cycles simulated so far, kept in ``path`` (8 bytes, little-endian) for
+    the host to read; nothing when ``path`` is None."""
+
+    def __init__(self, path: str | None) -> None:
+        self.map = None
+        if path:
+            with open(path, "r+b") as fh:
+                self.map = mmap.mmap(fh.fileno(), 8)
+
+    def publish(self) -> None:
+        if self.map is not None:
+            self.map[:8] = struct.pack("<Q", int(get_sim_time(unit="ns")) // PERIOD_NS)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -65,6 +86,7 @@ def _alive(pid: int) -> bool:
 async def uart_bridge(dut) -> None:
     cfg = json.loads(Path(os.environ["MEMRL_BRIDGE"]).read_text())
     divisor = int(cfg["divisor"])
+    clock = _ClockFile(cfg.get("clock_file"))
     master, slave = os.openpty()
     tty.setraw(slave)  # bytes as they are: no echo, no line editing
     os.set_blocking(master, False)
@@ -94,8 +116,10 @@ async def uart_bridge(dut) -> None:
                 dut._log.info("the host is gone: bridge ends")
                 return
             await _cycles(POLL_CYCLES)
+            clock.publish()
             continue
         for byte in data:
             for bit in uart_bits(byte):
                 dut.rx_pin.value = bit
                 await _cycles(divisor)
+            clock.publish()
