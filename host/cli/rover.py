@@ -79,7 +79,13 @@ def rover_run(  # noqa: PLR0913
         seeds, terrain_seed, cost_file = old["seeds"], old["terrain_seed"], old["cost_file"]
         preset, first_seed, device = old["preset"], old["first_seed"], old["device"]
         backend = old.get("backend", backend)
-    from memrl.host.navigator.rover import RoverConfig, plot_rover, run_rover, summarise_rover
+    from memrl.host.navigator.rover import (
+        RoverConfig,
+        plot_rover,
+        run_rover,
+        slow_simulation,
+        summarise_rover,
+    )
     from memrl.host.runs import sigterm_as_interrupt
 
     if transfer_at is None:
@@ -107,6 +113,14 @@ def rover_run(  # noqa: PLR0913
         cfg.check()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    if slow_simulation(cfg):
+        click.echo(
+            f"note: --backend {backend} simulates the {preset} rule's 128x128 terrain firmware "
+            "at about 10,000 clock cycles a second: each board (one per seed, and the fresh "
+            "condition's) takes about 5 minutes to start, a trial about half a minute plus "
+            "its steps; --backend golden writes the same trials.csv in seconds "
+            "(docs/navigator/rtl.md, Terrain)"
+        )
     if resume is None:
         claim_out(out, "rover", force)
     interrupted = False

@@ -59,19 +59,18 @@ class RoverConfig:
         """Refuse what a backend cannot run, naming the option."""
         backend = check_run(self.backend, self.device, self.preset, self.seeds)
         entry = NAVIGATOR_BACKENDS.entry(backend)
-        if entry.firmware and not entry.board and PRESETS[self.preset].reward_path == "bfs":
-            raise ValueError(
-                f"--preset {self.preset} on the 128x128 rover map runs on --backend golden "
-                "or on a board (serial:PORT; a ULX3S-85F: memrl fpga build --board ulx3s-85f "
-                "--maze-size 128x128 --terrain): its terrain firmware simulates too slowly "
-                "for the link (docs/navigator/rtl.md, Terrain); --preset paper runs on every "
-                "backend"
-            )
         if entry.board and self.transfer_at < self.trials:
             raise ValueError(
                 "a board holds one agent's devices: a serial backend runs no fresh "
                 "condition (--transfer-at equal to --trials)"
             )
+
+
+def slow_simulation(cfg: RoverConfig) -> bool:
+    """Whether ``cfg`` simulates the default rule's 128 x 128 terrain firmware,
+    which takes minutes a trial (docs/navigator/rtl.md, Terrain)."""
+    entry = NAVIGATOR_BACKENDS.entry(parse_backend(cfg.backend))
+    return entry.firmware and not entry.board and PRESETS[cfg.preset].reward_path == "bfs"
 
 
 def rover_maze(cost: np.ndarray, goal: tuple[int, int], start=ROVER_START) -> Maze:  # noqa: ANN001
