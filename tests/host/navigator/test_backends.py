@@ -122,6 +122,19 @@ def test_full_dynamic_maze_over_the_pty_equals_golden(tmp_path: Path) -> None:
     assert len(gold.splitlines()) == 121
 
 
+def _rover_on_golden_and_verilator(tmp_path: Path, *args: str) -> tuple[list[str], str]:
+    """``memrl rover run`` (one seed, 200 steps, ``args``) on the golden model and
+    on Verilator: the two trials.csv and the Verilator run's output."""
+    csvs, res = [], None
+    for backend in ("golden", "verilator"):
+        out = tmp_path / backend
+        run = ["rover", "run", "--max-steps", "200", "--seeds", "1", *args]
+        res = CliRunner().invoke(main, [*run, "--backend", backend, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        csvs.append((out / "trials.csv").read_text())
+    return csvs, res.output
+
+
 @pytest.mark.slow
 @pytest.mark.verilator
 def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
@@ -129,32 +142,21 @@ def test_rover_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
     ticks and the terrain cost, which the host sums from the trajectory read back.
     (The default rule's 128x128 terrain build: test_rover_default_on_the_verilator_board
     _equals_golden, slow; test_terrain_firmware_equals_golden runs it on small cost maps.)"""
-    args = ["rover", "run", "--trials", "3", "--transfer-at", "2", "--max-steps", "200",
-            "--seeds", "1", "--first-seed", "1", "--preset", "paper"]  # fmt: skip
-    csvs = []
-    for backend in ("golden", "verilator"):
-        out = tmp_path / backend
-        res = CliRunner().invoke(main, [*args, "--backend", backend, "--out", str(out)])
-        assert res.exit_code == 0, res.output
-        csvs.append((out / "trials.csv").read_text())
+    csvs, _ = _rover_on_golden_and_verilator(tmp_path, "--trials", "3", "--transfer-at", "2",
+                                             "--first-seed", "1", "--preset", "paper")  # fmt: skip
     assert csvs[0] == csvs[1]
     assert csvs[0].count("fresh,") == 1 and len(csvs[0].splitlines()) == 5
 
 
 @pytest.mark.slow
+@pytest.mark.verilator
 def test_rover_default_on_the_verilator_board_equals_golden(tmp_path: Path) -> None:
     """The default rule's 128x128 terrain firmware on simulated boards, both
     conditions: it simulates at about 10,000 cycles a second, so the link's
-    timeouts run on the board's clock (about 14 minutes on two cores)."""
-    args = ["rover", "run", "--trials", "2", "--transfer-at", "1", "--max-steps", "200",
-            "--seeds", "1", "--preset", "default"]  # fmt: skip
-    csvs = []
-    for backend in ("golden", "verilator"):
-        out = tmp_path / backend
-        res = CliRunner().invoke(main, [*args, "--backend", backend, "--out", str(out)])
-        assert res.exit_code == 0, res.output
-        csvs.append((out / "trials.csv").read_text())
-    assert "note: --backend verilator simulates" in res.output
+    timeouts run on the board's clock (the CLI's optimised model: 14 min on two cores)."""
+    csvs, output = _rover_on_golden_and_verilator(tmp_path, "--trials", "2", "--transfer-at",
+                                                  "1", "--preset", "default")  # fmt: skip
+    assert "note: --backend verilator simulates" in output
     assert csvs[0] == csvs[1]
     assert csvs[0].count("fresh,") == 1 and len(csvs[0].splitlines()) == 4
 
