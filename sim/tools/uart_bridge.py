@@ -100,8 +100,9 @@ class SimBoard:
         while not pty_file.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.close()
-                tail = "\n".join(self.log.read_text().splitlines()[-20:])
-                raise RuntimeError(f"the {sim} board did not start (log: {self.log}):\n{tail}")
+                raise RuntimeError(
+                    f"the {sim} board did not start (log: {self.log}):\n{self._log_tail()}"
+                )
             time.sleep(0.05)
         self.port = pty_file.read_text().strip()
         with clock_file.open("rb") as fh:
@@ -118,11 +119,13 @@ class SimBoard:
     def check(self) -> None:
         """Raise when the simulator has stopped (naming its log)."""
         if self.proc.poll() is not None:
-            tail = "\n".join(self.log.read_text().splitlines()[-20:])
             raise RuntimeError(
                 f"the {self.sim} board stopped (exit status {self.proc.returncode}; "
-                f"log: {self.log}):\n{tail}"
+                f"log: {self.log}):\n{self._log_tail()}"
             )
+
+    def _log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log.read_text().splitlines()[-lines:])
 
     def close(self) -> None:
         if self._clock is not None:
